@@ -1,0 +1,80 @@
+//! `routelab serve`: the router as an OpenAI-compatible HTTP server in front of the models.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::serve::state::{BlockMode, Settings};
+use crate::serve::Network;
+
+/// Arguments of `routelab serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Decision config (vLLM Semantic Router v0.3 YAML). Reloaded on SIGHUP and when it changes.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one; the bound address is printed on stdout).
+    #[arg(long, default_value_t = 8801)]
+    pub port: u16,
+    /// Model names that ask the router to choose (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "auto")]
+    pub auto_models: Vec<String>,
+    /// Send requests that name a configured model straight to it, without routing
+    /// (`--passthrough-models false` routes them like `auto`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub passthrough_models: bool,
+    /// How a request stopped by a block plugin is answered.
+    #[arg(long, value_enum, default_value_t = BlockMode::Plugin)]
+    pub block_response: BlockMode,
+    /// Largest accepted request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Most chat/route requests served at once (more: 429).
+    #[arg(long, default_value_t = 512)]
+    pub max_concurrency: usize,
+    /// Upstream connect timeout in milliseconds (exceeded: 502).
+    #[arg(long, default_value_t = 5_000)]
+    pub connect_timeout_ms: u64,
+    /// Upstream total timeout in milliseconds, whole streamed answer included (exceeded: 504).
+    #[arg(long, default_value_t = 600_000)]
+    pub upstream_timeout_ms: u64,
+    /// How often the config file is checked for changes, in milliseconds (0: SIGHUP only).
+    #[arg(long, default_value_t = 1_000)]
+    pub reload_poll_ms: u64,
+    /// Worker threads of the async runtime (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs `routelab serve` until SIGINT/SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.max_concurrency == 0 {
+        anyhow::bail!("--max-concurrency must be at least 1");
+    }
+    if args.auto_models.iter().any(|m| m.is_empty()) {
+        anyhow::bail!("--auto-models must not contain an empty name");
+    }
+    let settings = Settings {
+        config: args.config,
+        auto_names: args.auto_models,
+        passthrough: args.passthrough_models,
+        block_mode: args.block_response,
+        max_body_bytes: args.max_body_bytes,
+        max_concurrency: args.max_concurrency,
+    };
+    let network = Network {
+        bind: SocketAddr::new(args.host, args.port),
+        connect_timeout: Duration::from_millis(args.connect_timeout_ms),
+        upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
+        poll_interval: (args.reload_poll_ms > 0).then(|| Duration::from_millis(args.reload_poll_ms)),
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    runtime.build()?.block_on(crate::serve::serve(settings, network))
+}

@@ -1,0 +1,222 @@
+//! Parsing and validating an OpenAI chat-completions body.
+//!
+//! The body is kept as a JSON object so that every field routelab does not know travels to the
+//! upstream unchanged; only the fields routing needs are read (and checked) here.
+
+use router_core::request::{ChatMessage, RouteRequest};
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+
+/// A validated chat-completions request.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// The whole body, unknown fields included.
+    pub body: Map<String, Value>,
+    /// The requested model (`None` when the field is absent: treated as an auto name).
+    pub model: Option<String>,
+    /// Whether the client asked for a server-sent-events stream.
+    pub stream: bool,
+    /// The messages as plain text, for the router.
+    pub messages: Vec<ChatMessage>,
+}
+
+impl ChatRequest {
+    /// What the router sees: every message as text.
+    pub fn route_request(&self) -> RouteRequest {
+        RouteRequest {
+            messages: self.messages.clone(),
+        }
+    }
+}
+
+/// Decodes a body into a JSON object, with 400s for invalid UTF-8, malformed JSON and non-objects.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ApiError::bad_request(
+            format!("request body is not valid UTF-8 (byte {})", e.valid_up_to()),
+            None,
+        ));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request(
+            "request body must be a JSON object",
+            None,
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            format!("request body is not valid JSON: {e}"),
+            None,
+        )),
+    }
+}
+
+/// Parses and validates a chat-completions body.
+pub fn parse_chat(bytes: &[u8]) -> Result<ChatRequest, ApiError> {
+    let body = parse_object(bytes)?;
+    let model = match body.get("model") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::bad_request("`model` must be a string", Some("model"))),
+    };
+    let stream = match body.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`stream` must be a boolean",
+                Some("stream"),
+            ))
+        }
+    };
+    let messages = parse_messages(body.get("messages"))?;
+    Ok(ChatRequest {
+        body,
+        model,
+        stream,
+        messages,
+    })
+}
+
+/// Validates `messages` and extracts each message's text.
+pub fn parse_messages(value: Option<&Value>) -> Result<Vec<ChatMessage>, ApiError> {
+    let list = match value {
+        Some(Value::Array(list)) => list,
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad_request(
+                "`messages` is required",
+                Some("messages"),
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`messages` must be an array",
+                Some("messages"),
+            ))
+        }
+    };
+    if list.is_empty() {
+        return Err(ApiError::bad_request(
+            "`messages` must contain at least one message",
+            Some("messages"),
+        ));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, m)| parse_message(i, m))
+        .collect()
+}
+
+fn parse_message(index: usize, value: &Value) -> Result<ChatMessage, ApiError> {
+    let obj = value.as_object().ok_or_else(|| {
+        ApiError::bad_request(
+            format!("messages[{index}] must be an object"),
+            Some(&format!("messages[{index}]")),
+        )
+    })?;
+    let role = match obj.get("role") {
+        Some(Value::String(r)) if !r.is_empty() => r.clone(),
+        _ => {
+            let param = format!("messages[{index}].role");
+            return Err(ApiError::bad_request(
+                format!("`{param}` must be a non-empty string"),
+                Some(&param),
+            ));
+        }
+    };
+    let content = content_text(index, obj.get("content"))?;
+    Ok(ChatMessage { role, content })
+}
+
+/// The text of a message's `content`: a string, `null`/absent (empty), or an array of content
+/// parts whose `text` parts are joined by newlines (image and audio parts carry no text).
+fn content_text(index: usize, value: Option<&Value>) -> Result<String, ApiError> {
+    let param = format!("messages[{index}].content");
+    match value {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Array(parts)) => {
+            let mut texts = Vec::new();
+            for (j, part) in parts.iter().enumerate() {
+                let part_param = format!("{param}[{j}]");
+                let obj = part.as_object().ok_or_else(|| {
+                    ApiError::bad_request(
+                        format!("`{part_param}` must be an object"),
+                        Some(&part_param),
+                    )
+                })?;
+                let kind = obj.get("type").and_then(Value::as_str).ok_or_else(|| {
+                    ApiError::bad_request(
+                        format!("`{part_param}.type` must be a string"),
+                        Some(&format!("{part_param}.type")),
+                    )
+                })?;
+                if kind == "text" {
+                    match obj.get("text") {
+                        Some(Value::String(t)) => texts.push(t.as_str()),
+                        _ => {
+                            let p = format!("{part_param}.text");
+                            return Err(ApiError::bad_request(
+                                format!("`{p}` must be a string"),
+                                Some(&p),
+                            ));
+                        }
+                    }
+                }
+            }
+            Ok(texts.join("\n"))
+        }
+        Some(_) => Err(ApiError::bad_request(
+            format!("`{param}` must be a string, an array of content parts or null"),
+            Some(&param),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_string_and_part_contents() {
+        let body = br#"{"model":"auto","stream":true,"temperature":0.2,
+            "messages":[{"role":"system","content":"be brief"},
+                        {"role":"user","content":[{"type":"text","text":"hello"},
+                                                   {"type":"image_url","image_url":{"url":"x"}},
+                                                   {"type":"text","text":"world"}]},
+                        {"role":"assistant","content":null}]}"#;
+        let req = parse_chat(body).unwrap();
+        assert_eq!(req.model.as_deref(), Some("auto"));
+        assert!(req.stream);
+        assert_eq!(req.messages.len(), 3);
+        assert_eq!(req.messages[1].content, "hello\nworld");
+        assert_eq!(req.messages[2].content, "");
+        assert_eq!(req.body["temperature"], 0.2);
+        assert_eq!(req.route_request().user_text(), "hello\nworld");
+    }
+
+    #[test]
+    fn rejects_bad_shapes_with_the_field_named() {
+        let cases: [(&[u8], Option<&str>); 9] = [
+            (b"{not json", None),
+            (b"[1,2]", None),
+            (b"{\"messages\":[]}", Some("messages")),
+            (b"{\"model\":\"auto\"}", Some("messages")),
+            (b"{\"messages\":\"hi\"}", Some("messages")),
+            (b"{\"model\":3,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", Some("model")),
+            (b"{\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", Some("stream")),
+            (b"{\"messages\":[{\"role\":\"user\",\"content\":5}]}", Some("messages[0].content")),
+            (b"{\"messages\":[{\"content\":\"x\"}]}", Some("messages[0].role")),
+        ];
+        for (body, param) in cases {
+            let err = parse_chat(body).unwrap_err();
+            assert_eq!(err.status, 400, "{}", String::from_utf8_lossy(body));
+            assert_eq!(err.param.as_deref(), param, "{}", String::from_utf8_lossy(body));
+        }
+        let err = parse_chat(b"{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}").unwrap_err();
+        assert!(err.message.contains("UTF-8"), "{}", err.message);
+        let err = parse_chat(br#"{"messages":[{"role":"user","content":[{"type":"text","text":1}]}]}"#)
+            .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("messages[0].content[0].text"));
+    }
+}

@@ -1,0 +1,314 @@
+//! The HTTP endpoints.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use router_core::plugins::BlockAction;
+
+use router_core::engine::RouteOutcome;
+use router_core::request::RouteRequest;
+
+use super::chat;
+use super::error::ApiError;
+use super::policy::{ModelTarget, Policy};
+use super::rewrite;
+use super::state::{AppState, BlockMode};
+use super::upstream;
+
+/// Header naming the decision that routed the request.
+const DECISION_HEADER: &str = "x-routelab-decision";
+/// Header naming the model that answered.
+const MODEL_HEADER: &str = "x-routelab-model";
+/// Header saying whether the semantic cache answered (`hit`, `miss`, `off`).
+const CACHE_HEADER: &str = "x-routelab-cache";
+/// The decision name reported for requests that named a model and skipped routing.
+const PASSTHROUGH: &str = "passthrough";
+/// The decision name reported when no decision matched (the default model answers).
+const DEFAULT_DECISION: &str = "default";
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 once a policy is loaded, 503 before.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.current_policy() {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(state.in_flight());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /v1/models`: the auto names and every configured model.
+pub async fn models(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let policy = state.current_policy()?;
+    let data: Vec<Value> = state
+        .settings
+        .auto_names
+        .iter()
+        .map(String::as_str)
+        .chain(policy.model_names())
+        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "routelab"}))
+        .collect();
+    Ok(Json(json!({"object": "list", "data": data})))
+}
+
+/// Fallback for unknown paths: 404 in OpenAI's error format.
+pub async fn not_found(request: Request) -> ApiError {
+    ApiError::route_not_found(request.uri().path())
+}
+
+/// Reads a request body, enforcing the size limit (413) before and while reading.
+async fn read_body(state: &AppState, request: Request) -> Result<(HeaderMap, Bytes), ApiError> {
+    let limit = state.settings.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok((parts.headers, bytes)),
+        Err(e) => {
+            let inner = e.into_inner();
+            if inner.is::<http_body_util::LengthLimitError>() {
+                Err(ApiError::too_large(limit))
+            } else {
+                Err(ApiError::bad_request(
+                    format!("could not read the request body: {inner}"),
+                    None,
+                ))
+            }
+        }
+    }
+}
+
+/// The decision label of an outcome (`default` when no decision matched).
+fn decision_label(outcome: &RouteOutcome) -> &str {
+    outcome.decision.as_deref().unwrap_or(DEFAULT_DECISION)
+}
+
+/// Routes a request (off the async threads when model signals run) and times it.
+async fn route(
+    state: &AppState,
+    policy: Arc<Policy>,
+    request: RouteRequest,
+    trace: bool,
+) -> Result<RouteOutcome, ApiError> {
+    let started = Instant::now();
+    let result = if policy.uses_models() {
+        tokio::task::spawn_blocking(move || policy.route(&request, trace))
+            .await
+            .map_err(|e| ApiError::internal(format!("router task failed: {e}")))?
+    } else {
+        policy.route(&request, trace)
+    };
+    let outcome = result.map_err(|e| ApiError::internal(format!("routing failed: {e}")))?;
+    state.metrics.router_latency(started.elapsed());
+    state.metrics.decision(decision_label(&outcome));
+    Ok(outcome)
+}
+
+/// `POST /v1/route`: the decision and its trace for a chat body (or `{"prompt": "..."}`),
+/// without calling any model.
+pub async fn route_only(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let (_, bytes) = read_body(&state, request).await?;
+    let body = chat::parse_object(&bytes)?;
+    let route_request = match body.get("prompt") {
+        Some(Value::String(p)) if !body.contains_key("messages") => {
+            RouteRequest::from_prompt(p.clone())
+        }
+        _ => RouteRequest {
+            messages: chat::parse_messages(body.get("messages"))?,
+        },
+    };
+    let policy = state.current_policy()?;
+    let outcome = route(&state, policy, route_request, true).await?;
+    serde_json::to_value(&outcome)
+        .map(Json)
+        .map_err(|e| ApiError::internal(format!("cannot encode the outcome: {e}")))
+}
+
+/// `POST /v1/chat/completions`: route, apply plugins, proxy.
+pub async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (headers, bytes) = read_body(&state, request).await?;
+    let chat = chat::parse_chat(&bytes)?;
+    let policy = state.current_policy()?;
+    let settings = &state.settings;
+    let routes = match chat.model.as_deref() {
+        None => true,
+        Some(name) if settings.auto_names.iter().any(|a| a == name) => true,
+        Some(name) if policy.model(name).is_some() => !settings.passthrough,
+        Some(name) => return Err(ApiError::model_not_found(name)),
+    };
+    if !routes {
+        state.metrics.decision(PASSTHROUGH);
+        let name = chat.model.as_deref().unwrap_or_default();
+        let model = model_target(&policy, name)?;
+        let mut body = chat.body;
+        rewrite::set_model(&mut body, &model.upstream_model);
+        return proxy(&state, &headers, model, body, PASSTHROUGH).await;
+    }
+    let outcome = route(&state, policy.clone(), chat.route_request(), false).await?;
+    let decision = decision_label(&outcome);
+    if let Some(block) = &outcome.block {
+        return Ok(block_response(settings.block_mode, decision, block, chat.stream));
+    }
+    let model = model_target(&policy, &outcome.model)?;
+    let mut body = chat.body;
+    if let Some(prompt) = &outcome.system_prompt {
+        rewrite::apply_system_prompt(&mut body, &prompt.system_prompt, prompt.mode);
+    }
+    rewrite::set_model(&mut body, &model.upstream_model);
+    policy.apply_reasoning(
+        &model.name,
+        &mut body,
+        outcome.use_reasoning,
+        outcome.reasoning_effort.as_deref(),
+    );
+    proxy(&state, &headers, model, body, decision).await
+}
+
+fn model_target<'p>(policy: &'p Policy, name: &str) -> Result<&'p ModelTarget, ApiError> {
+    policy.model(name).ok_or_else(|| {
+        ApiError::internal(format!(
+            "the decision chose model `{name}`, which the config does not define"
+        ))
+    })
+}
+
+/// Sends the request to the model and relays the answer with routelab's headers.
+async fn proxy(
+    state: &AppState,
+    headers: &HeaderMap,
+    model: &ModelTarget,
+    body: Map<String, Value>,
+    decision: &str,
+) -> Result<Response, ApiError> {
+    state.metrics.model(&model.name);
+    let payload = serde_json::to_vec(&Value::Object(body))
+        .map_err(|e| ApiError::internal(format!("cannot encode the upstream request: {e}")))?;
+    let upstream_response = upstream::send(
+        &state.client,
+        &model.name,
+        &model.backends,
+        headers,
+        Bytes::from(payload),
+        &state.metrics,
+    )
+    .await?;
+    let mut response =
+        upstream::stream_response(upstream_response, model.name.clone(), state.metrics.clone());
+    add_headers(&mut response, decision, &model.name, "off");
+    Ok(response)
+}
+
+fn add_headers(response: &mut Response, decision: &str, model: &str, cache: &'static str) {
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(decision) {
+        h.insert(DECISION_HEADER, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(model) {
+        h.insert(MODEL_HEADER, v);
+    }
+    h.insert(CACHE_HEADER, HeaderValue::from_static(cache));
+}
+
+/// The answer to a request a block plugin stopped; no upstream is called.
+fn block_response(mode: BlockMode, decision: &str, block: &BlockAction, stream: bool) -> Response {
+    let plugin_status = StatusCode::from_u16(block.status).unwrap_or(StatusCode::FORBIDDEN);
+    let as_error = match mode {
+        BlockMode::Plugin => (!plugin_status.is_success()).then_some(plugin_status),
+        BlockMode::Completion => None,
+        BlockMode::Error => Some(if plugin_status.is_client_error() {
+            plugin_status
+        } else {
+            StatusCode::FORBIDDEN
+        }),
+    };
+    let mut response = match as_error {
+        Some(status) => {
+            let mut e = ApiError::bad_request(block.message.clone(), None);
+            e.status = status;
+            e.code = "content_blocked";
+            e.into_response()
+        }
+        None => block_completion(&block.message, stream),
+    };
+    if let Ok(v) = HeaderValue::from_str(decision) {
+        response.headers_mut().insert(DECISION_HEADER, v);
+    }
+    response
+        .headers_mut()
+        .insert(CACHE_HEADER, HeaderValue::from_static("off"));
+    response
+}
+
+/// A `chat.completion` (or, for a stream, one SSE chunk and `[DONE]`) carrying `message`.
+fn block_completion(message: &str, stream: bool) -> Response {
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let id = format!("chatcmpl-routelab-block-{created}");
+    if stream {
+        let chunk = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": "routelab",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": message},
+                         "finish_reason": "content_filter"}]
+        });
+        let sse = format!("data: {chunk}\n\ndata: [DONE]\n\n");
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"))],
+            Body::from(sse),
+        )
+            .into_response()
+    } else {
+        Json(json!({
+            "id": id, "object": "chat.completion", "created": created, "model": "routelab",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": message},
+                         "finish_reason": "content_filter"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        }))
+        .into_response()
+    }
+}
+
+/// Fallback for a known path with the wrong method: 405 in OpenAI's error format.
+pub async fn method_not_allowed(request: Request) -> ApiError {
+    let mut e = ApiError::route_not_found(request.uri().path());
+    e.status = StatusCode::METHOD_NOT_ALLOWED;
+    e.message = format!("{} is not allowed on {}", request.method(), request.uri().path());
+    e.code = "method_not_allowed";
+    e
+}

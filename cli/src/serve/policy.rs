@@ -1,0 +1,223 @@
+//! The serving policy: router-core's compiled [`Router`] plus, per configured model, where and
+//! how to send its requests. One `Policy` is built per (re)load and shared through an `Arc`.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use router_core::config::{merge_json, LoadedConfig, ModelSpec};
+use router_core::engine::{RouteOutcome, Router};
+use router_core::request::RouteRequest;
+use router_core::signals::SignalKind;
+use serde_json::{Map, Value};
+
+use super::upstream::Backend;
+
+/// Where requests for one configured model go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelTarget {
+    /// The model's name in the config (what clients and decisions use).
+    pub name: String,
+    /// The id sent upstream as `model` (`provider_model_id`, else the name).
+    pub upstream_model: String,
+    /// Its backends, in config order (the next one is tried when one cannot be reached).
+    pub backends: Vec<Backend>,
+}
+
+impl ModelTarget {
+    /// Builds the target of a model spec; `env` looks up `api_key_env` variables.
+    fn from_spec(spec: &ModelSpec, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut backends = Vec::with_capacity(spec.backend_refs.len());
+        for (i, b) in spec.backend_refs.iter().enumerate() {
+            let url = b.chat_url().with_context(|| {
+                format!(
+                    "providers.models[{}].backend_refs[{i}]: needs `endpoint` or `base_url`",
+                    spec.name
+                )
+            })?;
+            let api_key = match (&b.api_key, &b.api_key_env) {
+                (Some(key), _) => Some(key.clone()),
+                (None, Some(var)) => {
+                    let key = env(var);
+                    if key.is_none() {
+                        tracing::warn!(model = %spec.name, var = %var,
+                            "api_key_env is not set; the client's Authorization header is forwarded");
+                    }
+                    key
+                }
+                (None, None) => None,
+            };
+            backends.push(Backend {
+                url,
+                api_key,
+                extra_headers: Vec::new(),
+            });
+        }
+        if backends.is_empty() {
+            tracing::warn!(model = %spec.name, "model has no backend_refs; requests for it answer 502");
+        }
+        Ok(ModelTarget {
+            name: spec.name.clone(),
+            upstream_model: spec.upstream_id().to_owned(),
+            backends,
+        })
+    }
+}
+
+/// A loaded config ready to serve.
+pub struct Policy {
+    router: Router,
+    models: Vec<ModelTarget>,
+    uses_models: bool,
+}
+
+impl Policy {
+    /// Loads, validates and compiles a config file (model-based signals load their models).
+    pub fn load(path: &Path) -> anyhow::Result<Policy> {
+        let loaded = LoadedConfig::from_file(path)?;
+        let router = Router::new(&loaded)?;
+        Self::from_router(router, &|var| std::env::var(var).ok())
+    }
+
+    fn from_router(router: Router, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Policy> {
+        let models = router
+            .config()
+            .providers
+            .models
+            .iter()
+            .map(|spec| ModelTarget::from_spec(spec, env))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let uses_models = router.used_signals().iter().any(|(kind, _)| {
+            !matches!(
+                kind,
+                SignalKind::Keyword | SignalKind::Context | SignalKind::Language
+            )
+        });
+        Ok(Policy {
+            router,
+            models,
+            uses_models,
+        })
+    }
+
+    /// Names of the configured models, in config order.
+    pub fn model_names(&self) -> impl Iterator<Item = &str> {
+        self.models.iter().map(|m| m.name.as_str())
+    }
+
+    /// The target of a configured model.
+    pub fn model(&self, name: &str) -> Option<&ModelTarget> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    /// Whether routing runs model inference (domain, jailbreak, PII, embedding signals): such
+    /// routing is CPU work that must leave the async threads.
+    pub fn uses_models(&self) -> bool {
+        self.uses_models
+    }
+
+    /// Routes a request; `trace` adds the per-decision evaluation.
+    pub fn route(&self, request: &RouteRequest, trace: bool) -> router_core::Result<RouteOutcome> {
+        if trace {
+            self.router.route_with_trace(request)
+        } else {
+            self.router.route(request)
+        }
+    }
+
+    /// Sets the reasoning parameter of `model`'s reasoning family in `body`.
+    pub fn apply_reasoning(
+        &self,
+        model: &str,
+        body: &mut Map<String, Value>,
+        use_reasoning: bool,
+        effort: Option<&str>,
+    ) {
+        let patch = self.router.reasoning_patch(model, use_reasoning, effort);
+        if patch.as_object().is_some_and(Map::is_empty) {
+            return;
+        }
+        let mut whole = Value::Object(std::mem::take(body));
+        merge_json(&mut whole, &patch);
+        if let Value::Object(map) = whole {
+            *body = map;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CONFIG: &str = r#"
+providers:
+  defaults:
+    default_model: small
+    reasoning_families:
+      qwen3: {type: chat_template_kwargs, parameter: enable_thinking}
+      gpt: {type: reasoning_effort, parameter: reasoning.effort}
+  models:
+    - name: small
+      reasoning_family: qwen3
+      provider_model_id: qwen3-8b-instruct
+      backend_refs:
+        - {endpoint: "127.0.0.1:9001"}
+        - {base_url: "https://api.example.com/v1/", api_key_env: TEST_KEY_VAR}
+    - name: big
+      reasoning_family: gpt
+      backend_refs:
+        - {endpoint: "10.0.0.2:443", protocol: https, chat_path: /chat, api_key: literal}
+routing:
+  signals:
+    keywords:
+      - {name: hard, operator: OR, keywords: [prove]}
+  decisions:
+    - name: hard_route
+      priority: 10
+      rules: {operator: OR, conditions: [{type: keyword, name: hard}]}
+      modelRefs: [{model: big, use_reasoning: true, reasoning_effort: high}]
+"#;
+
+    fn policy() -> Policy {
+        let loaded =
+            LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
+        let router = Router::new(&loaded).expect("router");
+        Policy::from_router(router, &|var| (var == "TEST_KEY_VAR").then(|| "from-env".into()))
+            .expect("policy")
+    }
+
+    #[test]
+    fn builds_backends_from_endpoint_and_base_url() {
+        let p = policy();
+        assert_eq!(p.model_names().collect::<Vec<_>>(), ["small", "big"]);
+        let small = p.model("small").unwrap();
+        assert_eq!(small.upstream_model, "qwen3-8b-instruct");
+        assert_eq!(small.backends[0].url, "http://127.0.0.1:9001/v1/chat/completions");
+        assert_eq!(small.backends[0].api_key, None);
+        assert_eq!(small.backends[1].url, "https://api.example.com/v1/chat/completions");
+        assert_eq!(small.backends[1].api_key.as_deref(), Some("from-env"));
+        let big = p.model("big").unwrap();
+        assert_eq!(big.upstream_model, "big");
+        assert_eq!(big.backends[0].url, "https://10.0.0.2:443/chat");
+        assert_eq!(big.backends[0].api_key.as_deref(), Some("literal"));
+        assert!(p.model("absent").is_none());
+        assert!(!p.uses_models());
+    }
+
+    #[test]
+    fn routes_and_patches_reasoning() {
+        let p = policy();
+        let out = p.route(&RouteRequest::from_prompt("please prove this"), false).unwrap();
+        assert_eq!(out.decision.as_deref(), Some("hard_route"));
+        assert_eq!(out.model, "big");
+        let mut body = json!({"model": "auto", "reasoning": {"summary": "auto"}})
+            .as_object()
+            .unwrap()
+            .clone();
+        p.apply_reasoning("big", &mut body, out.use_reasoning, out.reasoning_effort.as_deref());
+        assert_eq!(body["reasoning"], json!({"summary": "auto", "effort": "high"}));
+        let mut body = Map::new();
+        p.apply_reasoning("small", &mut body, false, None);
+        assert_eq!(Value::Object(body), json!({"chat_template_kwargs": {"enable_thinking": false}}));
+    }
+}

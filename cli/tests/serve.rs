@@ -1,0 +1,480 @@
+//! Integration tests of `routelab serve`: the built binary on 127.0.0.1:0 in front of loopback
+//! echo upstreams, with a rule-only (keyword) config written by each test.
+
+mod serve_support;
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use serve_support::{chat, closed_port, config, EchoUpstream, Server};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post(server: &Server, path: &str, body: &Value) -> reqwest::Response {
+    client()
+        .post(server.url(path))
+        .header("authorization", "Bearer client-key")
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
+    r.headers().get(name).map(|v| v.to_str().unwrap()).unwrap_or("<absent>")
+}
+
+/// Asserts an OpenAI-shaped error with the given status, type and param.
+async fn assert_error(r: reqwest::Response, status: u16, kind: &str, param: Option<&str>) -> String {
+    assert_eq!(r.status(), status);
+    let body: Value = r.json().await.unwrap();
+    let e = &body["error"];
+    assert_eq!(e["type"], kind, "{body}");
+    assert_eq!(e["param"], param.map_or(Value::Null, |p| json!(p)), "{body}");
+    assert!(e["code"].is_string(), "{body}");
+    e["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn routes_by_prompt_and_rewrites_the_request() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let server = Server::start(&config(small.addr.port(), big.addr.port(), "small"), &[]).await;
+
+    // No keyword: default model, qwen3 family gets enable_thinking=false, fields pass through.
+    let mut body = chat("auto", "hello there");
+    body["temperature"] = json!(0.25);
+    body["custom_field"] = json!({"nested": [1, 2]});
+    let r = post(&server, "/v1/chat/completions", &body).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-routelab-decision"), "default");
+    assert_eq!(header(&r, "x-routelab-model"), "small");
+    assert_eq!(header(&r, "x-routelab-cache"), "off");
+    assert_eq!(header(&r, "x-upstream"), "small");
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!(reply["choices"][0]["message"]["content"], "hi from small");
+    let got = small.last();
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.path, "/v1/chat/completions");
+    assert_eq!(got.headers["authorization"], "Bearer client-key");
+    assert_eq!(got.headers["content-type"], "application/json");
+    assert_eq!(
+        got.body,
+        json!({"model": "qwen3-8b-instruct", "messages": [{"role": "user", "content": "hello there"}],
+               "temperature": 0.25, "custom_field": {"nested": [1, 2]},
+               "chat_template_kwargs": {"enable_thinking": false}})
+    );
+
+    // Keyword `prove`: big model, reasoning.effort=high, system prompt inserted before the
+    // client's own, the backend's api_key replaces the client's Authorization.
+    let body = json!({"model": "auto", "messages": [
+        {"role": "system", "content": "Be terse."},
+        {"role": "user", "content": "please prove that 2+2=4"}]});
+    let r = post(&server, "/v1/chat/completions", &body).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-routelab-decision"), "math_route");
+    assert_eq!(header(&r, "x-routelab-model"), "big");
+    let got = big.last();
+    assert_eq!(got.path, "/v1/chat/completions");
+    assert_eq!(got.headers["authorization"], "Bearer big-secret");
+    assert_eq!(
+        got.body,
+        json!({"model": "big", "reasoning": {"effort": "high"}, "messages": [
+            {"role": "system", "content": "You are a mathematician.\n\nBe terse."},
+            {"role": "user", "content": "please prove that 2+2=4"}]})
+    );
+    assert_eq!(small.received().len(), 1);
+
+    // Signals read the last user turn, content parts included; no system message -> inserted.
+    let body = json!({"model": "auto", "messages": [
+        {"role": "user", "content": "prove it"},
+        {"role": "assistant", "content": "sure"},
+        {"role": "user", "content": [{"type": "text", "text": "an"}, {"type": "text", "text": "integral"}]}]});
+    let r = post(&server, "/v1/chat/completions", &body).await;
+    assert_eq!(header(&r, "x-routelab-model"), "big");
+    let got = big.last();
+    assert_eq!(got.body["messages"][0], json!({"role": "system", "content": "You are a mathematician."}));
+    assert_eq!(got.body["messages"].as_array().unwrap().len(), 4);
+    let body = json!({"model": "auto", "messages": [
+        {"role": "user", "content": "prove it"}, {"role": "user", "content": "hello"}]});
+    let r = post(&server, "/v1/chat/completions", &body).await;
+    assert_eq!(header(&r, "x-routelab-model"), "small");
+
+    // A configured model name passes through without routing or reasoning changes.
+    let r = post(&server, "/v1/chat/completions", &chat("big", "prove nothing")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-routelab-decision"), "passthrough");
+    let got = big.last();
+    assert_eq!(got.body, json!({"model": "big", "messages": [{"role": "user", "content": "prove nothing"}]}));
+    assert_eq!(big.received().len(), 3);
+}
+
+#[tokio::test]
+async fn passthrough_can_be_turned_off() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let cfg = config(small.addr.port(), big.addr.port(), "small");
+    let server = Server::start(&cfg, &["--passthrough-models", "false", "--auto-models", "auto,router"]).await;
+    let r = post(&server, "/v1/chat/completions", &chat("big", "hello")).await;
+    assert_eq!(header(&r, "x-routelab-decision"), "default");
+    assert_eq!(header(&r, "x-routelab-model"), "small");
+    let r = post(&server, "/v1/chat/completions", &chat("router", "an integral")).await;
+    assert_eq!(header(&r, "x-routelab-model"), "big");
+    let r = post(&server, "/v1/chat/completions", &chat("gpt-unknown", "hello")).await;
+    let msg = assert_error(r, 404, "invalid_request_error", Some("model")).await;
+    assert!(msg.contains("gpt-unknown"), "{msg}");
+}
+
+#[tokio::test]
+async fn block_plugin_answers_without_calling_upstream() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let cfg = config(small.addr.port(), big.addr.port(), "small");
+
+    // Default: as the plugin says (status 403 -> error).
+    let server = Server::start(&cfg, &[]).await;
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "this is forbidden")).await;
+    assert_eq!(header(&r, "x-routelab-decision"), "blocked");
+    let msg = assert_error(r, 403, "invalid_request_error", None).await;
+    assert_eq!(msg, "This request is not allowed.");
+    drop(server);
+
+    // As a completion, also streamed.
+    let server = Server::start(&cfg, &["--block-response", "completion"]).await;
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "forbidden stuff")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-routelab-decision"), "blocked");
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!(reply["object"], "chat.completion");
+    assert_eq!(reply["choices"][0]["message"]["content"], "This request is not allowed.");
+    assert_eq!(reply["choices"][0]["finish_reason"], "content_filter");
+    let mut body = chat("auto", "forbidden stuff");
+    body["stream"] = json!(true);
+    let r = post(&server, "/v1/chat/completions", &body).await;
+    assert_eq!(header(&r, "content-type"), "text/event-stream");
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("data: {"), "{text}");
+    assert!(text.contains("This request is not allowed."), "{text}");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert!(small.received().is_empty() && big.received().is_empty());
+}
+
+#[tokio::test]
+async fn streams_chunk_by_chunk() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let server = Server::start(&config(small.addr.port(), big.addr.port(), "small"), &[]).await;
+    let mut body = chat("auto", "prove a stream");
+    body["stream"] = json!(true);
+    let r = client()
+        .post(server.url("/v1/chat/completions"))
+        .header("x-test-chunks", "4")
+        .header("x-test-delay-ms", "150")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-type"), "text/event-stream");
+    assert_eq!(header(&r, "x-routelab-model"), "big");
+    let mut stream = r.bytes_stream();
+    let first = stream.next().await.unwrap().unwrap();
+    let first_seen = Instant::now();
+    assert!(String::from_utf8_lossy(&first).contains("\"c0\""), "{first:?}");
+    let mut all = first.to_vec();
+    while let Some(chunk) = stream.next().await {
+        all.extend_from_slice(&chunk.unwrap());
+    }
+    let last_sent = big.last_chunk_sent().expect("upstream sent its last chunk");
+    assert!(
+        first_seen < last_sent,
+        "the first chunk arrived only after the upstream sent the last one"
+    );
+    let text = String::from_utf8(all).unwrap();
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(events.len(), 5, "{text}");
+    for (i, e) in events[..4].iter().enumerate() {
+        assert!(e.contains(&format!("\"c{i}\"")), "{e}");
+    }
+    assert_eq!(events[4], "data: [DONE]");
+    assert_eq!(big.last().body["stream"], true);
+}
+
+#[tokio::test]
+async fn bad_requests_get_openai_errors() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let cfg = config(small.addr.port(), big.addr.port(), "small");
+    let server = Server::start(&cfg, &["--max-body-bytes", "2000"]).await;
+    let url = server.url("/v1/chat/completions");
+    let raw = |body: Vec<u8>| {
+        client()
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let msg = assert_error(raw(b"{\"messages\": [".to_vec()).await.unwrap(), 400, "invalid_request_error", None).await;
+    assert!(msg.contains("not valid JSON"), "{msg}");
+    let msg = assert_error(
+        raw(b"{\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}".to_vec()).await.unwrap(),
+        400,
+        "invalid_request_error",
+        None,
+    )
+    .await;
+    assert!(msg.contains("UTF-8"), "{msg}");
+    let r = post(&server, "/v1/chat/completions", &json!({"model": "auto", "messages": []})).await;
+    assert_error(r, 400, "invalid_request_error", Some("messages")).await;
+    let r = post(&server, "/v1/chat/completions", &json!({"model": "auto", "messages": "hi"})).await;
+    assert_error(r, 400, "invalid_request_error", Some("messages")).await;
+    let r = post(&server, "/v1/chat/completions", &json!({"model": 7, "messages": [{"role": "user", "content": "x"}]})).await;
+    assert_error(r, 400, "invalid_request_error", Some("model")).await;
+    let r = post(&server, "/v1/chat/completions", &json!({"messages": [{"role": "user", "content": {"a": 1}}]})).await;
+    assert_error(r, 400, "invalid_request_error", Some("messages[0].content")).await;
+    let big_prompt = "x".repeat(3000);
+    let r = post(&server, "/v1/chat/completions", &chat("auto", &big_prompt)).await;
+    assert_error(r, 413, "invalid_request_error", None).await;
+    // Oversized without a Content-Length (chunked upload).
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..30).map(|_| Ok(vec![b' '; 100])).collect();
+    let r = client()
+        .post(url.clone())
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 413, "invalid_request_error", None).await;
+    let r = post(&server, "/v1/chat/completions", &chat("no-such-model", "hi")).await;
+    assert_error(r, 404, "invalid_request_error", Some("model")).await;
+    let r = client().get(server.url("/v1/nothing")).send().await.unwrap();
+    assert_error(r, 404, "invalid_request_error", None).await;
+    let r = client().get(url.clone()).send().await.unwrap();
+    assert_error(r, 405, "invalid_request_error", None).await;
+    assert!(small.received().is_empty() && big.received().is_empty());
+}
+
+#[tokio::test]
+async fn upstream_failures_are_502_and_504() {
+    let small = EchoUpstream::start("small").await;
+    let dead = closed_port();
+    let cfg = config(small.addr.port(), dead, "small");
+    let server = Server::start(&cfg, &["--upstream-timeout-ms", "400"]).await;
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "prove it")).await;
+    let msg = assert_error(r, 502, "upstream_error", None).await;
+    assert!(msg.contains("`big`") && msg.contains(&dead.to_string()), "{msg}");
+    let r = client()
+        .post(server.url("/v1/chat/completions"))
+        .header("x-test-sleep-ms", "2000")
+        .json(&chat("auto", "hello"))
+        .send()
+        .await
+        .unwrap();
+    let msg = assert_error(r, 504, "upstream_error", None).await;
+    assert!(msg.contains("timed out"), "{msg}");
+    // An upstream error status is relayed as is.
+    let r = client()
+        .post(server.url("/v1/chat/completions"))
+        .header("x-test-status", "429")
+        .json(&chat("auto", "hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(header(&r, "x-routelab-model"), "small");
+    let metrics = server.metrics().await;
+    assert!(metrics.contains("routelab_upstream_errors_total{model=\"big\",kind=\"connect\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("routelab_upstream_errors_total{model=\"small\",kind=\"timeout\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("routelab_upstream_errors_total{model=\"small\",kind=\"status\"} 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("routelab_http_requests_total{endpoint=\"/v1/chat/completions\",status=\"502\"} 1\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn route_models_health_and_metrics_endpoints() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let server = Server::start(&config(small.addr.port(), big.addr.port(), "small"), &[]).await;
+
+    let r = post(&server, "/v1/route", &json!({"prompt": "compute this integral"})).await;
+    assert_eq!(r.status(), 200);
+    let outcome: Value = r.json().await.unwrap();
+    assert_eq!(outcome["decision"], "math_route");
+    assert_eq!(outcome["model"], "big");
+    assert_eq!(outcome["use_reasoning"], true);
+    assert_eq!(outcome["reasoning_effort"], "high");
+    assert_eq!(outcome["signals"][0]["kind"], "keyword");
+    assert_eq!(outcome["signals"][0]["name"], "math");
+    let trace = outcome["trace"].as_array().unwrap();
+    assert_eq!(trace.len(), 2);
+    let r = post(&server, "/v1/route", &chat("auto", "hello")).await;
+    let outcome: Value = r.json().await.unwrap();
+    assert_eq!(outcome["decision"], Value::Null);
+    assert_eq!(outcome["model"], "small");
+    assert!(small.received().is_empty() && big.received().is_empty());
+
+    let models: Value = reqwest::get(server.url("/v1/models")).await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["auto", "small", "big"]);
+    assert_eq!(models["object"], "list");
+
+    let r = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = reqwest::get(server.url("/readyz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
+    post(&server, "/v1/chat/completions", &chat("auto", "hello again")).await;
+    post(&server, "/v1/chat/completions", &chat("auto", "an integral")).await;
+    post(&server, "/v1/chat/completions", &chat("small", "hi")).await;
+    let r = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert!(header(&r, "content-type").starts_with("text/plain; version=0.0.4"));
+    let m = r.text().await.unwrap();
+    for line in [
+        "routelab_http_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"} 4\n",
+        "routelab_http_requests_total{endpoint=\"/v1/route\",status=\"200\"} 2\n",
+        "routelab_decisions_total{decision=\"default\"} 3\n",
+        "routelab_decisions_total{decision=\"math_route\"} 2\n",
+        "routelab_decisions_total{decision=\"passthrough\"} 1\n",
+        "routelab_model_requests_total{model=\"big\"} 1\n",
+        "routelab_model_requests_total{model=\"small\"} 3\n",
+        "routelab_router_latency_seconds_count 5\n",
+        "routelab_upstream_latency_seconds_count 4\n",
+        "routelab_config_reloads_total{result=\"ok\"} 1\n",
+        "# TYPE routelab_router_latency_seconds histogram\n",
+        "routelab_router_latency_seconds_bucket{le=\"+Inf\"} 5\n",
+    ] {
+        assert!(m.contains(line), "missing {line:?} in\n{m}");
+    }
+}
+
+#[tokio::test]
+async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let (sp, bp) = (small.addr.port(), big.addr.port());
+    let server = Server::start(&config(sp, bp, "small"), &["--reload-poll-ms", "50"]).await;
+    let route_model = || async {
+        let r = post(&server, "/v1/route", &json!({"prompt": "hello"})).await;
+        let v: Value = r.json().await.unwrap();
+        v["model"].as_str().unwrap().to_string()
+    };
+    assert_eq!(route_model().await, "small");
+
+    std::fs::write(&server.config, config(sp, bp, "big")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while route_model().await != "big" {
+        assert!(Instant::now() < deadline, "the changed config was not picked up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
+    assert_eq!(header(&r, "x-routelab-model"), "big");
+
+    // Invalid: unknown default model, then broken YAML. Both rejected; `big` keeps serving.
+    std::fs::write(&server.config, config(sp, bp, "missing-model")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.metrics().await.contains("routelab_config_reloads_total{result=\"error\"} 1\n") {
+        assert!(Instant::now() < deadline, "the invalid config was not noticed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::fs::write(&server.config, "routing: [unclosed").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.metrics().await.contains("routelab_config_reloads_total{result=\"error\"} 2\n") {
+        assert!(Instant::now() < deadline, "the broken config was not noticed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(route_model().await, "big");
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-routelab-model"), "big");
+    assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), 200);
+
+    // SIGHUP reloads too (back to `small` after the file is fixed).
+    let server2 = Server::start(&config(sp, bp, "small"), &["--reload-poll-ms", "0"]).await;
+    std::fs::write(&server2.config, config(sp, bp, "big")).unwrap();
+    server2.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let v: Value = post(&server2, "/v1/route", &json!({"prompt": "hello"})).await.json().await.unwrap();
+        if v["model"] == "big" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "SIGHUP did not reload");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrency_limit_answers_429() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let cfg = config(small.addr.port(), big.addr.port(), "small");
+    let server = Server::start(&cfg, &["--max-concurrency", "2"]).await;
+    let slow = || {
+        client()
+            .post(server.url("/v1/chat/completions"))
+            .header("x-test-sleep-ms", "600")
+            .json(&chat("auto", "hello"))
+            .send()
+    };
+    let (a, b) = (tokio::spawn(slow()), tokio::spawn(slow()));
+    // Wait until both hold their permits (the upstream has seen both).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while small.received().len() < 2 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
+    let msg = assert_error(r, 429, "rate_limit_error", None).await;
+    assert!(msg.contains('2'), "{msg}");
+    // Health and metrics are not limited.
+    assert_eq!(reqwest::get(server.url("/healthz")).await.unwrap().status(), 200);
+    assert!(server.metrics().await.contains("routelab_in_flight_requests 2\n"));
+    assert_eq!(a.await.unwrap().unwrap().status(), 200);
+    assert_eq!(b.await.unwrap().unwrap().status(), 200);
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_streams_in_flight() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let mut server = Server::start(&config(small.addr.port(), big.addr.port(), "small"), &[]).await;
+    let mut body = chat("auto", "hello");
+    body["stream"] = json!(true);
+    let r = client()
+        .post(server.url("/v1/chat/completions"))
+        .header("x-test-chunks", "3")
+        .header("x-test-delay-ms", "200")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = r.bytes_stream();
+    let mut text = String::from_utf8(stream.next().await.unwrap().unwrap().to_vec()).unwrap();
+    server.signal("TERM");
+    while let Some(chunk) = stream.next().await {
+        text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+    }
+    assert!(text.contains("\"c2\"") && text.ends_with("data: [DONE]\n\n"), "{text}");
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn invalid_config_at_start_up_exits_with_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, config(1, 2, "nowhere")).unwrap();
+    let mut server = Server::spawn(&path, &[]);
+    let status = server.child.wait().unwrap();
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("nowhere"), "{err}");
+}

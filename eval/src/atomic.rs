@@ -1,0 +1,109 @@
+//! Atomic file output: write to a temporary file in the target's directory, then rename.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{EvalError, Result};
+
+/// The temporary path used while `path` is being written (same directory, so rename is atomic).
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically (temp file + rename), creating parent directories.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes).map_err(|e| EvalError::io(path, e)))
+}
+
+/// Opens a temp file beside `path`, lets `fill` write it, then renames it over `path`.
+/// On error the temp file is removed and `path` is left untouched.
+pub fn write_atomic_with<F>(path: &Path, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> Result<()>,
+{
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| EvalError::io(dir, e))?;
+    }
+    let tmp = temp_path(path);
+    let file = File::create(&tmp).map_err(|e| EvalError::io(&tmp, e))?;
+    let mut w = BufWriter::new(file);
+    let result = fill(&mut w).and_then(|()| {
+        let file = w
+            .into_inner()
+            .map_err(|e| EvalError::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| EvalError::io(&tmp, e))
+    });
+    match result {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| EvalError::io(path, e)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// A temp file beside `path` that a streaming writer fills; [`AtomicFile::commit`] renames it.
+/// Dropping it without committing removes the temp file.
+pub struct AtomicFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temp file for `target` and returns it with an open handle.
+    pub fn create(target: &Path) -> Result<(Self, File)> {
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| EvalError::io(dir, e))?;
+        }
+        let tmp = temp_path(target);
+        let file = File::create(&tmp).map_err(|e| EvalError::io(&tmp, e))?;
+        Ok((
+            AtomicFile {
+                target: target.to_path_buf(),
+                tmp,
+                committed: false,
+            },
+            file,
+        ))
+    }
+
+    /// Renames the temp file over the target.
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| EvalError::io(&self.target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_target_untouched_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.json");
+        write_atomic(&target, b"old").unwrap();
+        let err = write_atomic_with(&target, |w| {
+            w.write_all(b"partial").unwrap();
+            Err(EvalError::Invalid("boom".into()))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,320 @@
+//! Offline A/B of two configs on the same log: both routers see every request in one pass;
+//! paired differences get percentile-bootstrap CIs and correctness gets McNemar's test.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+use crate::error::{EvalError, Result};
+use crate::evaluate::{sha256_file, utc_now, VERSION};
+use crate::replay::{replay, LogModels, Policy, ReplayOptions};
+use crate::report::{InputFile, PolicyMetrics};
+use crate::report_md::{opt, pct};
+use crate::scoring::{policy_metrics, CORRECT_AT};
+use crate::stats::{bootstrap_mean_ci, mcnemar, BootstrapCi, McNemar};
+
+/// Format tag of `compare.json`.
+pub const COMPARE_FORMAT: &str = "routelab-compare/v1";
+
+/// Settings of a comparison.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// Config A (the baseline).
+    pub config_a: PathBuf,
+    /// Config B (the candidate).
+    pub config_b: PathBuf,
+    /// The request log.
+    pub log: PathBuf,
+    /// Output directory.
+    pub out_dir: PathBuf,
+    /// Replay settings.
+    pub replay: ReplayOptions,
+    /// Count requests to models without quality columns as unscored.
+    pub allow_unscored: bool,
+    /// Bootstrap resamples (≥ 1000 recommended).
+    pub resamples: usize,
+    /// Bootstrap seed.
+    pub seed: u64,
+    /// Flipped requests listed per direction.
+    pub max_examples: usize,
+}
+
+/// Paired per-category comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryDiff {
+    /// Category (`(none)` when unlabelled).
+    pub category: String,
+    /// Requests.
+    pub requests: u64,
+    /// Mean quality of A (scored rows of A).
+    pub quality_a: Option<f64>,
+    /// Mean quality of B.
+    pub quality_b: Option<f64>,
+    /// Total cost of A.
+    pub cost_a: f64,
+    /// Total cost of B.
+    pub cost_b: f64,
+    /// Requests A got right and B wrong.
+    pub only_a_correct: u64,
+    /// Requests B got right and A wrong.
+    pub only_b_correct: u64,
+}
+
+/// A request whose correctness differs between A and B.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flip {
+    /// Request id.
+    pub request_id: String,
+    /// Category label.
+    pub category: Option<String>,
+    /// `regressed` (A right, B wrong) or `improved` (A wrong, B right).
+    pub direction: String,
+    /// A's model.
+    pub model_a: String,
+    /// B's model.
+    pub model_b: String,
+    /// A's decision.
+    pub decision_a: Option<String>,
+    /// B's decision.
+    pub decision_b: Option<String>,
+    /// A's quality.
+    pub quality_a: f64,
+    /// B's quality.
+    pub quality_b: f64,
+    /// The first characters of the prompt.
+    pub prompt_excerpt: String,
+}
+
+/// `compare.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareReport {
+    /// [`COMPARE_FORMAT`].
+    pub format: String,
+    /// routelab version.
+    pub routelab_version: String,
+    /// Creation time (UTC).
+    pub created_utc: String,
+    /// Config A.
+    pub config_a: InputFile,
+    /// Config B.
+    pub config_b: InputFile,
+    /// Log.
+    pub log: InputFile,
+    /// Requests.
+    pub requests: u64,
+    /// A's metrics.
+    pub a: PolicyMetrics,
+    /// B's metrics.
+    pub b: PolicyMetrics,
+    /// Requests where both chosen models are scored (the paired quality sample).
+    pub paired_scored: u64,
+    /// Mean of quality(B) − quality(A) over paired rows, with a percentile bootstrap CI.
+    pub quality_diff: Option<BootstrapCi>,
+    /// Mean of cost(B) − cost(A) per request (USD), with a percentile bootstrap CI.
+    pub cost_diff: Option<BootstrapCi>,
+    /// McNemar's test on correctness (quality ≥ 0.5) over paired rows.
+    pub mcnemar: McNemar,
+    /// Requests where A and B chose different models.
+    pub model_changes: u64,
+    /// Per-category breakdown.
+    pub per_category: Vec<CategoryDiff>,
+    /// Examples of flipped requests (up to `max_examples` per direction).
+    pub flipped: Vec<Flip>,
+}
+
+/// Excerpt of a prompt for tables: first `n` characters, whitespace collapsed.
+pub fn excerpt(text: &str, n: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = flat.chars().take(n).collect();
+    if flat.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+/// Runs the comparison and writes `compare.json` and `compare.md` into `opts.out_dir`.
+pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
+    let log_models = LogModels::of(&opts.log)?;
+    let mut a = Policy::load(&opts.config_a, &log_models, &opts.log, opts.allow_unscored)?;
+    let mut b = Policy::load(&opts.config_b, &log_models, &opts.log, opts.allow_unscored)?;
+    if a.name == b.name {
+        a.name = format!("A:{}", a.name);
+        b.name = format!("B:{}", b.name);
+    }
+    let mut flips: Vec<Flip> = Vec::new();
+    let (mut regressed, mut improved) = (0usize, 0usize);
+    let max = opts.max_examples;
+    let data = replay(&opts.log, &[&a, &b], &opts.replay, &mut |_, row, routed| {
+        let (ra, rb) = (&routed[0], &routed[1]);
+        let (qa, qb) = (ra.chosen.quality, rb.chosen.quality);
+        if qa.is_nan() || qb.is_nan() {
+            return Ok(());
+        }
+        let (ca, cb) = (qa >= CORRECT_AT, qb >= CORRECT_AT);
+        let direction = match (ca, cb) {
+            (true, false) if regressed < max => {
+                regressed += 1;
+                "regressed"
+            }
+            (false, true) if improved < max => {
+                improved += 1;
+                "improved"
+            }
+            _ => return Ok(()),
+        };
+        flips.push(Flip {
+            request_id: row.request_id.clone(),
+            category: row.category.clone(),
+            direction: direction.into(),
+            model_a: ra.outcome.model.clone(),
+            model_b: rb.outcome.model.clone(),
+            decision_a: ra.outcome.decision.clone(),
+            decision_b: rb.outcome.decision.clone(),
+            quality_a: qa,
+            quality_b: qb,
+            prompt_excerpt: excerpt(row.text(), 160),
+        });
+        Ok(())
+    })?;
+    let (run_a, run_b) = (&data.runs[0], &data.runs[1]);
+    let n = data.len();
+    let mut qdiff = Vec::with_capacity(n);
+    let mut cdiff = Vec::with_capacity(n);
+    let (mut both, mut only_a, mut only_b, mut neither) = (0u64, 0u64, 0u64, 0u64);
+    let mut per_cat: BTreeMap<String, CategoryDiff> = BTreeMap::new();
+    let mut qsums: BTreeMap<String, [(f64, u64); 2]> = BTreeMap::new();
+    let mut model_changes = 0u64;
+    for r in 0..n {
+        let (oa, ob) = (run_a.outcome[r], run_b.outcome[r]);
+        cdiff.push(ob.cost - oa.cost);
+        model_changes += u64::from(run_a.model[r] != run_b.model[r]);
+        let cat = data.strings.name(data.category[r]).unwrap_or(crate::classify::NO_PREDICTION).to_string();
+        let e = per_cat.entry(cat.clone()).or_insert_with(|| CategoryDiff {
+            category: cat.clone(),
+            requests: 0,
+            quality_a: None,
+            quality_b: None,
+            cost_a: 0.0,
+            cost_b: 0.0,
+            only_a_correct: 0,
+            only_b_correct: 0,
+        });
+        e.requests += 1;
+        e.cost_a += oa.cost;
+        e.cost_b += ob.cost;
+        let qs = qsums.entry(cat).or_insert([(0.0, 0), (0.0, 0)]);
+        for (k, q) in [oa.quality, ob.quality].into_iter().enumerate() {
+            if !q.is_nan() {
+                qs[k].0 += q;
+                qs[k].1 += 1;
+            }
+        }
+        if oa.quality.is_nan() || ob.quality.is_nan() {
+            continue;
+        }
+        qdiff.push(ob.quality - oa.quality);
+        match (oa.quality >= CORRECT_AT, ob.quality >= CORRECT_AT) {
+            (true, true) => both += 1,
+            (true, false) => {
+                only_a += 1;
+                e.only_a_correct += 1;
+            }
+            (false, true) => {
+                only_b += 1;
+                e.only_b_correct += 1;
+            }
+            (false, false) => neither += 1,
+        }
+    }
+    for (cat, e) in per_cat.iter_mut() {
+        let qs = qsums[cat];
+        e.quality_a = (qs[0].1 > 0).then(|| qs[0].0 / qs[0].1 as f64);
+        e.quality_b = (qs[1].1 > 0).then(|| qs[1].0 / qs[1].1 as f64);
+    }
+    let mut ma = policy_metrics(&a.name, run_a.outcome.iter().copied());
+    let mut mb = policy_metrics(&b.name, run_b.outcome.iter().copied());
+    ma.name = format!("A: {}", opts.config_a.display());
+    mb.name = format!("B: {}", opts.config_b.display());
+    let hash = |p: &Path| -> Result<InputFile> {
+        Ok(InputFile {
+            path: p.display().to_string(),
+            sha256: sha256_file(p)?,
+        })
+    };
+    let report = CompareReport {
+        format: COMPARE_FORMAT.into(),
+        routelab_version: VERSION.into(),
+        created_utc: utc_now().0,
+        config_a: hash(&opts.config_a)?,
+        config_b: hash(&opts.config_b)?,
+        log: hash(&opts.log)?,
+        requests: n as u64,
+        a: ma,
+        b: mb,
+        paired_scored: qdiff.len() as u64,
+        quality_diff: bootstrap_mean_ci(&qdiff, opts.resamples, 0.95, opts.seed),
+        cost_diff: bootstrap_mean_ci(&cdiff, opts.resamples, 0.95, opts.seed.wrapping_add(1)),
+        mcnemar: mcnemar(both, only_a, only_b, neither),
+        model_changes,
+        per_category: per_cat.into_values().collect(),
+        flipped: flips,
+    };
+    let json_path = opts.out_dir.join("compare.json");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| EvalError::Format {
+        path: json_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&json_path, json.as_bytes())?;
+    write_atomic(&opts.out_dir.join("compare.md"), render_md(&report).as_bytes())?;
+    Ok(report)
+}
+
+fn ci(c: &Option<BootstrapCi>, scale: f64, d: usize) -> String {
+    match c {
+        Some(c) => format!(
+            "{:+.d$} [{:+.d$}, {:+.d$}] ({}% CI, {} resamples, seed {})",
+            c.mean * scale,
+            c.lo * scale,
+            c.hi * scale,
+            (c.level * 100.0).round(),
+            c.resamples,
+            c.seed
+        ),
+        None => "n/a".into(),
+    }
+}
+
+/// `compare.md`.
+pub fn render_md(r: &CompareReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# routelab compare\n\n- A: `{}` (sha256 `{}`)\n- B: `{}` (sha256 `{}`)\n- log: `{}` (sha256 `{}`), {} requests, {} paired scored, {} with a different model\n",
+        r.config_a.path, r.config_a.sha256, r.config_b.path, r.config_b.sha256, r.log.path, r.log.sha256, r.requests, r.paired_scored, r.model_changes);
+    s.push_str("| | mean quality | correct | unscored | cost / 1k req |\n|---|---:|---:|---:|---:|\n");
+    for m in [&r.a, &r.b] {
+        let _ = writeln!(s, "| {} | {} | {} | {} | {:.4} |", m.name, opt(m.mean_quality, 4), pct(m.correct_rate), m.unscored, m.cost_per_1k);
+    }
+    let _ = writeln!(s, "\n- quality B − A: {}", ci(&r.quality_diff, 1.0, 4));
+    let _ = writeln!(s, "- cost B − A per 1k requests (USD): {}", ci(&r.cost_diff, 1000.0, 4));
+    let m = &r.mcnemar;
+    let _ = writeln!(s, "- McNemar ({}): A-only correct {}, B-only correct {}, both {}, neither {}; p = {:.4}{}",
+        m.method, m.only_a, m.only_b, m.both_correct, m.both_wrong, m.p_value,
+        m.statistic.map(|x| format!(", χ² = {x:.3}")).unwrap_or_default());
+    s.push_str("\n## Per category\n\n| category | requests | quality A | quality B | cost A | cost B | A-only correct | B-only correct |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for c in &r.per_category {
+        let _ = writeln!(s, "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {} |", c.category, c.requests, opt(c.quality_a, 4), opt(c.quality_b, 4), c.cost_a, c.cost_b, c.only_a_correct, c.only_b_correct);
+    }
+    if !r.flipped.is_empty() {
+        s.push_str("\n## Flipped requests (examples)\n\n| request | category | direction | A (model / decision / q) | B (model / decision / q) | prompt |\n|---|---|---|---|---|---|\n");
+        for f in &r.flipped {
+            let _ = writeln!(s, "| {} | {} | {} | {} / {} / {} | {} / {} / {} | {} |",
+                f.request_id, f.category.as_deref().unwrap_or(""), f.direction,
+                f.model_a, f.decision_a.as_deref().unwrap_or("(default)"), f.quality_a,
+                f.model_b, f.decision_b.as_deref().unwrap_or("(default)"), f.quality_b,
+                f.prompt_excerpt.replace('|', "\\|"));
+        }
+    }
+    s
+}

@@ -1,0 +1,361 @@
+//! `routelab eval` as a library call: replay one config over a log, score it against the
+//! baselines, optionally sweep a parameter, and write `report.json`, `report.md`,
+//! `report.html` and `decisions.parquet` into the output directory.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use router_core::config::LoadedConfig;
+use sha2::{Digest, Sha256};
+
+use crate::atomic::write_atomic;
+use crate::classify::ConfusionCounter;
+use crate::decisions::{DecisionRow, DecisionsWriter};
+use crate::error::{EvalError, Result};
+use crate::outcomes::NONE_ID;
+use crate::replay::{replay, LogModels, Policy, ReplayData, ReplayOptions};
+use crate::report::{InputFile, Report, Sweep, SweepPoint, REPORT_FORMAT};
+use crate::scoring::{self, BreakdownInput, CurveInputs};
+use crate::stats::Percentiles;
+use crate::sweep::{set_param, SweepSpec};
+
+/// The routelab version written into reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Settings of one evaluation.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// The routing config.
+    pub config: PathBuf,
+    /// The request log.
+    pub log: PathBuf,
+    /// Output directory (`reports/<run>/`).
+    pub out_dir: PathBuf,
+    /// Run name written into the report.
+    pub run_name: String,
+    /// Replay settings.
+    pub replay: ReplayOptions,
+    /// Count requests routed to models without quality columns as unscored instead of failing.
+    pub allow_unscored: bool,
+    /// Optional threshold sweep.
+    pub sweep: Option<SweepSpec>,
+}
+
+/// Throughput numbers of the main replay.
+#[derive(Debug, Clone)]
+pub struct ReplayStats {
+    /// Rows replayed.
+    pub rows: u64,
+    /// Wall time of the replay (decode + route + bookkeeping + decisions.parquet).
+    pub wall: Duration,
+    /// Time decoding Parquet.
+    pub decode: Duration,
+    /// Time inside `Router::route`.
+    pub route: Duration,
+}
+
+/// Result of [`run_eval`].
+#[derive(Debug, Clone)]
+pub struct EvalOutput {
+    /// The report (also written to disk).
+    pub report: Report,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// Replay throughput.
+    pub stats: ReplayStats,
+}
+
+/// SHA-256 of a file, lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| EvalError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| EvalError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Current UTC time as (RFC 3339, compact `YYYYmmdd-HHMMSS`).
+pub fn utc_now() -> (String, String) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    (
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
+        format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"),
+    )
+}
+
+/// Default run name: config file stem + UTC timestamp.
+pub fn default_run_name(config: &Path) -> String {
+    let stem = config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    format!("{stem}-{}", utc_now().1)
+}
+
+/// Inputs of [`build_report`] besides the replay data.
+pub struct ReportMeta<'a> {
+    /// Run name.
+    pub run_name: &'a str,
+    /// Config file.
+    pub config: InputFile,
+    /// Log file.
+    pub log: InputFile,
+    /// Replay options used.
+    pub options: &'a ReplayOptions,
+    /// Sweep points.
+    pub sweep: Option<Sweep>,
+}
+
+/// Scores run `p` of `data` (policy `policy`) into a report.
+pub fn build_report(data: &ReplayData, p: usize, policy: &Policy, meta: ReportMeta<'_>) -> Result<Report> {
+    let run = &data.runs[p];
+    let names = data.model_names();
+    let scored: Vec<bool> = data.models.iter().map(|m| m.has_quality).collect();
+    let singles = scoring::single_model_metrics(&data.table, &names);
+    let mut metrics = scoring::policy_metrics(&policy.name, run.outcome.iter().copied());
+    metrics.name = "policy".into();
+    let shares = run.model_shares(names.len());
+    let (cheap, strong) = scoring::cheapest_and_strongest(&singles, &scored).ok_or_else(|| {
+        EvalError::Invalid(format!(
+            "{}: no model of the config has quality values; nothing to score",
+            data.log_path.display()
+        ))
+    })?;
+    let (oracle, oracle_choices) = scoring::oracle(&data.table, cheap);
+    let oracle_shares = {
+        let mut c = vec![0.0; names.len()];
+        for &m in &oracle_choices {
+            c[m as usize] += 1.0;
+        }
+        let n = oracle_choices.len().max(1) as f64;
+        c.into_iter().map(|x| x / n).collect::<Vec<_>>()
+    };
+    let mut cheapest = singles[cheap].clone();
+    cheapest.name = format!("always-cheapest ({})", names[cheap]);
+    let mut strongest = singles[strong].clone();
+    strongest.name = format!("always-strongest ({})", names[strong]);
+    let savings = scoring::savings(&metrics, &cheapest, &strongest);
+    let random_exp = scoring::random_expected(&singles, &shares, run.len() as u64);
+    let random_smp = scoring::random_sampled(&data.table, &shares, scoring::RANDOM_SEED);
+    let curves = scoring::curve_metrics(&CurveInputs {
+        singles: &singles,
+        scored: &scored,
+        names: &names,
+        policy: &metrics,
+        policy_shares: &shares,
+        oracle: &oracle,
+        oracle_shares: &oracle_shares,
+        sweep: meta.sweep.as_ref().map(|s| s.points.as_slice()),
+    });
+    let mut router_us = run.router_us.clone();
+    let mut latencies: Vec<f64> = run.outcome.iter().map(|o| o.latency_ms).filter(|l| !l.is_nan()).collect();
+    let unknown_latency = (run.len() - latencies.len()) as u64;
+    let decision_accuracy = {
+        let mut c = ConfusionCounter::new();
+        for (r, &e) in data.expected_decision.iter().enumerate() {
+            if let Some(truth) = data.strings.name(e) {
+                c.add(truth, data.strings.name(run.decision[r]));
+            }
+        }
+        c.finish()
+    };
+    let signal_accuracy = if policy.uses_domain {
+        let mut c = ConfusionCounter::new();
+        for (r, &cat) in data.category.iter().enumerate() {
+            if let Some(truth) = data.strings.name(cat) {
+                c.add(truth, data.strings.name(run.predicted_category[r]));
+            }
+        }
+        c.finish()
+    } else {
+        None
+    };
+    let [per_category, per_model, per_decision] = scoring::breakdowns(&BreakdownInput {
+        category: &data.category,
+        strings: &data.strings,
+        models: &names,
+        run,
+        signal: policy.uses_domain,
+    })?;
+    let per_category = if data.category.iter().all(|&c| c == NONE_ID) {
+        Vec::new()
+    } else {
+        per_category
+    };
+    Ok(Report {
+        format: REPORT_FORMAT.into(),
+        routelab_version: VERSION.into(),
+        run_name: meta.run_name.into(),
+        created_utc: utc_now().0,
+        config: meta.config,
+        log: meta.log,
+        cost_settings: meta.options.cost.clone(),
+        requests: run.len() as u64,
+        models: scoring::model_infos(&data.models, &singles),
+        policy: metrics,
+        savings,
+        baselines: vec![cheapest, strongest, oracle, random_exp, random_smp],
+        router_overhead_us: Percentiles::of(&mut router_us),
+        model_latency_ms: Percentiles::of(&mut latencies),
+        unknown_latency,
+        blocked: data.blocked[p],
+        decision_accuracy,
+        signal_accuracy,
+        per_category,
+        per_model,
+        per_decision,
+        sweep: meta.sweep,
+        curves,
+    })
+}
+
+/// Runs the sweep: one replay per value, each a point of the cost-quality curve.
+pub fn run_sweep(
+    spec: &SweepSpec,
+    config: &Path,
+    log: &Path,
+    log_models: &LogModels,
+    base: &ReplayData,
+    options: &ReplayOptions,
+    allow_unscored: bool,
+) -> Result<Sweep> {
+    let text = std::fs::read_to_string(config).map_err(|e| EvalError::io(config, e))?;
+    let base_dir = config.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let names = base.model_names();
+    let scored: Vec<bool> = base.models.iter().map(|m| m.has_quality).collect();
+    let singles = scoring::single_model_metrics(&base.table, &names);
+    let two = scored.iter().filter(|s| **s).count() == 2;
+    let ends = scoring::cheapest_and_strongest(&singles, &scored);
+    let mut opts = options.clone();
+    opts.progress = false;
+    let mut points = Vec::new();
+    for value in spec.values() {
+        let yaml = set_param(&text, &spec.param, value)?;
+        let origin = format!("{} ({}={value})", config.display(), spec.param);
+        let loaded = LoadedConfig::from_yaml_str(&yaml, &origin, &base_dir)?;
+        let policy = Policy::new(&origin, &loaded, log_models, log, allow_unscored)?;
+        let data = replay(log, &[&policy], &opts, &mut |_, _, _| Ok(()))?;
+        let run = &data.runs[0];
+        let m = scoring::policy_metrics("sweep", run.outcome.iter().copied());
+        let (strong_share, pgr) = match ends {
+            Some((weak, strong)) if two && weak != strong => {
+                let idx = data.models.iter().position(|x| x.name == names[strong]);
+                let share = idx.map(|i| run.model_shares(data.models.len())[i]);
+                let g = m.mean_quality.and_then(|q| {
+                    crate::curves::pgr(q, singles[weak].mean_quality?, singles[strong].mean_quality?)
+                });
+                (share, g)
+            }
+            _ => (None, None),
+        };
+        tracing::info!(param = %spec.param, value, cost_per_1k = m.cost_per_1k, quality = ?m.mean_quality, "sweep point");
+        points.push(SweepPoint {
+            value,
+            cost_per_1k: m.cost_per_1k,
+            mean_quality: m.mean_quality,
+            strong_share,
+            pgr,
+        });
+    }
+    Ok(Sweep {
+        param: spec.param.clone(),
+        points,
+    })
+}
+
+/// Runs a whole evaluation and writes its files into `opts.out_dir`.
+pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
+    let log_models = LogModels::of(&opts.log)?;
+    let policy = Policy::load(&opts.config, &log_models, &opts.log, opts.allow_unscored)?;
+    let decisions_path = opts.out_dir.join("decisions.parquet");
+    let mut writer = DecisionsWriter::create(&decisions_path)?;
+    let data = replay(&opts.log, &[&policy], &opts.replay, &mut |_, row, routed| {
+        let r = &routed[0];
+        writer.push(DecisionRow {
+            request_id: row.request_id.clone(),
+            decision: r.outcome.decision.clone(),
+            model: r.outcome.model.clone(),
+            use_reasoning: r.outcome.use_reasoning,
+            confidence: r.outcome.confidence,
+            matched_signals: r.outcome.signals.iter().map(|s| format!("{}:{}", s.kind, s.name)).collect(),
+            quality: (!r.chosen.quality.is_nan()).then_some(r.chosen.quality),
+            cost: r.chosen.cost,
+            latency_ms: (!r.chosen.latency_ms.is_nan()).then_some(r.chosen.latency_ms),
+            router_us: r.router_us,
+        })
+    })?;
+    writer.finish()?;
+    let stats = ReplayStats {
+        rows: data.len() as u64,
+        wall: data.wall_time,
+        decode: data.decode_time,
+        route: data.route_time[0],
+    };
+    let sweep = match &opts.sweep {
+        Some(spec) => Some(run_sweep(
+            spec,
+            &opts.config,
+            &opts.log,
+            &log_models,
+            &data,
+            &opts.replay,
+            opts.allow_unscored,
+        )?),
+        None => None,
+    };
+    let report = build_report(
+        &data,
+        0,
+        &policy,
+        ReportMeta {
+            run_name: &opts.run_name,
+            config: InputFile {
+                path: opts.config.display().to_string(),
+                sha256: sha256_file(&opts.config)?,
+            },
+            log: InputFile {
+                path: opts.log.display().to_string(),
+                sha256: sha256_file(&opts.log)?,
+            },
+            options: &opts.replay,
+            sweep,
+        },
+    )?;
+    let json_path = opts.out_dir.join("report.json");
+    let md_path = opts.out_dir.join("report.md");
+    let html_path = opts.out_dir.join("report.html");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| EvalError::Format {
+        path: json_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&json_path, json.as_bytes())?;
+    write_atomic(&md_path, crate::report_md::render(&report).as_bytes())?;
+    write_atomic(&html_path, crate::report_html::render(&report).as_bytes())?;
+    Ok(EvalOutput {
+        report,
+        files: vec![json_path, md_path, html_path, decisions_path],
+        stats,
+    })
+}

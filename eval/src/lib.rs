@@ -1,0 +1,29 @@
+//! eval: replay Parquet request logs through router-core and score routing policies.
+//!
+//! * [`log_schema`], [`log_reader`], [`log_writer`], [`import`]: the request-log format, a
+//!   streaming reader, a writer and importers from RouteLLM / RouterBench layouts.
+//! * [`outcomes`], [`scoring`], [`classify`], [`curves`], [`stats`]: metrics and statistics.
+//! * [`report`], [`gate`], [`sweep`]: report data, the CI gate, threshold sweeps.
+
+pub mod atomic;
+pub mod classify;
+pub mod compare;
+pub mod curves;
+pub mod error;
+pub mod evaluate;
+pub mod gate;
+pub mod import;
+pub mod log_reader;
+pub mod log_schema;
+pub mod log_writer;
+pub mod decisions;
+pub mod outcomes;
+pub mod replay;
+pub mod report;
+pub mod report_html;
+pub mod report_md;
+pub mod scoring;
+pub mod stats;
+pub mod sweep;
+
+pub use error::{EvalError, Result};

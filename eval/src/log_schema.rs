@@ -1,0 +1,186 @@
+//! The request-log format (`request-log/v1`): one Parquet row per request.
+//!
+//! This module is the single definition of the log's column names; the dataset builders write
+//! it and the replay reads it.
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | `request_id` | Utf8, required | unique id of the request |
+//! | `prompt` | Utf8 | the last user turn (one of `prompt` / `messages` is required) |
+//! | `messages` | Utf8 | the conversation as a JSON array of OpenAI `{role, content}` messages |
+//! | `category` | Utf8, nullable | expected domain category (for signal accuracy) |
+//! | `expected_decision` | Utf8, nullable | expected decision name (for decision accuracy) |
+//! | `<model>\|quality` | Float64, nullable | quality of that model's answer in `[0, 1]`; null = unscored |
+//! | `<model>\|input_tokens` | Int64, nullable | prompt tokens for that model |
+//! | `<model>\|output_tokens` | Int64, nullable | completion tokens of that model's answer |
+//! | `<model>\|cost` | Float64, nullable | logged cost in USD; null = tokens × config prices |
+//! | `<model>\|latency_ms` | Float64, nullable | logged end-to-end latency; null = config latency profile |
+
+/// Parquet key-value metadata key naming the schema version.
+pub const SCHEMA_METADATA_KEY: &str = "routelab.schema";
+/// The schema version this module describes.
+pub const SCHEMA_VERSION: &str = "request-log/v1";
+
+/// Unique request id.
+pub const REQUEST_ID: &str = "request_id";
+/// Last user turn.
+pub const PROMPT: &str = "prompt";
+/// Whole conversation as OpenAI messages JSON.
+pub const MESSAGES: &str = "messages";
+/// Expected domain category.
+pub const CATEGORY: &str = "category";
+/// Expected decision name.
+pub const EXPECTED_DECISION: &str = "expected_decision";
+
+/// Separator between a model name and its per-model field (RouterBench style).
+pub const MODEL_FIELD_SEPARATOR: char = '|';
+
+/// A per-model field of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModelField {
+    /// Answer quality in `[0, 1]` (Float64).
+    Quality,
+    /// Prompt tokens (Int64).
+    InputTokens,
+    /// Completion tokens (Int64).
+    OutputTokens,
+    /// Logged cost in USD (Float64).
+    Cost,
+    /// Logged latency in milliseconds (Float64).
+    LatencyMs,
+}
+
+impl ModelField {
+    /// Every per-model field.
+    pub const ALL: [ModelField; 5] = [
+        ModelField::Quality,
+        ModelField::InputTokens,
+        ModelField::OutputTokens,
+        ModelField::Cost,
+        ModelField::LatencyMs,
+    ];
+
+    /// The suffix after the separator.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            ModelField::Quality => "quality",
+            ModelField::InputTokens => "input_tokens",
+            ModelField::OutputTokens => "output_tokens",
+            ModelField::Cost => "cost",
+            ModelField::LatencyMs => "latency_ms",
+        }
+    }
+
+    /// Whether the column holds integers (Int64) rather than floats (Float64).
+    pub fn is_integer(self) -> bool {
+        matches!(self, ModelField::InputTokens | ModelField::OutputTokens)
+    }
+
+    /// Parses a suffix.
+    pub fn from_suffix(s: &str) -> Option<Self> {
+        ModelField::ALL.into_iter().find(|f| f.suffix() == s)
+    }
+}
+
+/// The column name of `field` for `model` (`gpt-4|quality`).
+pub fn model_column(model: &str, field: ModelField) -> String {
+    format!("{model}{MODEL_FIELD_SEPARATOR}{}", field.suffix())
+}
+
+/// Splits a per-model column name into model and field; `None` for other columns.
+pub fn parse_model_column(column: &str) -> Option<(&str, ModelField)> {
+    let (model, suffix) = column.rsplit_once(MODEL_FIELD_SEPARATOR)?;
+    if model.is_empty() {
+        return None;
+    }
+    Some((model, ModelField::from_suffix(suffix)?))
+}
+
+/// One model's logged outcome for one request (the `<model>|*` cells of a row).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelOutcome {
+    /// Answer quality in `[0, 1]`; `None` = unscored.
+    pub quality: Option<f64>,
+    /// Prompt tokens.
+    pub input_tokens: Option<i64>,
+    /// Completion tokens.
+    pub output_tokens: Option<i64>,
+    /// Logged cost in USD.
+    pub cost: Option<f64>,
+    /// Logged end-to-end latency in milliseconds.
+    pub latency_ms: Option<f64>,
+}
+
+/// One row of a request log, as read or to be written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRow {
+    /// Unique request id.
+    pub request_id: String,
+    /// Last user turn.
+    pub prompt: Option<String>,
+    /// Conversation as OpenAI messages JSON.
+    pub messages: Option<String>,
+    /// Expected domain category.
+    pub category: Option<String>,
+    /// Expected decision name.
+    pub expected_decision: Option<String>,
+    /// Outcomes, one per model of the log (same order as the log's model list).
+    pub outcomes: Vec<ModelOutcome>,
+}
+
+impl LogRow {
+    /// The request the router sees: `messages` when present, else `prompt` as one user turn.
+    /// `row` and `path` only name the place in the error.
+    pub fn route_request(
+        &self,
+        path: &str,
+        row: u64,
+    ) -> crate::error::Result<router_core::request::RouteRequest> {
+        use router_core::request::{ChatMessage, RouteRequest};
+        if let Some(json) = &self.messages {
+            let messages: Vec<ChatMessage> =
+                serde_json::from_str(json).map_err(|e| crate::error::EvalError::BadValue {
+                    path: path.to_string(),
+                    row,
+                    column: MESSAGES.into(),
+                    message: format!("not a JSON array of {{role, content}} messages: {e}"),
+                })?;
+            return Ok(RouteRequest { messages });
+        }
+        match &self.prompt {
+            Some(p) => Ok(RouteRequest::from_prompt(p.clone())),
+            None => Err(crate::error::EvalError::BadValue {
+                path: path.to_string(),
+                row,
+                column: PROMPT.into(),
+                message: "both `prompt` and `messages` are null".into(),
+            }),
+        }
+    }
+
+    /// The user text for excerpts in reports: `prompt`, else the raw `messages` JSON.
+    pub fn text(&self) -> &str {
+        self.prompt
+            .as_deref()
+            .or(self.messages.as_deref())
+            .unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_columns_round_trip_through_names_with_slashes() {
+        let col = model_column("mistralai/Mixtral-8x7B-Instruct-v0.1", ModelField::InputTokens);
+        assert_eq!(col, "mistralai/Mixtral-8x7B-Instruct-v0.1|input_tokens");
+        assert_eq!(
+            parse_model_column(&col),
+            Some(("mistralai/Mixtral-8x7B-Instruct-v0.1", ModelField::InputTokens))
+        );
+        assert_eq!(parse_model_column("prompt"), None);
+        assert_eq!(parse_model_column("|quality"), None);
+        assert_eq!(parse_model_column("m|unknown"), None);
+    }
+}

@@ -1,0 +1,175 @@
+//! Writer of request logs (`request-log/v1`), used by the importers, tests and the benchmark
+//! generator. Rows are buffered and flushed as record batches; the file appears atomically.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::atomic::AtomicFile;
+use crate::error::{EvalError, Result};
+use crate::log_schema::{self, LogRow, ModelField};
+
+/// Rows buffered before a record batch is flushed.
+const FLUSH_ROWS: usize = 16_384;
+
+/// Streams [`LogRow`]s into a Parquet request log.
+pub struct RequestLogWriter {
+    path: String,
+    models: Vec<String>,
+    fields: Vec<ModelField>,
+    with_messages: bool,
+    schema: SchemaRef,
+    rows: Vec<LogRow>,
+    writer: Option<ArrowWriter<File>>,
+    file: Option<AtomicFile>,
+}
+
+impl RequestLogWriter {
+    /// Starts a log at `path` with per-model columns `fields` for every model of `models`;
+    /// a `messages` column is written when `with_messages`.
+    pub fn create(
+        path: &Path,
+        models: &[String],
+        fields: &[ModelField],
+        with_messages: bool,
+    ) -> Result<Self> {
+        let mut cols = vec![
+            Field::new(log_schema::REQUEST_ID, DataType::Utf8, false),
+            Field::new(log_schema::PROMPT, DataType::Utf8, true),
+        ];
+        if with_messages {
+            cols.push(Field::new(log_schema::MESSAGES, DataType::Utf8, true));
+        }
+        cols.push(Field::new(log_schema::CATEGORY, DataType::Utf8, true));
+        cols.push(Field::new(log_schema::EXPECTED_DECISION, DataType::Utf8, true));
+        for m in models {
+            for f in fields {
+                let t = if f.is_integer() {
+                    DataType::Int64
+                } else {
+                    DataType::Float64
+                };
+                cols.push(Field::new(log_schema::model_column(m, *f), t, true));
+            }
+        }
+        let metadata = HashMap::from([(
+            log_schema::SCHEMA_METADATA_KEY.to_string(),
+            log_schema::SCHEMA_VERSION.to_string(),
+        )]);
+        let schema = Arc::new(Schema::new_with_metadata(cols, metadata));
+        let (atomic, file) = AtomicFile::create(path)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props))
+            .map_err(|e| EvalError::parquet(path, e))?;
+        Ok(RequestLogWriter {
+            path: path.display().to_string(),
+            models: models.to_vec(),
+            fields: fields.to_vec(),
+            with_messages,
+            schema,
+            rows: Vec::with_capacity(FLUSH_ROWS),
+            writer: Some(writer),
+            file: Some(atomic),
+        })
+    }
+
+    /// Appends a row; its `outcomes` must have one entry per model.
+    pub fn push(&mut self, row: LogRow) -> Result<()> {
+        if row.outcomes.len() != self.models.len() {
+            return Err(EvalError::Invalid(format!(
+                "{}: request {} has {} model outcomes, the log has {} models",
+                self.path,
+                row.request_id,
+                row.outcomes.len(),
+                self.models.len()
+            )));
+        }
+        self.rows.push(row);
+        if self.rows.len() >= FLUSH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let n = self.rows.len();
+        let str_col = |get: &dyn Fn(&LogRow) -> Option<&str>| -> ArrayRef {
+            let mut b = StringBuilder::with_capacity(n, n * 16);
+            for r in &self.rows {
+                b.append_option(get(r));
+            }
+            Arc::new(b.finish())
+        };
+        let mut arrays: Vec<ArrayRef> = vec![
+            str_col(&|r| Some(r.request_id.as_str())),
+            str_col(&|r| r.prompt.as_deref()),
+        ];
+        if self.with_messages {
+            arrays.push(str_col(&|r| r.messages.as_deref()));
+        }
+        arrays.push(str_col(&|r| r.category.as_deref()));
+        arrays.push(str_col(&|r| r.expected_decision.as_deref()));
+        for m in 0..self.models.len() {
+            for f in &self.fields {
+                let array: ArrayRef = match f {
+                    ModelField::InputTokens | ModelField::OutputTokens => {
+                        let mut b = Int64Builder::with_capacity(n);
+                        for r in &self.rows {
+                            let o = &r.outcomes[m];
+                            b.append_option(if *f == ModelField::InputTokens {
+                                o.input_tokens
+                            } else {
+                                o.output_tokens
+                            });
+                        }
+                        Arc::new(b.finish())
+                    }
+                    ModelField::Quality | ModelField::Cost | ModelField::LatencyMs => {
+                        let mut b = Float64Builder::with_capacity(n);
+                        for r in &self.rows {
+                            let o = &r.outcomes[m];
+                            b.append_option(match f {
+                                ModelField::Quality => o.quality,
+                                ModelField::Cost => o.cost,
+                                _ => o.latency_ms,
+                            });
+                        }
+                        Arc::new(b.finish())
+                    }
+                };
+                arrays.push(array);
+            }
+        }
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
+            .map_err(|e| EvalError::parquet(&self.path, e))?;
+        self.writer
+            .as_mut()
+            .expect("writer open until finish")
+            .write(&batch)
+            .map_err(|e| EvalError::parquet(&self.path, e))?;
+        self.rows.clear();
+        Ok(())
+    }
+
+    /// Flushes the remaining rows, closes the file and renames it into place.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        let writer = self.writer.take().expect("writer open until finish");
+        writer
+            .close()
+            .map_err(|e| EvalError::parquet(&self.path, e))?;
+        self.file.take().expect("file open until finish").commit()
+    }
+}

@@ -1,0 +1,311 @@
+//! Replay: stream a request log through one or more routers — calling
+//! [`router_core::engine::Router::route`] exactly as the server does — and collect per-request
+//! choices and outcomes as compact columns.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use router_core::config::LoadedConfig;
+use router_core::engine::{RouteOutcome, Router};
+use router_core::signals::SignalKind;
+
+use crate::error::{EvalError, Result};
+use crate::log_reader::RequestLog;
+use crate::log_schema::LogRow;
+use crate::outcomes::{self, Interner, ModelCostModel, Outcome, OutcomeTable, NONE_ID};
+use crate::report::CostSettings;
+use crate::scoring::PolicyRun;
+
+/// A routing policy: a compiled config and the models it can choose.
+pub struct Policy {
+    /// Display name (config file stem by default).
+    pub name: String,
+    /// Where the config came from.
+    pub origin: String,
+    /// The compiled router.
+    pub router: Router,
+    /// The config's models matched to the log.
+    pub models: Vec<ModelCostModel>,
+    /// Whether some decision uses the domain signal (signal accuracy is computed then).
+    pub uses_domain: bool,
+}
+
+/// What a policy needs to know about the log it will replay.
+#[derive(Debug, Clone)]
+pub struct LogModels {
+    /// Models with `<model>|*` columns.
+    pub models: Vec<String>,
+    /// Models with a `<model>|quality` column.
+    pub scored: Vec<String>,
+}
+
+impl LogModels {
+    /// Reads the model columns of a log (opens the file's footer only).
+    pub fn of(path: &Path) -> Result<LogModels> {
+        let log = RequestLog::open(path, 1)?;
+        let models = log.models();
+        let scored = models.iter().filter(|m| log.has_quality(m)).cloned().collect();
+        Ok(LogModels { models, scored })
+    }
+}
+
+impl Policy {
+    /// Compiles `loaded` for replaying `log` (at `log_path`, named in errors). A config model
+    /// without a quality column is an error unless `allow_unscored`.
+    pub fn new(name: &str, loaded: &LoadedConfig, log: &LogModels, log_path: &Path, allow_unscored: bool) -> Result<Policy> {
+        let router = Router::new(loaded)?;
+        let models = ModelCostModel::from_config(&loaded.config, &log.models, |m| log.scored.iter().any(|s| s == m));
+        let missing: Vec<String> = models.iter().filter(|m| !m.has_quality).map(|m| m.name.clone()).collect();
+        if !missing.is_empty() {
+            if !allow_unscored {
+                return Err(EvalError::UnscoredModels {
+                    path: log_path.display().to_string(),
+                    models: missing,
+                });
+            }
+            tracing::warn!(models = ?missing, "config models without a quality column: their requests count as unscored");
+        }
+        for m in &log.models {
+            if !models.iter().any(|c| &c.name == m) {
+                tracing::info!(model = %m, "log model is not in the config {}; it is ignored", loaded.origin);
+            }
+        }
+        let uses_domain = router.used_signals().iter().any(|(k, _)| *k == SignalKind::Domain);
+        Ok(Policy {
+            name: name.into(),
+            origin: loaded.origin.clone(),
+            router,
+            models,
+            uses_domain,
+        })
+    }
+
+    /// Loads the config file and compiles it (name = file stem).
+    pub fn load(config: &Path, log: &LogModels, log_path: &Path, allow_unscored: bool) -> Result<Policy> {
+        let loaded = LoadedConfig::from_file(config)?;
+        let name = config
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "policy".into());
+        Policy::new(&name, &loaded, log, log_path, allow_unscored)
+    }
+}
+
+/// Replay settings.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// Rows decoded per batch.
+    pub batch_size: usize,
+    /// Cost/latency derivation.
+    pub cost: CostSettings,
+    /// Show an indicatif progress bar.
+    pub progress: bool,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            batch_size: crate::log_reader::DEFAULT_BATCH_SIZE,
+            cost: CostSettings::default(),
+            progress: false,
+        }
+    }
+}
+
+/// One policy's routing of one request, as given to the per-row callback.
+pub struct Routed<'a> {
+    /// The router's outcome.
+    pub outcome: &'a RouteOutcome,
+    /// Index of the chosen model in [`ReplayData::models`].
+    pub model: usize,
+    /// Outcome of the chosen model (reasoning applied).
+    pub chosen: Outcome,
+    /// Time in `Router::route`, µs.
+    pub router_us: f64,
+}
+
+/// Everything a replay collected.
+#[derive(Debug, Clone)]
+pub struct ReplayData {
+    /// The log.
+    pub log_path: PathBuf,
+    /// Union of the policies' models (first definition wins); index space of choices.
+    pub models: Vec<ModelCostModel>,
+    /// Outcome of every model on every request (no reasoning).
+    pub table: OutcomeTable,
+    /// Interned decisions and categories.
+    pub strings: Interner,
+    /// Category label per request ([`NONE_ID`] = none).
+    pub category: Vec<u32>,
+    /// Expected decision per request.
+    pub expected_decision: Vec<u32>,
+    /// One run per policy.
+    pub runs: Vec<PolicyRun>,
+    /// Requests a block plugin answered, per policy (their chosen model's outcome still counts).
+    pub blocked: Vec<u64>,
+    /// Time spent decoding the log.
+    pub decode_time: Duration,
+    /// Time spent inside `Router::route`, per policy.
+    pub route_time: Vec<Duration>,
+    /// Wall time of the replay.
+    pub wall_time: Duration,
+}
+
+impl ReplayData {
+    /// Requests replayed.
+    pub fn len(&self) -> usize {
+        self.category.len()
+    }
+
+    /// Whether no request was replayed.
+    pub fn is_empty(&self) -> bool {
+        self.category.is_empty()
+    }
+
+    /// Model names in index order.
+    pub fn model_names(&self) -> Vec<String> {
+        self.models.iter().map(|m| m.name.clone()).collect()
+    }
+}
+
+/// The domain signal's top category (highest confidence domain match), if any.
+pub fn top_domain(outcome: &RouteOutcome) -> Option<&str> {
+    outcome
+        .signals
+        .iter()
+        .filter(|m| m.kind == SignalKind::Domain)
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+        .map(|m| m.name.as_str())
+}
+
+/// Replays `log_path` through every policy; `on_row(row_index, row, routed)` sees each request
+/// with each policy's routing (in policy order) and may fail the replay.
+pub fn replay(
+    log_path: &Path,
+    policies: &[&Policy],
+    opts: &ReplayOptions,
+    on_row: &mut dyn FnMut(u64, &LogRow, &[Routed<'_>]) -> Result<()>,
+) -> Result<ReplayData> {
+    let start = Instant::now();
+    let mut log = RequestLog::open(log_path, opts.batch_size)?;
+    let path_str = log_path.display().to_string();
+    let mut models: Vec<ModelCostModel> = Vec::new();
+    for p in policies {
+        for m in &p.models {
+            if !models.iter().any(|x| x.name == m.name) {
+                models.push(m.clone());
+            }
+        }
+    }
+    let index_of = |name: &str| models.iter().position(|m| m.name == name);
+    // Per policy: its own spec of each union model (for prices), by union index.
+    let specs: Vec<Vec<Option<&ModelCostModel>>> = policies
+        .iter()
+        .map(|p| models.iter().map(|u| p.models.iter().find(|m| m.name == u.name)).collect())
+        .collect();
+    let n_hint = log.num_rows() as usize;
+    let mut data = ReplayData {
+        log_path: log_path.to_path_buf(),
+        models: models.clone(),
+        table: OutcomeTable::new(models.len()),
+        strings: Interner::new(),
+        category: Vec::with_capacity(n_hint),
+        expected_decision: Vec::with_capacity(n_hint),
+        runs: (0..policies.len()).map(|_| PolicyRun::default()).collect(),
+        blocked: vec![0; policies.len()],
+        decode_time: Duration::ZERO,
+        route_time: vec![Duration::ZERO; policies.len()],
+        wall_time: Duration::ZERO,
+    };
+    let bar = if opts.progress {
+        let b = ProgressBar::new(log.num_rows());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut row_index: u64 = 0;
+    let mut outcomes_buf: Vec<RouteOutcome> = Vec::with_capacity(policies.len());
+    let mut row_outcomes: Vec<Outcome> = Vec::with_capacity(models.len());
+    loop {
+        let t = Instant::now();
+        let Some(batch) = log.next_batch() else { break };
+        let batch = batch?;
+        data.decode_time += t.elapsed();
+        for row in &batch {
+            let request = row.route_request(&path_str, row_index)?;
+            let est_tokens = outcomes::estimate_prompt_tokens(row, &opts.cost);
+            row_outcomes.clear();
+            for m in &models {
+                row_outcomes.push(outcomes::outcome(m, row, est_tokens, false, &opts.cost));
+            }
+            data.table.push(&row_outcomes);
+            data.category.push(data.strings.id(row.category.as_deref()));
+            data.expected_decision.push(data.strings.id(row.expected_decision.as_deref()));
+            outcomes_buf.clear();
+            let mut timings = Vec::with_capacity(policies.len());
+            for (p, policy) in policies.iter().enumerate() {
+                let t = Instant::now();
+                let outcome = policy.router.route(&request)?;
+                let dt = t.elapsed();
+                data.route_time[p] += dt;
+                timings.push(dt.as_secs_f64() * 1e6);
+                outcomes_buf.push(outcome);
+            }
+            let mut routed = Vec::with_capacity(policies.len());
+            for (p, outcome) in outcomes_buf.iter().enumerate() {
+                let m = index_of(&outcome.model).ok_or_else(|| {
+                    EvalError::Invalid(format!(
+                        "{}: row {row_index}: router chose model `{}` which is not in the config's providers.models",
+                        path_str, outcome.model
+                    ))
+                })?;
+                let spec = specs[p][m].unwrap_or(&models[m]);
+                let chosen = outcomes::outcome(spec, row, est_tokens, outcome.use_reasoning, &opts.cost);
+                let run = &mut data.runs[p];
+                run.model.push(m as u32);
+                run.decision.push(data.strings.id(outcome.decision.as_deref()));
+                run.reasoning.push(outcome.use_reasoning);
+                run.confidence.push(outcome.confidence);
+                let predicted = if policies[p].uses_domain {
+                    data.strings.id(top_domain(outcome))
+                } else {
+                    NONE_ID
+                };
+                run.predicted_category.push(predicted);
+                run.router_us.push(timings[p]);
+                run.outcome.push(chosen);
+                data.blocked[p] += u64::from(outcome.block.is_some());
+                routed.push(Routed {
+                    outcome,
+                    model: m,
+                    chosen,
+                    router_us: timings[p],
+                });
+            }
+            on_row(row_index, row, &routed)?;
+            row_index += 1;
+        }
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+    data.wall_time = start.elapsed();
+    Ok(data)
+}
+
+/// Decodes the whole log without routing (for timing: replay speed vs decode speed). Returns
+/// the row count and the time spent.
+pub fn decode_only(log_path: &Path, batch_size: usize) -> Result<(u64, Duration)> {
+    let start = Instant::now();
+    let mut log = RequestLog::open(log_path, batch_size)?;
+    let mut n = 0u64;
+    while let Some(batch) = log.next_batch() {
+        n += batch?.len() as u64;
+    }
+    Ok((n, start.elapsed()))
+}

@@ -1,0 +1,414 @@
+//! Scores of replayed policies: quality/cost metrics, baselines (always-cheapest,
+//! always-strongest, oracle, random), curve metrics and breakdown tables.
+
+use polars::prelude::*;
+
+use crate::curves::{self, CostQuality, PgrPoint};
+use crate::error::Result;
+use crate::outcomes::{Interner, Outcome, OutcomeTable, NONE_ID};
+use crate::report::{BreakdownRow, CurveMetrics, ModelInfo, PolicyMetrics, Savings, SweepPoint};
+use crate::stats::SplitMix64;
+
+/// Quality at or above which an answer counts as correct (McNemar, `correct_rate`).
+pub const CORRECT_AT: f64 = 0.5;
+
+/// Seed of the sampled random baseline.
+pub const RANDOM_SEED: u64 = 0x5EED;
+
+/// Per-request results of one policy, as columns.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyRun {
+    /// Chosen model (index into the replay's models).
+    pub model: Vec<u32>,
+    /// Chosen decision (interned; [`NONE_ID`] = default route).
+    pub decision: Vec<u32>,
+    /// Reasoning on.
+    pub reasoning: Vec<bool>,
+    /// Decision confidence.
+    pub confidence: Vec<f32>,
+    /// Domain signal's top category (interned; [`NONE_ID`] = no domain match).
+    pub predicted_category: Vec<u32>,
+    /// Time spent in `Router::route`, microseconds.
+    pub router_us: Vec<f64>,
+    /// Outcome of the chosen model (with reasoning applied).
+    pub outcome: Vec<Outcome>,
+}
+
+impl PolicyRun {
+    /// Requests routed.
+    pub fn len(&self) -> usize {
+        self.model.len()
+    }
+
+    /// Whether nothing was routed.
+    pub fn is_empty(&self) -> bool {
+        self.model.is_empty()
+    }
+
+    /// Calls per model, as shares of all requests.
+    pub fn model_shares(&self, models: usize) -> Vec<f64> {
+        let mut counts = vec![0u64; models];
+        for &m in &self.model {
+            counts[m as usize] += 1;
+        }
+        let n = self.len().max(1) as f64;
+        counts.into_iter().map(|c| c as f64 / n).collect()
+    }
+}
+
+/// Quality / cost / latency summary of a sequence of outcomes.
+pub fn policy_metrics(name: &str, outcomes: impl Iterator<Item = Outcome>) -> PolicyMetrics {
+    let (mut n, mut scored, mut qsum, mut correct, mut cost) = (0u64, 0u64, 0.0, 0u64, 0.0);
+    let (mut lat_n, mut lat_sum) = (0u64, 0.0);
+    for o in outcomes {
+        n += 1;
+        cost += o.cost;
+        if !o.quality.is_nan() {
+            scored += 1;
+            qsum += o.quality;
+            correct += u64::from(o.quality >= CORRECT_AT);
+        }
+        if !o.latency_ms.is_nan() {
+            lat_n += 1;
+            lat_sum += o.latency_ms;
+        }
+    }
+    PolicyMetrics {
+        name: name.into(),
+        requests: n,
+        scored,
+        unscored: n - scored,
+        mean_quality: (scored > 0).then(|| qsum / scored as f64),
+        correct_rate: (scored > 0).then(|| correct as f64 / scored as f64),
+        total_cost: cost,
+        cost_per_1k: if n > 0 { cost / n as f64 * 1000.0 } else { 0.0 },
+        mean_model_latency_ms: (lat_n > 0).then(|| lat_sum / lat_n as f64),
+    }
+}
+
+/// Always-`m` metrics for every model.
+pub fn single_model_metrics(table: &OutcomeTable, names: &[String]) -> Vec<PolicyMetrics> {
+    (0..table.models())
+        .map(|m| policy_metrics(&format!("always:{}", names[m]), (0..table.len()).map(|r| table.get(r, m))))
+        .collect()
+}
+
+/// Index of the cheapest scored model (ties: higher quality) and of the strongest scored model
+/// (highest mean quality; ties: cheaper). `scored[m]` says whether model m has quality values.
+pub fn cheapest_and_strongest(singles: &[PolicyMetrics], scored: &[bool]) -> Option<(usize, usize)> {
+    let cand: Vec<usize> = (0..singles.len())
+        .filter(|&m| scored[m] && singles[m].mean_quality.is_some())
+        .collect();
+    let q = |m: usize| singles[m].mean_quality.unwrap_or(f64::NEG_INFINITY);
+    let cheapest = cand.iter().copied().min_by(|&a, &b| {
+        singles[a]
+            .total_cost
+            .total_cmp(&singles[b].total_cost)
+            .then(q(b).total_cmp(&q(a)))
+    })?;
+    let strongest = cand.iter().copied().max_by(|&a, &b| {
+        q(a).total_cmp(&q(b))
+            .then(singles[b].total_cost.total_cmp(&singles[a].total_cost))
+    })?;
+    Some((cheapest, strongest))
+}
+
+/// Oracle choice per request: among models with a quality value, the best quality, cheapest
+/// among ties; `None` when no model is scored on that request.
+pub fn oracle_choice(row: &[Outcome]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (m, o) in row.iter().enumerate() {
+        if o.quality.is_nan() {
+            continue;
+        }
+        best = match best {
+            None => Some(m),
+            Some(b) => {
+                let ob = row[b];
+                if o.quality > ob.quality || (o.quality == ob.quality && o.cost < ob.cost) {
+                    Some(m)
+                } else {
+                    Some(b)
+                }
+            }
+        };
+    }
+    best
+}
+
+/// Oracle metrics and its per-request choices (`fallback` model where nothing is scored).
+pub fn oracle(table: &OutcomeTable, fallback: usize) -> (PolicyMetrics, Vec<u32>) {
+    let choices: Vec<u32> = (0..table.len())
+        .map(|r| oracle_choice(table.row(r)).unwrap_or(fallback) as u32)
+        .collect();
+    let m = policy_metrics("oracle", choices.iter().enumerate().map(|(r, &m)| table.get(r, m as usize)));
+    (m, choices)
+}
+
+/// Random router with the policy's call shares, in expectation: quality = Σ p_m·q_m over
+/// scored models (renormalised over their share), cost = Σ p_m·cost_m.
+pub fn random_expected(singles: &[PolicyMetrics], shares: &[f64], n: u64) -> PolicyMetrics {
+    let mut cost = 0.0;
+    let (mut qw, mut w, mut cw) = (0.0, 0.0, 0.0);
+    let mut lat = (0.0, 0.0);
+    for (m, s) in singles.iter().enumerate() {
+        let p = shares[m];
+        cost += p * s.total_cost;
+        if let (Some(q), Some(c)) = (s.mean_quality, s.correct_rate) {
+            qw += p * q;
+            cw += p * c;
+            w += p;
+        }
+        if let Some(l) = s.mean_model_latency_ms {
+            lat.0 += p * l;
+            lat.1 += p;
+        }
+    }
+    let scored = (w * n as f64).round() as u64;
+    PolicyMetrics {
+        name: "random (expected)".into(),
+        requests: n,
+        scored,
+        unscored: n - scored.min(n),
+        mean_quality: (w > 0.0).then(|| qw / w),
+        correct_rate: (w > 0.0).then(|| cw / w),
+        total_cost: cost,
+        cost_per_1k: if n > 0 { cost / n as f64 * 1000.0 } else { 0.0 },
+        mean_model_latency_ms: (lat.1 > 0.0).then(|| lat.0 / lat.1),
+    }
+}
+
+/// Random router with the policy's call shares, sampled per request with a fixed seed.
+pub fn random_sampled(table: &OutcomeTable, shares: &[f64], seed: u64) -> PolicyMetrics {
+    let mut rng = SplitMix64::new(seed);
+    let last = shares.len().saturating_sub(1);
+    let pick = |u: f64| {
+        let mut acc = 0.0;
+        for (m, p) in shares.iter().enumerate() {
+            acc += p;
+            if u < acc {
+                return m;
+            }
+        }
+        last
+    };
+    let mut m = policy_metrics(
+        "random (sampled)",
+        (0..table.len()).map(|r| table.get(r, pick(rng.unit()))),
+    );
+    m.name = format!("random (sampled, seed {seed})");
+    m
+}
+
+/// `(baseline − policy) / baseline`, `None` for a zero baseline.
+pub fn savings(policy: &PolicyMetrics, cheapest: &PolicyMetrics, strongest: &PolicyMetrics) -> Savings {
+    let rel = |b: f64| (b > 0.0).then(|| (b - policy.total_cost) / b);
+    Savings {
+        vs_strongest: rel(strongest.total_cost),
+        vs_cheapest: rel(cheapest.total_cost),
+    }
+}
+
+/// Model info rows for the report.
+pub fn model_infos(models: &[crate::outcomes::ModelCostModel], singles: &[PolicyMetrics]) -> Vec<ModelInfo> {
+    models
+        .iter()
+        .zip(singles)
+        .map(|(m, s)| ModelInfo {
+            name: m.name.clone(),
+            prompt_per_1m: m.pricing.as_ref().map(|p| p.prompt_per_1m),
+            completion_per_1m: m.pricing.as_ref().map(|p| p.completion_per_1m),
+            scored: m.has_quality,
+            mean_quality: s.mean_quality,
+            cost_per_1k: s.cost_per_1k,
+        })
+        .collect()
+}
+
+/// Inputs of [`curve_metrics`].
+pub struct CurveInputs<'a> {
+    /// Always-m metrics.
+    pub singles: &'a [PolicyMetrics],
+    /// Which models have quality values.
+    pub scored: &'a [bool],
+    /// Model names.
+    pub names: &'a [String],
+    /// The policy's single run.
+    pub policy: &'a PolicyMetrics,
+    /// The policy's call shares per model.
+    pub policy_shares: &'a [f64],
+    /// The oracle.
+    pub oracle: &'a PolicyMetrics,
+    /// The oracle's call shares per model.
+    pub oracle_shares: &'a [f64],
+    /// Sweep points, if a sweep ran.
+    pub sweep: Option<&'a [SweepPoint]>,
+}
+
+fn point(m: &PolicyMetrics) -> Option<CostQuality> {
+    m.mean_quality.map(|q| CostQuality {
+        cost: m.cost_per_1k,
+        quality: q,
+    })
+}
+
+/// RouteLLM (two scored models) and RouterBench metrics of the policy beside the zero router,
+/// random and oracle. Costs are in USD per 1k requests.
+pub fn curve_metrics(i: &CurveInputs<'_>) -> CurveMetrics {
+    let model_points: Vec<CostQuality> = (0..i.singles.len())
+        .filter(|&m| i.scored[m])
+        .filter_map(|m| point(&i.singles[m]))
+        .collect();
+    let mut policy_points: Vec<CostQuality> = match i.sweep {
+        Some(s) => s
+            .iter()
+            .filter_map(|p| p.mean_quality.map(|q| CostQuality { cost: p.cost_per_1k, quality: q }))
+            .collect(),
+        None => point(i.policy).into_iter().collect(),
+    };
+    policy_points.extend(model_points.iter().copied());
+    let mut oracle_points = model_points.clone();
+    oracle_points.extend(point(i.oracle));
+    let hull = curves::non_decreasing_hull(&model_points);
+    let mut out = CurveMetrics {
+        weak_model: None,
+        strong_model: None,
+        apgr: None,
+        apgr_random: None,
+        apgr_oracle: None,
+        cpt50: None,
+        cpt80: None,
+        pgr: None,
+        aiq: curves::aiq(&policy_points),
+        aiq_zero_router: curves::aiq(&model_points),
+        aiq_oracle: curves::aiq(&oracle_points),
+        zero_router_quality_at_policy_cost: curves::hull_quality_at(&hull, i.policy.cost_per_1k),
+    };
+    let scored_models: Vec<usize> = (0..i.singles.len()).filter(|&m| i.scored[m]).collect();
+    if scored_models.len() == 2 {
+        if let Some((weak, strong)) = cheapest_and_strongest(i.singles, i.scored) {
+            if weak != strong {
+                let (qw, qs) = (
+                    i.singles[weak].mean_quality.unwrap_or(0.0),
+                    i.singles[strong].mean_quality.unwrap_or(0.0),
+                );
+                let pgr_of = |q: Option<f64>| q.and_then(|q| curves::pgr(q, qw, qs));
+                out.weak_model = Some(i.names[weak].clone());
+                out.strong_model = Some(i.names[strong].clone());
+                out.pgr = pgr_of(i.policy.mean_quality);
+                let pts: Vec<PgrPoint> = match i.sweep {
+                    Some(s) => s
+                        .iter()
+                        .filter_map(|p| Some(PgrPoint { strong_share: p.strong_share?, pgr: p.pgr? }))
+                        .collect(),
+                    None => out
+                        .pgr
+                        .map(|g| PgrPoint { strong_share: i.policy_shares[strong], pgr: g })
+                        .into_iter()
+                        .collect(),
+                };
+                if out.pgr.is_some() || !pts.is_empty() {
+                    out.apgr = Some(curves::apgr(&pts));
+                    out.cpt50 = curves::cpt(&pts, 0.5);
+                    out.cpt80 = curves::cpt(&pts, 0.8);
+                }
+                out.apgr_random = Some(curves::apgr(&[]));
+                out.apgr_oracle = pgr_of(i.oracle.mean_quality).map(|g| {
+                    curves::apgr(&[PgrPoint {
+                        strong_share: i.oracle_shares[strong],
+                        pgr: g,
+                    }])
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Per-request columns for the breakdown tables.
+pub struct BreakdownInput<'a> {
+    /// Category label per request.
+    pub category: &'a [u32],
+    /// Strings of the interned ids.
+    pub strings: &'a Interner,
+    /// Model names.
+    pub models: &'a [String],
+    /// The policy's run.
+    pub run: &'a PolicyRun,
+    /// Whether the policy computes the domain signal (else there is no signal accuracy).
+    pub signal: bool,
+}
+
+/// Per-category, per-model and per-decision tables, aggregated with polars.
+pub fn breakdowns(i: &BreakdownInput<'_>) -> Result<[Vec<BreakdownRow>; 3]> {
+    let none = crate::classify::NO_PREDICTION;
+    let name = |id: u32| i.strings.name(id).unwrap_or(none);
+    let n = i.run.len();
+    let category: Vec<&str> = i.category.iter().map(|&c| name(c)).collect();
+    let model: Vec<&str> = i.run.model.iter().map(|&m| i.models[m as usize].as_str()).collect();
+    let decision: Vec<&str> = i.run.decision.iter().map(|&d| name(d)).collect();
+    let quality: Vec<Option<f64>> = i.run.outcome.iter().map(|o| (!o.quality.is_nan()).then_some(o.quality)).collect();
+    let cost: Vec<f64> = i.run.outcome.iter().map(|o| o.cost).collect();
+    let hit: Vec<Option<f64>> = i
+        .category
+        .iter()
+        .zip(&i.run.predicted_category)
+        .map(|(&c, &p)| (c != NONE_ID).then(|| f64::from(u8::from(c == p))))
+        .collect();
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("category".into(), category),
+        Column::new("model".into(), model),
+        Column::new("decision".into(), decision),
+        Column::new("quality".into(), quality),
+        Column::new("cost".into(), cost),
+        Column::new("hit".into(), hit),
+    ])?;
+    let table = |key: &str| -> Result<Vec<BreakdownRow>> {
+        let out = df
+            .clone()
+            .lazy()
+            .group_by([col(key)])
+            .agg([
+                len().alias("requests"),
+                col("quality").mean().alias("mean_quality"),
+                col("quality").null_count().alias("unscored"),
+                col("cost").sum().alias("total_cost"),
+                col("hit").mean().alias("accuracy"),
+            ])
+            .sort([key], SortMultipleOptions::default())
+            .collect()?;
+        let f64s = |c: &str| -> Result<Vec<Option<f64>>> {
+            let s = out.column(c)?.as_materialized_series().cast(&DataType::Float64)?;
+            Ok(s.f64()?.iter().collect())
+        };
+        let keys: Vec<String> = out
+            .column(key)?
+            .as_materialized_series()
+            .str()?
+            .iter()
+            .map(|k| k.unwrap_or(none).to_string())
+            .collect();
+        let (req, mq, un, tc, acc) = (
+            f64s("requests")?,
+            f64s("mean_quality")?,
+            f64s("unscored")?,
+            f64s("total_cost")?,
+            f64s("accuracy")?,
+        );
+        Ok((0..keys.len())
+            .map(|r| {
+                let requests = req[r].unwrap_or(0.0) as u64;
+                BreakdownRow {
+                    key: keys[r].clone(),
+                    requests,
+                    share: requests as f64 / n.max(1) as f64,
+                    mean_quality: mq[r],
+                    unscored: un[r].unwrap_or(0.0) as u64,
+                    total_cost: tc[r].unwrap_or(0.0),
+                    accuracy: if key == "category" && i.signal { acc[r] } else { None },
+                }
+            })
+            .collect())
+    };
+    Ok([table("category")?, table("model")?, table("decision")?])
+}

@@ -1,0 +1,2 @@
+//! Decision evaluation benchmark (filled in with the engine).
+fn main() {}

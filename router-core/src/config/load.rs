@@ -1,0 +1,174 @@
+//! Loading: YAML -> [`RouterConfig`], the ignored list, typed plugins, validation.
+
+use std::path::Path;
+
+use super::linemap::LineMap;
+use super::schema::RouterConfig;
+use super::validate::Validator;
+use super::{Ignored, LoadedConfig};
+use crate::plugins::{Parsed, PluginConfig};
+use crate::signals::SignalKind;
+use crate::{Error, Result};
+
+/// Parses, types and validates `text`.
+pub(super) fn load_str(text: &str, origin: &str, base_dir: &Path) -> Result<LoadedConfig> {
+    if text.trim().is_empty() {
+        return Err(Error::Config {
+            location: format!("{origin}:1"),
+            message: "the config file is empty".into(),
+        });
+    }
+    let lines = LineMap::build(text);
+    let mut unread = Vec::new();
+    let de = serde_norway::Deserializer::from_str(text);
+    let config: RouterConfig =
+        serde_ignored::deserialize(de, |p| unread.push(format_path(&p)))
+            .map_err(|e| serde_error(&e, origin))?;
+    let mut loaded = from_config(config, origin, base_dir, &lines)?;
+    loaded.ignored.extend(unread.into_iter().map(|path| Ignored {
+        line: lines.line(&path),
+        reason: unread_reason(&path).into(),
+        path,
+    }));
+    loaded
+        .ignored
+        .sort_by(|a, b| (a.line, &a.path).cmp(&(b.line, &b.path)));
+    Ok(loaded)
+}
+
+/// Types plugins, lists ignored parts that serde cannot see, and validates.
+pub(super) fn from_config(
+    config: RouterConfig,
+    origin: &str,
+    base_dir: &Path,
+    lines: &LineMap,
+) -> Result<LoadedConfig> {
+    let mut v = Validator::new(origin, lines);
+    let mut ignored = Vec::new();
+    let mut ignore = |path: String, reason: String| {
+        ignored.push(Ignored {
+            line: lines.line(&path),
+            path,
+            reason,
+        })
+    };
+    for (i, k) in config.routing.signals.keywords.iter().enumerate() {
+        if let Some(m) = k.method.as_deref().filter(|m| *m != "exact") {
+            ignore(
+                format!("routing.signals.keywords[{i}].method"),
+                format!("method {m:?} not implemented; keywords match exactly"),
+            );
+        }
+    }
+    let mut plugins = Vec::with_capacity(config.routing.decisions.len());
+    for (i, d) in config.routing.decisions.iter().enumerate() {
+        let base = format!("routing.decisions[{i}]");
+        d.rules.visit_paths(&format!("{base}.rules"), &mut |path, node| {
+            if let Some(t) = node.signal_type.as_deref() {
+                if SignalKind::parse(t).is_none() {
+                    ignore(
+                        path.to_string(),
+                        format!("signal type {t:?} not implemented; this leaf never matches"),
+                    );
+                }
+            }
+        });
+        let mut typed = Vec::new();
+        for (j, entry) in d.plugins.iter().enumerate() {
+            let path = format!("{base}.plugins[{j}]");
+            match PluginConfig::from_entry(entry) {
+                Ok(Parsed::Plugin(p)) => {
+                    typed.push(p);
+                    for k in PluginConfig::ignored_keys(entry) {
+                        ignore(
+                            format!("{path}.configuration.{k}"),
+                            "plugin setting not read by routelab".into(),
+                        );
+                    }
+                }
+                Ok(Parsed::Disabled) => {}
+                Ok(Parsed::Unsupported) => ignore(
+                    path,
+                    format!("plugin type {:?} not implemented", entry.plugin_type),
+                ),
+                Err(msg) => match msg.split_once(": ") {
+                    Some((field, m)) => v.error(&format!("{path}.{field}"), m),
+                    None => v.error(&path, &msg),
+                },
+            }
+        }
+        plugins.push(typed);
+    }
+    v.validate(&config);
+    v.finish()?;
+    Ok(LoadedConfig {
+        config,
+        origin: origin.to_string(),
+        base_dir: base_dir.to_path_buf(),
+        ignored,
+        plugins,
+    })
+}
+
+fn unread_reason(path: &str) -> &'static str {
+    let depth = path.split('.').count();
+    if path.starts_with("routing.signals.") && depth == 3 {
+        "signal kind not implemented"
+    } else if path.contains(".plugins[") {
+        "plugin setting not read by routelab"
+    } else {
+        "not read by routelab"
+    }
+}
+
+/// Formats a serde_ignored path like serde_norway does (`a.b[2].c`).
+fn format_path(p: &serde_ignored::Path) -> String {
+    use serde_ignored::Path as P;
+    match p {
+        P::Root => String::new(),
+        P::Seq { parent, index } => format!("{}[{index}]", format_path(parent)),
+        P::Map { parent, key } => {
+            let parent = format_path(parent);
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
+        }
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+            format_path(parent)
+        }
+    }
+}
+
+/// A serde_norway error as `file:line: path: message`.
+fn serde_error(e: &serde_norway::Error, origin: &str) -> Error {
+    let mut message = e.to_string();
+    // serde_norway appends " at line L column C"; the line goes into the location instead.
+    if let Some(i) = message.rfind(" at line ") {
+        let tail = &message[i + " at line ".len()..];
+        let mut parts = tail.split(" column ");
+        let is_suffix = matches!(
+            (parts.next(), parts.next(), parts.next()),
+            (Some(l), Some(c), None) if l.parse::<usize>().is_ok() && c.parse::<usize>().is_ok()
+        );
+        if is_suffix {
+            message.truncate(i);
+        }
+    }
+    let location = match e.location() {
+        Some(l) => format!("{origin}:{}", l.line()),
+        None => origin.to_string(),
+    };
+    Error::Config { location, message }
+}
+
+impl super::schema::RuleNode {
+    /// Calls `f(path, node)` for this node and every descendant; `path` is this node's YAML path.
+    pub fn visit_paths(&self, path: &str, f: &mut dyn FnMut(&str, &Self)) {
+        f(path, self);
+        for (i, c) in self.conditions.iter().enumerate() {
+            c.visit_paths(&format!("{path}.conditions[{i}]"), f);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Config schema, loading and validation (vLLM Semantic Router v0.3 shape).
+//!
+//! [`LoadedConfig::from_file`] reads a YAML file into a [`RouterConfig`], validates it (every
+//! problem is reported as `file:line: yaml.path: message`) and lists what routelab ignores:
+//! keys it does not read (listeners, modelCards, projections, other signal kinds, plugin
+//! types it does not implement, ...) and decision leaves whose signal kind routelab does not
+//! implement.
+//!
+//! **Unimplemented signal kinds in rules.** A leaf such as `type: complexity` never matches
+//! (as if the signal were computed and found nothing) and is listed as ignored. Hence
+//! `AND(x, complexity)` never matches, `OR(x, complexity)` behaves like `x`, and
+//! `NOT(complexity)` always matches. The decision itself stays enabled.
+//!
+//! **Keyword methods.** vLLM's `method: bm25|ngram|fuzzy` (and their `*_threshold` fields) are
+//! not implemented: such rules match keywords exactly and the method is listed as ignored.
+
+mod linemap;
+mod load;
+mod reasoning;
+pub mod schema;
+pub mod tokens;
+mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use linemap::LineMap;
+pub use reasoning::merge_json;
+pub use schema::*;
+pub use tokens::TokenCount;
+
+use crate::plugins::PluginConfig;
+use crate::signals::SignalKind;
+
+/// A validated config plus what came with it from its file.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The config.
+    pub config: RouterConfig,
+    /// The file it was read from, as given (used in messages).
+    pub origin: String,
+    /// Directory relative model paths resolve against (the config file's directory).
+    pub base_dir: PathBuf,
+    /// Everything in the file that routelab does not use, in file order.
+    pub ignored: Vec<Ignored>,
+    /// Typed, enabled plugins of each decision (same order as `routing.decisions`).
+    pub plugins: Vec<Vec<PluginConfig>>,
+}
+
+/// One part of the file routelab does not use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ignored {
+    /// YAML path (`routing.signals.complexity`, `routing.decisions[3].rules.conditions[1]`).
+    pub path: String,
+    /// 1-based line in the file, when known.
+    pub line: Option<usize>,
+    /// Why it is ignored.
+    pub reason: String,
+}
+
+impl fmt::Display for Ignored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: {} ({})", self.path, self.reason),
+            None => write!(f, "{} ({})", self.path, self.reason),
+        }
+    }
+}
+
+impl LoadedConfig {
+    /// Reads, parses and validates a config file.
+    pub fn from_file(path: impl AsRef<Path>) -> crate::Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::from_yaml_str(&text, &path.display().to_string(), &base_dir)
+    }
+
+    /// Parses and validates YAML text; `origin` names the source in messages, `base_dir` is
+    /// where relative model paths resolve.
+    pub fn from_yaml_str(text: &str, origin: &str, base_dir: &Path) -> crate::Result<Self> {
+        load::load_str(text, origin, base_dir)
+    }
+
+    /// Validates a config built in code (no line numbers in messages).
+    pub fn from_config(config: RouterConfig, origin: &str, base_dir: &Path) -> crate::Result<Self> {
+        load::from_config(config, origin, base_dir, &LineMap::default())
+    }
+
+    /// Resolves a model path of the catalog against [`Self::base_dir`] (absolute paths stay).
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        self.base_dir.join(p)
+    }
+}
+
+impl RouterConfig {
+    /// Shorthand for [`LoadedConfig::from_file`].
+    pub fn load(path: impl AsRef<Path>) -> crate::Result<LoadedConfig> {
+        LoadedConfig::from_file(path)
+    }
+
+    /// The model spec named `name`.
+    pub fn model(&self, name: &str) -> Option<&ModelSpec> {
+        self.providers.models.iter().find(|m| m.name == name)
+    }
+
+    /// The decision named `name`.
+    pub fn decision(&self, name: &str) -> Option<&Decision> {
+        self.routing.decisions.iter().find(|d| d.name == name)
+    }
+
+    /// Names of the rules of `kind` defined under `routing.signals`, in file order.
+    pub fn signal_names(&self, kind: SignalKind) -> Vec<&str> {
+        let s = &self.routing.signals;
+        match kind {
+            SignalKind::Keyword => s.keywords.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Context => s.context.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Language => s.language.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Domain => s.domains.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Jailbreak => s.jailbreak.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Pii => s.pii.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Embedding => s.embeddings.iter().map(|r| r.name.as_str()).collect(),
+        }
+    }
+
+    /// The signal rules some decision references, by kind (only implemented kinds).
+    pub fn used_signals(&self) -> BTreeMap<SignalKind, BTreeSet<String>> {
+        let mut out: BTreeMap<SignalKind, BTreeSet<String>> = BTreeMap::new();
+        for d in &self.routing.decisions {
+            d.rules.visit_leaves(&mut |kind, name| {
+                if let Some(k) = SignalKind::parse(kind) {
+                    out.entry(k).or_default().insert(name.to_string());
+                }
+            });
+        }
+        out
+    }
+}
+
+impl RuleNode {
+    /// Calls `f(type, name)` for every leaf that has both.
+    pub fn visit_leaves(&self, f: &mut dyn FnMut(&str, &str)) {
+        if let (Some(t), Some(n)) = (&self.signal_type, &self.name) {
+            f(t, n);
+        }
+        for c in &self.conditions {
+            c.visit_leaves(f);
+        }
+    }
+}

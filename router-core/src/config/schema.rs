@@ -1,0 +1,562 @@
+//! The typed config: the parts of a vLLM Semantic Router v0.3 file that routelab reads.
+//!
+//! Every struct here is deserialized from YAML with serde; keys routelab does not read are
+//! collected as ignored (see [`super::LoadedConfig::ignored`]) instead of failing the load.
+//! routelab additions (all optional, so the vLLM shape stays valid): `providers.models[].latency`,
+//! keyword `regex` / `regexes` / `word_boundary`, pii `pii_types_denied`, embeddings `top_k`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::tokens::TokenCount;
+use crate::plugins::PluginEntry;
+
+/// A whole config file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RouterConfig {
+    /// Config format version (`v0.3`); informational.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The models the router can send requests to.
+    #[serde(default)]
+    pub providers: Providers,
+    /// Signals, decisions and the selection strategy.
+    #[serde(default)]
+    pub routing: Routing,
+    /// Global settings; routelab reads only the model catalog.
+    #[serde(default)]
+    pub global: Global,
+}
+
+/// `providers`: model list and defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Providers {
+    /// Defaults that apply to all models.
+    #[serde(default)]
+    pub defaults: ProviderDefaults,
+    /// The models.
+    #[serde(default)]
+    pub models: Vec<ModelSpec>,
+}
+
+/// `providers.defaults`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderDefaults {
+    /// Model used when no decision matches (must name a model of `providers.models`).
+    #[serde(default)]
+    pub default_model: String,
+    /// Reasoning effort used when a decision turns reasoning on without naming an effort.
+    #[serde(default)]
+    pub default_reasoning_effort: Option<String>,
+    /// How each reasoning family switches reasoning on in an OpenAI request body.
+    #[serde(default)]
+    pub reasoning_families: BTreeMap<String, ReasoningFamily>,
+}
+
+/// One reasoning family: which request parameter turns reasoning on and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasoningFamily {
+    /// How the parameter is set.
+    #[serde(rename = "type")]
+    pub kind: ReasoningFamilyKind,
+    /// The parameter name; dots nest (`reasoning.effort` -> `{"reasoning": {"effort": ..}}`).
+    pub parameter: String,
+}
+
+/// How a reasoning family's parameter is written into the request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningFamilyKind {
+    /// `{"chat_template_kwargs": {<parameter>: true|false}}` (Qwen3, DeepSeek).
+    ChatTemplateKwargs,
+    /// `{<parameter>: <effort>}` with a dotted parameter path (`reasoning.effort`).
+    ReasoningEffort,
+    /// `{<parameter>: <effort>}` at the top level of the body (`reasoning_effort`).
+    TopLevelReasoningEffort,
+}
+
+/// `providers.models[]`: one upstream model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// Name decisions refer to (`modelRefs[].model`).
+    pub name: String,
+    /// Key into `providers.defaults.reasoning_families`.
+    #[serde(default)]
+    pub reasoning_family: Option<String>,
+    /// The model id sent upstream (defaults to `name`).
+    #[serde(default)]
+    pub provider_model_id: Option<String>,
+    /// Price per million tokens.
+    #[serde(default)]
+    pub pricing: Option<Pricing>,
+    /// Where the model is served.
+    #[serde(default)]
+    pub backend_refs: Vec<BackendRef>,
+    /// routelab addition: latency profile used by `routelab eval`.
+    #[serde(default)]
+    pub latency: Option<LatencyProfile>,
+}
+
+impl ModelSpec {
+    /// The model id to send upstream: `provider_model_id`, else `name`.
+    pub fn upstream_id(&self) -> &str {
+        self.provider_model_id.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// `pricing` of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pricing {
+    /// Currency code (`USD`).
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Price of one million prompt tokens.
+    #[serde(default)]
+    pub prompt_per_1m: f64,
+    /// Price of one million completion tokens.
+    #[serde(default)]
+    pub completion_per_1m: f64,
+}
+
+fn default_currency() -> String {
+    "USD".into()
+}
+
+impl Pricing {
+    /// Cost of one request with the given token counts.
+    pub fn cost(&self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
+        (prompt_tokens as f64 * self.prompt_per_1m + completion_tokens as f64 * self.completion_per_1m)
+            / 1e6
+    }
+}
+
+/// routelab addition `latency`: a simple latency model of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatencyProfile {
+    /// Time to first token, milliseconds.
+    pub ttft_ms: f64,
+    /// Time per output token, milliseconds.
+    pub tpot_ms: f64,
+}
+
+impl LatencyProfile {
+    /// Estimated end-to-end latency in ms for a completion of `completion_tokens` tokens.
+    pub fn estimate_ms(&self, completion_tokens: u64) -> f64 {
+        self.ttft_ms + self.tpot_ms * completion_tokens as f64
+    }
+}
+
+/// `backend_refs[]`: one upstream endpoint of a model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackendRef {
+    /// Backend name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `host:port` (used with `protocol`, path `/v1/chat/completions` unless `chat_path`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Full base URL including `/v1` (path `/chat/completions` unless `chat_path`).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// `http` or `https` for `endpoint` (default `http`).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Chat completions path appended to the base.
+    #[serde(default)]
+    pub chat_path: Option<String>,
+    /// Environment variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Literal API key (prefer `api_key_env`).
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Load-balancing weight.
+    #[serde(default)]
+    pub weight: Option<u32>,
+}
+
+impl BackendRef {
+    /// The full chat-completions URL, or `None` if neither `base_url` nor `endpoint` is set.
+    pub fn chat_url(&self) -> Option<String> {
+        let (base, default_path) = if let Some(b) = &self.base_url {
+            (b.trim_end_matches('/').to_string(), "/chat/completions")
+        } else if let Some(e) = &self.endpoint {
+            let proto = self.protocol.as_deref().unwrap_or("http");
+            (format!("{proto}://{e}"), "/v1/chat/completions")
+        } else {
+            return None;
+        };
+        let path = self.chat_path.as_deref().unwrap_or(default_path);
+        Some(format!("{base}{path}"))
+    }
+}
+
+/// `routing`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Routing {
+    /// How a winner is chosen among matching decisions.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Named signal rules per kind.
+    #[serde(default)]
+    pub signals: Signals,
+    /// The decisions.
+    #[serde(default)]
+    pub decisions: Vec<Decision>,
+}
+
+/// `routing.strategy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Highest priority wins; ties by confidence, then name.
+    #[default]
+    Priority,
+    /// Highest confidence wins; ties by priority, then name.
+    Confidence,
+}
+
+/// `routing.signals`: the kinds routelab implements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    /// Keyword / regex rules.
+    #[serde(default)]
+    pub keywords: Vec<KeywordRule>,
+    /// Context-length bands.
+    #[serde(default)]
+    pub context: Vec<ContextRule>,
+    /// Languages (ISO 639-1 names).
+    #[serde(default)]
+    pub language: Vec<LanguageRule>,
+    /// Domain classifier categories.
+    #[serde(default)]
+    pub domains: Vec<DomainRule>,
+    /// Jailbreak detectors.
+    #[serde(default)]
+    pub jailbreak: Vec<JailbreakRule>,
+    /// PII detectors.
+    #[serde(default)]
+    pub pii: Vec<PiiRule>,
+    /// Embedding-similarity rules.
+    #[serde(default)]
+    pub embeddings: Vec<EmbeddingRule>,
+}
+
+/// How a keyword rule combines its keywords.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeywordOperator {
+    /// Any keyword present.
+    #[default]
+    #[serde(rename = "OR", alias = "ANY", alias = "or", alias = "any")]
+    Or,
+    /// All keywords present.
+    #[serde(rename = "AND", alias = "ALL", alias = "and", alias = "all")]
+    And,
+    /// No keyword present.
+    #[serde(rename = "NOR", alias = "NONE", alias = "nor", alias = "none")]
+    Nor,
+}
+
+/// `routing.signals.keywords[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeywordRule {
+    /// Rule name.
+    pub name: String,
+    /// Any / all / none.
+    #[serde(default)]
+    pub operator: KeywordOperator,
+    /// Literal keywords (regexes when `regex: true`).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Case-sensitive matching (default false).
+    #[serde(default)]
+    pub case_sensitive: bool,
+    /// routelab: treat `keywords` as regular expressions.
+    #[serde(default)]
+    pub regex: bool,
+    /// routelab: extra regular expressions, combined with `keywords` by `operator`.
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    /// routelab: literal keywords match whole words only (default true).
+    #[serde(default = "yes")]
+    pub word_boundary: bool,
+    /// vLLM matching method (`bm25`, `ngram`, `fuzzy`); routelab always matches exactly and lists
+    /// any other method as ignored.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `routing.signals.context[]`: a band of conversation sizes in tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextRule {
+    /// Rule name.
+    pub name: String,
+    /// Lower bound, inclusive (default 0). Accepts `32K`, `1M`.
+    #[serde(default)]
+    pub min_tokens: Option<TokenCount>,
+    /// Upper bound, inclusive (default unbounded).
+    #[serde(default)]
+    pub max_tokens: Option<TokenCount>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `routing.signals.language[]`: the rule name is the language code (`zh`, `es`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LanguageRule {
+    /// ISO 639-1 code (ISO 639-3 accepted too).
+    pub name: String,
+    /// Minimum detector confidence in `[0, 1]` (default 0).
+    #[serde(default)]
+    pub threshold: Option<f32>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `routing.signals.domains[]`: one category of the domain classifier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DomainRule {
+    /// Rule name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Classifier labels that count as this domain (default: the rule name).
+    #[serde(default)]
+    pub mmlu_categories: Vec<String>,
+}
+
+/// `routing.signals.jailbreak[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JailbreakRule {
+    /// Rule name.
+    pub name: String,
+    /// Minimum classifier score in `[0, 1]`.
+    #[serde(default)]
+    pub threshold: Option<f32>,
+    /// Classify the whole conversation instead of the last user turn.
+    #[serde(default)]
+    pub include_history: bool,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `routing.signals.pii[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PiiRule {
+    /// Rule name.
+    pub name: String,
+    /// Minimum token score in `[0, 1]`.
+    #[serde(default)]
+    pub threshold: Option<f32>,
+    /// PII types that do not trigger the rule.
+    #[serde(default)]
+    pub pii_types_allowed: Vec<String>,
+    /// routelab addition: only these PII types trigger the rule (empty = all not allowed).
+    #[serde(default)]
+    pub pii_types_denied: Vec<String>,
+    /// Classify the whole conversation instead of the last user turn.
+    #[serde(default)]
+    pub include_history: bool,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// How an embedding rule aggregates similarities to its candidates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregation {
+    /// Best candidate similarity.
+    #[default]
+    Max,
+    /// Mean similarity over candidates.
+    Mean,
+    /// Any candidate over the threshold.
+    Any,
+}
+
+/// `routing.signals.embeddings[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingRule {
+    /// Rule name.
+    pub name: String,
+    /// Minimum similarity in `[0, 1]`.
+    #[serde(default)]
+    pub threshold: f32,
+    /// How candidate similarities combine.
+    #[serde(default)]
+    pub aggregation_method: Aggregation,
+    /// Example sentences.
+    #[serde(default)]
+    pub candidates: Vec<String>,
+    /// routelab addition: only the `top_k` most similar candidates are aggregated.
+    #[serde(default)]
+    pub top_k: Option<usize>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `routing.decisions[]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Decision name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Higher wins under the priority strategy.
+    #[serde(default)]
+    pub priority: i64,
+    /// The rule tree.
+    pub rules: RuleNode,
+    /// Candidate models; the first is used.
+    #[serde(rename = "modelRefs", default)]
+    pub model_refs: Vec<ModelRef>,
+    /// Plugins applied when this decision wins.
+    #[serde(default)]
+    pub plugins: Vec<PluginEntry>,
+}
+
+/// Boolean operator of a rule node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RuleOperator {
+    /// All children match; confidence is their mean.
+    #[serde(rename = "AND")]
+    And,
+    /// Any child matches; confidence is the best matching child's.
+    #[serde(rename = "OR")]
+    Or,
+    /// Exactly one child, which must not match; confidence 1.
+    #[serde(rename = "NOT")]
+    Not,
+}
+
+/// A node of a decision's rule tree: an operator node (`operator` + `conditions`) or a leaf
+/// (`type` + `name`). Kept close to the YAML so validation can report every problem; the engine
+/// compiles it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleNode {
+    /// The operator, for an inner node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<RuleOperator>,
+    /// Children of an inner node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<RuleNode>,
+    /// Signal kind of a leaf (`keyword`, `domain`, ...).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub signal_type: Option<String>,
+    /// Signal rule name of a leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `modelRefs[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// A model of `providers.models`.
+    pub model: String,
+    /// Turn reasoning on.
+    #[serde(default)]
+    pub use_reasoning: bool,
+    /// Reasoning effort (`low`, `medium`, `high`); defaults to the provider default.
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
+    /// LoRA adapter to request.
+    #[serde(default)]
+    pub lora_name: Option<String>,
+}
+
+/// `global`: routelab reads only `model_catalog`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Global {
+    /// Where classifier and embedding models live.
+    #[serde(default)]
+    pub model_catalog: ModelCatalog,
+}
+
+/// `global.model_catalog`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelCatalog {
+    /// Task classifiers.
+    #[serde(default)]
+    pub system: SystemModels,
+    /// Embedding models.
+    #[serde(default)]
+    pub embeddings: EmbeddingModels,
+    /// Module settings (thresholds).
+    #[serde(default)]
+    pub modules: Modules,
+}
+
+/// `global.model_catalog.system`: model directories, relative to the config file's directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemModels {
+    /// Domain classifier directory.
+    #[serde(default)]
+    pub domain_classifier: Option<String>,
+    /// Jailbreak classifier directory.
+    #[serde(default)]
+    pub prompt_guard: Option<String>,
+    /// PII token classifier directory.
+    #[serde(default)]
+    pub pii_classifier: Option<String>,
+}
+
+/// `global.model_catalog.embeddings`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingModels {
+    /// Semantic embedding models.
+    #[serde(default)]
+    pub semantic: SemanticEmbeddings,
+}
+
+/// `global.model_catalog.embeddings.semantic`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SemanticEmbeddings {
+    /// BERT-family sentence embedding model directory.
+    #[serde(default)]
+    pub bert_model_path: Option<String>,
+}
+
+/// `global.model_catalog.modules`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Modules {
+    /// `modules.classifier`.
+    #[serde(default)]
+    pub classifier: ClassifierModules,
+    /// `modules.prompt_guard`.
+    #[serde(default)]
+    pub prompt_guard: Option<ThresholdModule>,
+}
+
+/// `global.model_catalog.modules.classifier`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierModules {
+    /// Domain classifier settings.
+    #[serde(default)]
+    pub domain: Option<ThresholdModule>,
+    /// PII classifier settings.
+    #[serde(default)]
+    pub pii: Option<ThresholdModule>,
+}
+
+/// A module block of which routelab reads only the threshold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdModule {
+    /// Minimum score in `[0, 1]`.
+    #[serde(default)]
+    pub threshold: Option<f32>,
+}

@@ -1,0 +1,287 @@
+//! Validation: every problem of a parsed config, each as `file:line: yaml.path: message`.
+
+use std::collections::{HashMap, HashSet};
+
+use super::linemap::LineMap;
+use super::schema::{RuleNode, RouterConfig, RuleOperator};
+use crate::signals::keyword::compile_regex;
+use crate::signals::language::lang_from_code;
+use crate::signals::SignalKind;
+use crate::{Error, Result};
+
+/// Collects problems with their locations.
+pub(super) struct Validator<'a> {
+    origin: &'a str,
+    lines: &'a LineMap,
+    problems: Vec<(Option<usize>, String)>,
+}
+
+impl<'a> Validator<'a> {
+    pub(super) fn new(origin: &'a str, lines: &'a LineMap) -> Self {
+        Validator {
+            origin,
+            lines,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Records a problem at YAML path `path`.
+    pub(super) fn error(&mut self, path: &str, message: &str) {
+        let line = self.lines.line(path);
+        let loc = match line {
+            Some(l) => format!("{}:{l}", self.origin),
+            None => self.origin.to_string(),
+        };
+        self.problems.push((line, format!("{loc}: {path}: {message}")));
+    }
+
+    /// `Err(Error::Invalid)` with all problems in file order, if any.
+    pub(super) fn finish(mut self) -> Result<()> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        self.problems.sort_by_key(|(l, _)| l.unwrap_or(usize::MAX));
+        Err(Error::Invalid(
+            self.problems.into_iter().map(|(_, m)| m).collect(),
+        ))
+    }
+
+    fn threshold(&mut self, path: &str, t: Option<f32>) {
+        if let Some(t) = t {
+            if !(0.0..=1.0).contains(&t) {
+                self.error(path, &format!("threshold {t} is outside [0, 1]"));
+            }
+        }
+    }
+
+    /// Checks names of one list: non-empty and unique. Returns the set of names.
+    fn names<'n>(&mut self, section: &str, what: &str, names: impl Iterator<Item = &'n str>) -> HashSet<&'n str> {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, n) in names.enumerate() {
+            let path = format!("{section}[{i}].name");
+            if n.trim().is_empty() {
+                self.error(&path, &format!("{what} name is empty"));
+            } else if let Some(first) = seen.get(n) {
+                self.error(
+                    &path,
+                    &format!("duplicate {what} name {n:?} (first defined at {section}[{first}])"),
+                );
+            } else {
+                seen.insert(n, i);
+            }
+        }
+        seen.into_keys().collect()
+    }
+
+    /// Runs every check on `c`.
+    pub(super) fn validate(&mut self, c: &RouterConfig) {
+        // Models and defaults.
+        let models = self.names(
+            "providers.models",
+            "model",
+            c.providers.models.iter().map(|m| m.name.as_str()),
+        );
+        let families = &c.providers.defaults.reasoning_families;
+        for (i, m) in c.providers.models.iter().enumerate() {
+            let base = format!("providers.models[{i}]");
+            if let Some(f) = &m.reasoning_family {
+                if !families.contains_key(f) {
+                    self.error(
+                        &format!("{base}.reasoning_family"),
+                        &format!("unknown reasoning family {f:?} (not in providers.defaults.reasoning_families)"),
+                    );
+                }
+            }
+            if let Some(p) = &m.pricing {
+                if p.prompt_per_1m < 0.0 || p.completion_per_1m < 0.0 {
+                    self.error(&format!("{base}.pricing"), "prices must be >= 0");
+                }
+            }
+            if let Some(l) = &m.latency {
+                if !(l.ttft_ms >= 0.0 && l.tpot_ms >= 0.0) {
+                    self.error(&format!("{base}.latency"), "ttft_ms and tpot_ms must be >= 0");
+                }
+            }
+        }
+        let dm = &c.providers.defaults.default_model;
+        if dm.is_empty() {
+            self.error(
+                "providers.defaults.default_model",
+                "no default model (used when no decision matches)",
+            );
+        } else if !models.contains(dm.as_str()) {
+            self.error(
+                "providers.defaults.default_model",
+                &format!("default model {dm:?} is not defined in providers.models"),
+            );
+        }
+
+        // Signals.
+        let s = &c.routing.signals;
+        let mut known: HashMap<SignalKind, HashSet<&str>> = HashMap::new();
+        known.insert(
+            SignalKind::Keyword,
+            self.names("routing.signals.keywords", "keyword signal", s.keywords.iter().map(|r| r.name.as_str())),
+        );
+        known.insert(
+            SignalKind::Context,
+            self.names("routing.signals.context", "context signal", s.context.iter().map(|r| r.name.as_str())),
+        );
+        known.insert(
+            SignalKind::Language,
+            self.names("routing.signals.language", "language signal", s.language.iter().map(|r| r.name.as_str())),
+        );
+        known.insert(
+            SignalKind::Domain,
+            self.names("routing.signals.domains", "domain signal", s.domains.iter().map(|r| r.name.as_str())),
+        );
+        known.insert(
+            SignalKind::Jailbreak,
+            self.names("routing.signals.jailbreak", "jailbreak signal", s.jailbreak.iter().map(|r| r.name.as_str())),
+        );
+        known.insert(
+            SignalKind::Pii,
+            self.names("routing.signals.pii", "pii signal", s.pii.iter().map(|r| r.name.as_str())),
+        );
+        known.insert(
+            SignalKind::Embedding,
+            self.names("routing.signals.embeddings", "embedding signal", s.embeddings.iter().map(|r| r.name.as_str())),
+        );
+        for (i, k) in s.keywords.iter().enumerate() {
+            let base = format!("routing.signals.keywords[{i}]");
+            if k.keywords.is_empty() && k.regexes.is_empty() {
+                self.error(&base, "no keywords or regexes");
+            }
+            for (j, kw) in k.keywords.iter().enumerate() {
+                let path = format!("{base}.keywords[{j}]");
+                if k.regex {
+                    if let Err(e) = compile_regex(kw, k.case_sensitive) {
+                        self.error(&path, &e);
+                    }
+                } else if kw.is_empty() {
+                    self.error(&path, "empty keyword");
+                }
+            }
+            for (j, re) in k.regexes.iter().enumerate() {
+                if let Err(e) = compile_regex(re, k.case_sensitive) {
+                    self.error(&format!("{base}.regexes[{j}]"), &e);
+                }
+            }
+        }
+        for (i, r) in s.context.iter().enumerate() {
+            if let (Some(lo), Some(hi)) = (r.min_tokens, r.max_tokens) {
+                if lo > hi {
+                    self.error(
+                        &format!("routing.signals.context[{i}]"),
+                        &format!("min_tokens {lo} > max_tokens {hi}"),
+                    );
+                }
+            }
+        }
+        for (i, r) in s.language.iter().enumerate() {
+            let base = format!("routing.signals.language[{i}]");
+            if !r.name.is_empty() && lang_from_code(&r.name).is_none() {
+                self.error(
+                    &format!("{base}.name"),
+                    &format!("unknown language code {:?} (expected ISO 639-1 such as en, zh, es)", r.name),
+                );
+            }
+            self.threshold(&format!("{base}.threshold"), r.threshold);
+        }
+        for (i, r) in s.jailbreak.iter().enumerate() {
+            self.threshold(&format!("routing.signals.jailbreak[{i}].threshold"), r.threshold);
+        }
+        for (i, r) in s.pii.iter().enumerate() {
+            self.threshold(&format!("routing.signals.pii[{i}].threshold"), r.threshold);
+        }
+        for (i, r) in s.embeddings.iter().enumerate() {
+            let base = format!("routing.signals.embeddings[{i}]");
+            self.threshold(&format!("{base}.threshold"), Some(r.threshold));
+            if r.candidates.is_empty() {
+                self.error(&format!("{base}.candidates"), "no candidates");
+            }
+            if r.top_k == Some(0) {
+                self.error(&format!("{base}.top_k"), "top_k must be >= 1");
+            }
+        }
+        let modules = &c.global.model_catalog.modules;
+        self.threshold(
+            "global.model_catalog.modules.classifier.domain.threshold",
+            modules.classifier.domain.as_ref().and_then(|m| m.threshold),
+        );
+        self.threshold(
+            "global.model_catalog.modules.classifier.pii.threshold",
+            modules.classifier.pii.as_ref().and_then(|m| m.threshold),
+        );
+        self.threshold(
+            "global.model_catalog.modules.prompt_guard.threshold",
+            modules.prompt_guard.as_ref().and_then(|m| m.threshold),
+        );
+
+        // Decisions.
+        self.names(
+            "routing.decisions",
+            "decision",
+            c.routing.decisions.iter().map(|d| d.name.as_str()),
+        );
+        for (i, d) in c.routing.decisions.iter().enumerate() {
+            let base = format!("routing.decisions[{i}]");
+            self.rule(&format!("{base}.rules"), &d.rules, &known);
+            if d.model_refs.is_empty() {
+                self.error(&base, "no modelRefs (a decision needs at least one model)");
+            }
+            for (j, r) in d.model_refs.iter().enumerate() {
+                if !models.contains(r.model.as_str()) {
+                    self.error(
+                        &format!("{base}.modelRefs[{j}].model"),
+                        &format!("unknown model {:?} (not in providers.models)", r.model),
+                    );
+                }
+            }
+        }
+    }
+
+    fn rule(&mut self, path: &str, node: &RuleNode, known: &HashMap<SignalKind, HashSet<&str>>) {
+        match (node.operator, &node.signal_type) {
+            (Some(_), Some(t)) => {
+                self.error(path, &format!("a rule node has either `operator` or `type` ({t:?}), not both"));
+            }
+            (None, None) => {
+                self.error(path, "a rule node needs `operator` (AND/OR/NOT) or `type` + `name`");
+            }
+            (Some(op), None) => {
+                let n = node.conditions.len();
+                match op {
+                    RuleOperator::Not if n != 1 => {
+                        self.error(path, &format!("NOT needs exactly one condition, found {n}"));
+                    }
+                    RuleOperator::And | RuleOperator::Or if n == 0 => {
+                        let name = if op == RuleOperator::And { "AND" } else { "OR" };
+                        self.error(path, &format!("{name} with no conditions"));
+                    }
+                    _ => {}
+                }
+                if node.name.is_some() {
+                    self.error(&format!("{path}.name"), "an operator node has no `name`");
+                }
+                for (i, c) in node.conditions.iter().enumerate() {
+                    self.rule(&format!("{path}.conditions[{i}]"), c, known);
+                }
+            }
+            (None, Some(t)) => {
+                if !node.conditions.is_empty() {
+                    self.error(&format!("{path}.conditions"), "a leaf (`type`) has no conditions");
+                }
+                let Some(name) = &node.name else {
+                    self.error(path, &format!("{t} leaf without `name`"));
+                    return;
+                };
+                if let Some(kind) = SignalKind::parse(t) {
+                    if !known[&kind].contains(name.as_str()) {
+                        self.error(path, &format!("unknown {kind} signal {name:?}"));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Decision engine: compiles a [`LoadedConfig`] into a [`Router`] and routes requests.
+//!
+//! Only signal rules referenced by some decision are built and computed. Each used
+//! `(kind, name)` gets a slot in a per-request confidence table; rule trees are compiled to
+//! slot indices ([`rules`]), so evaluating decisions does no string lookups.
+//!
+//! Selection among matching decisions (vLLM SR semantics):
+//! * `strategy: priority`: highest priority, then higher confidence, then name (lexicographic);
+//! * `strategy: confidence`: highest confidence, then higher priority, then name.
+//!
+//! No match: the default model, `decision: None`, reasoning off, no plugins.
+
+mod outcome;
+mod rules;
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+pub use outcome::{DecisionTrace, LeafTrace, RouteOutcome};
+
+use crate::config::{LoadedConfig, ModelSpec, RouterConfig, Strategy};
+use crate::plugins::PluginConfig;
+use crate::request::RouteRequest;
+use crate::signals::context::ContextSignal;
+use crate::signals::keyword::KeywordSignal;
+use crate::signals::language::LanguageSignal;
+use crate::signals::{model, Signal, SignalKind, SignalMatch};
+use crate::Result;
+use rules::{LeafInfo, Node, NEVER, NO_MATCH};
+
+struct CompiledDecision {
+    name: String,
+    priority: i64,
+    root: Node,
+    leaves: Vec<LeafInfo>,
+    model: String,
+    use_reasoning: bool,
+    reasoning_effort: Option<String>,
+    lora_name: Option<String>,
+    plugins: Vec<PluginConfig>,
+}
+
+/// A compiled config, ready to route requests. Cheap to share (`Send + Sync`).
+pub struct Router {
+    loaded: LoadedConfig,
+    signals: Vec<Box<dyn Signal>>,
+    /// Slot of each used signal rule, by kind then name.
+    slots: HashMap<SignalKind, HashMap<String, u32>>,
+    n_slots: usize,
+    decisions: Vec<CompiledDecision>,
+}
+
+impl Router {
+    /// Compiles `loaded`: builds the used rule signals and, through
+    /// [`model::build_model_signal`], the used model-based signals.
+    pub fn new(loaded: &LoadedConfig) -> Result<Router> {
+        Self::build(loaded, None)
+    }
+
+    /// Like [`Router::new`] but model-based kinds (domain, jailbreak, pii, embedding) come from
+    /// `model_signals` instead of the model hook (e.g. fakes in tests, precomputed signals in
+    /// replays). Used model kinds with no signal given never match.
+    pub fn with_signals(loaded: &LoadedConfig, model_signals: Vec<Box<dyn Signal>>) -> Result<Router> {
+        Self::build(loaded, Some(model_signals))
+    }
+
+    fn build(loaded: &LoadedConfig, given: Option<Vec<Box<dyn Signal>>>) -> Result<Router> {
+        let cfg = &loaded.config;
+        let used = cfg.used_signals();
+        let mut slots: HashMap<SignalKind, HashMap<String, u32>> = HashMap::new();
+        let mut n_slots = 0usize;
+        for (kind, names) in &used {
+            let m = slots.entry(*kind).or_default();
+            for n in names {
+                m.insert(n.clone(), n_slots as u32);
+                n_slots += 1;
+            }
+        }
+        let mut signals: Vec<Box<dyn Signal>> = Vec::new();
+        for (kind, names) in &used {
+            match kind {
+                SignalKind::Keyword => signals.push(Box::new(KeywordSignal::new(
+                    &cfg.routing.signals.keywords,
+                    Some(names),
+                )?)),
+                SignalKind::Context => signals.push(Box::new(ContextSignal::new(
+                    &cfg.routing.signals.context,
+                    Some(names),
+                ))),
+                SignalKind::Language => signals.push(Box::new(LanguageSignal::new(
+                    &cfg.routing.signals.language,
+                    Some(names),
+                )?)),
+                _ if given.is_none() => {
+                    signals.push(model::build_model_signal(*kind, cfg, names, &loaded.base_dir)?)
+                }
+                _ => {}
+            }
+        }
+        if let Some(g) = given {
+            signals.extend(g.into_iter().filter(|s| !is_rule_kind(s.kind())));
+        }
+        let slot_of = |kind: &str, name: &str| -> u32 {
+            SignalKind::parse(kind)
+                .and_then(|k| slots.get(&k))
+                .and_then(|m| m.get(name))
+                .copied()
+                .unwrap_or(NEVER)
+        };
+        let mut decisions = Vec::with_capacity(cfg.routing.decisions.len());
+        for (i, d) in cfg.routing.decisions.iter().enumerate() {
+            let mut leaves = Vec::new();
+            let root = Node::compile(&d.rules, "rules", &slot_of, &mut leaves);
+            let first = d.model_refs.first();
+            let use_reasoning = first.is_some_and(|r| r.use_reasoning);
+            let reasoning_effort = match first {
+                Some(r) if r.use_reasoning => Some(
+                    cfg.effective_effort(r.reasoning_effort.as_deref())
+                        .to_string(),
+                ),
+                _ => None,
+            };
+            decisions.push(CompiledDecision {
+                name: d.name.clone(),
+                priority: d.priority,
+                root,
+                leaves,
+                model: first
+                    .map(|r| r.model.clone())
+                    .unwrap_or_else(|| cfg.providers.defaults.default_model.clone()),
+                use_reasoning,
+                reasoning_effort,
+                lora_name: first.and_then(|r| r.lora_name.clone()),
+                plugins: loaded.plugins.get(i).cloned().unwrap_or_default(),
+            });
+        }
+        Ok(Router {
+            loaded: loaded.clone(),
+            signals,
+            slots,
+            n_slots,
+            decisions,
+        })
+    }
+
+    /// The config this router was built from.
+    pub fn config(&self) -> &RouterConfig {
+        &self.loaded.config
+    }
+
+    /// The loaded config (origin, base dir, ignored list, typed plugins).
+    pub fn loaded(&self) -> &LoadedConfig {
+        &self.loaded
+    }
+
+    /// The spec of model `name` (pricing, latency, reasoning family, backends).
+    pub fn model(&self, name: &str) -> Option<&ModelSpec> {
+        self.loaded.config.model(name)
+    }
+
+    /// JSON patch that sets reasoning for `model` in an OpenAI body; see
+    /// [`RouterConfig::reasoning_patch`].
+    pub fn reasoning_patch(&self, model: &str, use_reasoning: bool, effort: Option<&str>) -> serde_json::Value {
+        self.loaded.config.reasoning_patch(model, use_reasoning, effort)
+    }
+
+    /// The `(kind, name)` signal rules this router computes.
+    pub fn used_signals(&self) -> BTreeSet<(SignalKind, String)> {
+        self.slots
+            .iter()
+            .flat_map(|(k, m)| m.keys().map(move |n| (*k, n.clone())))
+            .collect()
+    }
+
+    /// Computes every used signal for `request`.
+    pub fn signals(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
+        let mut out = Vec::new();
+        for s in &self.signals {
+            out.extend(s.evaluate(request)?);
+        }
+        Ok(out)
+    }
+
+    /// Routes a request (no trace).
+    pub fn route(&self, request: &RouteRequest) -> Result<RouteOutcome> {
+        Ok(self.decide(self.signals(request)?, false))
+    }
+
+    /// Routes a request and records a per-decision trace.
+    pub fn route_with_trace(&self, request: &RouteRequest) -> Result<RouteOutcome> {
+        Ok(self.decide(self.signals(request)?, true))
+    }
+
+    /// Evaluates the decisions on already computed signal matches (matches of rules no decision
+    /// uses are kept in the outcome but do not influence it).
+    pub fn decide(&self, matches: Vec<SignalMatch>, trace: bool) -> RouteOutcome {
+        let mut table = vec![NO_MATCH; self.n_slots];
+        for m in &matches {
+            if let Some(&s) = self.slots.get(&m.kind).and_then(|n| n.get(m.name.as_str())) {
+                let v = &mut table[s as usize];
+                *v = v.max(m.confidence.clamp(0.0, 1.0));
+            }
+        }
+        let strategy = self.loaded.config.routing.strategy;
+        let mut best: Option<(usize, f32)> = None;
+        for (i, d) in self.decisions.iter().enumerate() {
+            let c = d.root.eval(&table);
+            if c < 0.0 {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((b, bc)) => self.better(strategy, (i, c), (b, bc)) == Ordering::Greater,
+            };
+            if better {
+                best = Some((i, c));
+            }
+        }
+        let trace = trace.then(|| self.trace(&table, &matches));
+        let cfg = &self.loaded.config;
+        match best {
+            None => RouteOutcome {
+                decision: None,
+                model: cfg.providers.defaults.default_model.clone(),
+                use_reasoning: false,
+                reasoning_effort: None,
+                lora_name: None,
+                confidence: 0.0,
+                plugins: Vec::new(),
+                block: None,
+                system_prompt: None,
+                cache: None,
+                signals: matches,
+                trace,
+            },
+            Some((i, c)) => {
+                let d = &self.decisions[i];
+                let mut block = None;
+                let mut system_prompt = None;
+                let mut cache = None;
+                for p in &d.plugins {
+                    match p {
+                        PluginConfig::Block(b) => block = block.or_else(|| Some(b.clone())),
+                        PluginConfig::SystemPrompt(s) => {
+                            system_prompt = system_prompt.or_else(|| Some(s.clone()))
+                        }
+                        PluginConfig::SemanticCache(s) => cache = cache.or_else(|| Some(s.clone())),
+                    }
+                }
+                RouteOutcome {
+                    decision: Some(d.name.clone()),
+                    model: d.model.clone(),
+                    use_reasoning: d.use_reasoning,
+                    reasoning_effort: d.reasoning_effort.clone(),
+                    lora_name: d.lora_name.clone(),
+                    confidence: c,
+                    plugins: d.plugins.clone(),
+                    block,
+                    system_prompt,
+                    cache,
+                    signals: matches,
+                    trace,
+                }
+            }
+        }
+    }
+
+    /// Orders two matching decisions `(index, confidence)`; `Greater` means `a` wins.
+    fn better(&self, strategy: Strategy, a: (usize, f32), b: (usize, f32)) -> Ordering {
+        let (da, db) = (&self.decisions[a.0], &self.decisions[b.0]);
+        let by_priority = da.priority.cmp(&db.priority);
+        let by_conf = a.1.total_cmp(&b.1);
+        let by_name = db.name.cmp(&da.name); // smaller name wins
+        match strategy {
+            Strategy::Priority => by_priority.then(by_conf).then(by_name),
+            Strategy::Confidence => by_conf.then(by_priority).then(by_name),
+        }
+    }
+
+    fn trace(&self, table: &[f32], matches: &[SignalMatch]) -> Vec<DecisionTrace> {
+        self.decisions
+            .iter()
+            .map(|d| {
+                let c = d.root.eval(table);
+                let mut expression = String::new();
+                d.root.render(table, &d.leaves, &mut 0, &mut expression);
+                let leaves = d
+                    .leaves
+                    .iter()
+                    .map(|l| {
+                        let v = table.get(l.slot as usize).copied().unwrap_or(NO_MATCH);
+                        let evidence = if l.slot == NEVER {
+                            format!("signal type {:?} not implemented; never matches", l.kind)
+                        } else if v < 0.0 {
+                            "no match".to_string()
+                        } else {
+                            matches
+                                .iter()
+                                .find(|m| m.kind.as_str() == l.kind && m.name == l.name)
+                                .map(|m| m.evidence.clone())
+                                .unwrap_or_default()
+                        };
+                        LeafTrace {
+                            path: l.path.clone(),
+                            kind: l.kind.clone(),
+                            name: l.name.clone(),
+                            matched: v >= 0.0,
+                            confidence: (v >= 0.0).then_some(v),
+                            evidence,
+                        }
+                    })
+                    .collect();
+                DecisionTrace {
+                    name: d.name.clone(),
+                    priority: d.priority,
+                    matched: c >= 0.0,
+                    confidence: (c >= 0.0).then_some(c),
+                    expression,
+                    leaves,
+                }
+            })
+            .collect()
+    }
+}
+
+fn is_rule_kind(k: SignalKind) -> bool {
+    matches!(k, SignalKind::Keyword | SignalKind::Context | SignalKind::Language)
+}

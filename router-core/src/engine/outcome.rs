@@ -1,0 +1,143 @@
+//! What routing returns: the chosen decision and model, plugins, signals and (optionally) why.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::plugins::{BlockAction, PluginConfig, SemanticCacheConfig, SystemPromptAction};
+use crate::signals::SignalMatch;
+
+/// The result of routing one request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteOutcome {
+    /// The winning decision; `None` when no decision matched (default model).
+    pub decision: Option<String>,
+    /// The chosen model (first modelRef of the decision, or the default model).
+    pub model: String,
+    /// Whether reasoning is on.
+    pub use_reasoning: bool,
+    /// Effort when reasoning is on (the modelRef's, else `providers.defaults.default_reasoning_effort`).
+    pub reasoning_effort: Option<String>,
+    /// LoRA adapter named by the modelRef.
+    pub lora_name: Option<String>,
+    /// Confidence of the winning decision's rule tree (0 when no decision matched).
+    pub confidence: f32,
+    /// The decision's enabled plugins.
+    pub plugins: Vec<PluginConfig>,
+    /// Set when a block / fast_response plugin applies: answer with this instead of a model.
+    pub block: Option<BlockAction>,
+    /// Set when a system_prompt plugin applies.
+    pub system_prompt: Option<SystemPromptAction>,
+    /// Set when a semantic / response cache plugin applies.
+    pub cache: Option<SemanticCacheConfig>,
+    /// Every signal match computed for the request.
+    pub signals: Vec<SignalMatch>,
+    /// Per-decision evaluation details (only from `route_with_trace` / `decide(.., true)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<DecisionTrace>>,
+}
+
+/// How one decision evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionTrace {
+    /// Decision name.
+    pub name: String,
+    /// Its priority.
+    pub priority: i64,
+    /// Whether its rule tree matched.
+    pub matched: bool,
+    /// Rule-tree confidence when matched.
+    pub confidence: Option<f32>,
+    /// The rule tree with each leaf's result, e.g. `AND(keyword:urgent=1.00, NOT(jailbreak:pi=no))`.
+    pub expression: String,
+    /// Every leaf, in tree order.
+    pub leaves: Vec<LeafTrace>,
+}
+
+/// How one leaf of a rule tree evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeafTrace {
+    /// YAML path below the decision (`rules.conditions[1]`).
+    pub path: String,
+    /// Signal type as written (`keyword`, `complexity`, ...).
+    pub kind: String,
+    /// Signal rule name.
+    pub name: String,
+    /// Whether the signal matched.
+    pub matched: bool,
+    /// The match's confidence.
+    pub confidence: Option<f32>,
+    /// The signal's evidence when matched, else why not.
+    pub evidence: String,
+}
+
+impl fmt::Display for RouteOutcome {
+    /// Human-readable summary (decision, model, reasoning, plugins, signals, trace).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.decision {
+            Some(d) => writeln!(f, "decision:   {d} (confidence {:.3})", self.confidence)?,
+            None => writeln!(f, "decision:   none (default model)")?,
+        }
+        writeln!(f, "model:      {}", self.model)?;
+        match (&self.use_reasoning, &self.reasoning_effort) {
+            (true, Some(e)) => writeln!(f, "reasoning:  on (effort {e})")?,
+            (true, None) => writeln!(f, "reasoning:  on")?,
+            (false, _) => writeln!(f, "reasoning:  off")?,
+        }
+        if let Some(l) = &self.lora_name {
+            writeln!(f, "lora:       {l}")?;
+        }
+        if let Some(b) = &self.block {
+            writeln!(f, "block:      status {} {:?}", b.status, b.message)?;
+        }
+        if let Some(s) = &self.system_prompt {
+            writeln!(f, "system:     {:?} {:?}", s.mode, s.system_prompt)?;
+        }
+        if let Some(c) = &self.cache {
+            writeln!(f, "cache:      similarity >= {}", c.similarity_threshold)?;
+        }
+        if self.plugins.is_empty() {
+            writeln!(f, "plugins:    none")?;
+        } else {
+            let names: Vec<&str> = self
+                .plugins
+                .iter()
+                .map(|p| match p {
+                    PluginConfig::Block(_) => "block",
+                    PluginConfig::SystemPrompt(_) => "system_prompt",
+                    PluginConfig::SemanticCache(_) => "semantic_cache",
+                })
+                .collect();
+            writeln!(f, "plugins:    {}", names.join(", "))?;
+        }
+        writeln!(f, "signals:")?;
+        if self.signals.is_empty() {
+            writeln!(f, "  (none matched)")?;
+        }
+        for s in &self.signals {
+            writeln!(
+                f,
+                "  {}:{} = {:.3}  {}",
+                s.kind, s.name, s.confidence, s.evidence
+            )?;
+        }
+        if let Some(trace) = &self.trace {
+            writeln!(f, "trace:")?;
+            for d in trace {
+                let mark = if d.matched { "MATCH" } else { "-    " };
+                writeln!(f, "  {mark} [{}] {}: {}", d.priority, d.name, d.expression)?;
+                for l in &d.leaves {
+                    writeln!(
+                        f,
+                        "        {} {}:{}  {}",
+                        if l.matched { "+" } else { "x" },
+                        l.kind,
+                        l.name,
+                        l.evidence
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+//! The export format: the contract between `routelab train` (burn) and router-core (candle).
+//!
+//! An exported classifier is a Hugging Face model directory:
+//!
+//! ```text
+//! <dir>/config.json                 BertConfig + architectures, id2label, label2id, routelab_pooling
+//! <dir>/model.safetensors           merged weights, HF names (bert.*, classifier.*)
+//! <dir>/tokenizer.json              the base model's tokenizer
+//! <dir>/adapter_model.safetensors   the LoRA adapter alone, PEFT names
+//! <dir>/adapter_config.json         PEFT LoraConfig
+//! <dir>/training_report.json        data hashes, hyper-parameters, metrics
+//! ```
+//!
+//! Everything that names a file, a tensor or a config key of this layout lives here, so that the
+//! writer (train) and the reader (router-core's inference) cannot drift apart.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// File name of the model config.
+pub const CONFIG_FILE: &str = "config.json";
+/// File name of the merged weights.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// File name of the tokenizer.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// File name of the PEFT adapter weights.
+pub const ADAPTER_WEIGHTS_FILE: &str = "adapter_model.safetensors";
+/// File name of the PEFT adapter config.
+pub const ADAPTER_CONFIG_FILE: &str = "adapter_config.json";
+/// File name of the training report.
+pub const TRAINING_REPORT_FILE: &str = "training_report.json";
+
+/// Prefix of encoder tensors in a task model (`bert.encoder.layer.0...`).
+pub const ENCODER_PREFIX: &str = "bert";
+/// Prefix of the task head's tensors (`classifier.weight`, `classifier.bias`).
+pub const HEAD_PREFIX: &str = "classifier";
+/// Prefix PEFT puts before module names in `adapter_model.safetensors`.
+pub const PEFT_PREFIX: &str = "base_model.model";
+
+/// What an exported model does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Task {
+    /// One label per text (domain, jailbreak): `BertForSequenceClassification`.
+    SequenceClassification,
+    /// One BIO tag per token (PII): `BertForTokenClassification`.
+    TokenClassification,
+}
+
+impl Task {
+    /// The HF `architectures` entry for this task.
+    pub fn architecture(self) -> &'static str {
+        match self {
+            Task::SequenceClassification => "BertForSequenceClassification",
+            Task::TokenClassification => "BertForTokenClassification",
+        }
+    }
+
+    /// The PEFT `task_type` for this task.
+    pub fn peft_task_type(self) -> &'static str {
+        match self {
+            Task::SequenceClassification => "SEQ_CLS",
+            Task::TokenClassification => "TOKEN_CLS",
+        }
+    }
+
+    /// Recognises a task from an HF `architectures` entry.
+    pub fn from_architecture(arch: &str) -> Option<Self> {
+        match arch {
+            "BertForSequenceClassification" => Some(Task::SequenceClassification),
+            "BertForTokenClassification" => Some(Task::TokenClassification),
+            _ => None,
+        }
+    }
+}
+
+/// How a sequence classifier turns token states into one vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// HF's BertPooler: dense + tanh over the `[CLS]` state (`bert.pooler.*` tensors).
+    #[default]
+    Cls,
+    /// Attention-masked mean of the last hidden states (no pooler tensors).
+    Mean,
+}
+
+/// `config.json` of an exported model: the HF BertConfig fields routelab reads plus label maps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// `["BertForSequenceClassification"]` or `["BertForTokenClassification"]`; absent for a base encoder.
+    #[serde(default)]
+    pub architectures: Vec<String>,
+    /// Always `bert` for now.
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Hidden size.
+    pub hidden_size: usize,
+    /// Number of encoder layers.
+    pub num_hidden_layers: usize,
+    /// Attention heads per layer.
+    pub num_attention_heads: usize,
+    /// Feed-forward inner size.
+    pub intermediate_size: usize,
+    /// Activation of the feed-forward block (`gelu`).
+    #[serde(default = "default_hidden_act")]
+    pub hidden_act: String,
+    /// Maximum positions.
+    pub max_position_embeddings: usize,
+    /// Token type vocabulary size.
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    /// LayerNorm epsilon.
+    #[serde(default = "default_ln_eps")]
+    pub layer_norm_eps: f64,
+    /// Padding token id.
+    #[serde(default)]
+    pub pad_token_id: usize,
+    /// Label id (as a decimal string, HF style) to label name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub id2label: BTreeMap<String, String>,
+    /// Label name to id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub label2id: BTreeMap<String, usize>,
+    /// routelab's pooling for sequence classification (HF tools ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routelab_pooling: Option<Pooling>,
+    /// Every other key of the file, kept so a round trip loses nothing.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_model_type() -> String {
+    "bert".into()
+}
+fn default_hidden_act() -> String {
+    "gelu".into()
+}
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_ln_eps() -> f64 {
+    1e-12
+}
+
+impl ModelConfig {
+    /// The task this config's `architectures` declares, if any.
+    pub fn task(&self) -> Option<Task> {
+        self.architectures
+            .iter()
+            .find_map(|a| Task::from_architecture(a))
+    }
+
+    /// Labels ordered by id; errors if ids are not exactly `0..n` or the two maps disagree.
+    pub fn labels(&self) -> Result<Vec<String>, String> {
+        let n = self.id2label.len();
+        let mut labels = vec![String::new(); n];
+        for (id, name) in &self.id2label {
+            let i: usize = id
+                .parse()
+                .map_err(|_| format!("id2label key {id:?} is not an integer"))?;
+            if i >= n {
+                return Err(format!("id2label has {n} entries but an id {i}"));
+            }
+            labels[i] = name.clone();
+        }
+        if !self.label2id.is_empty() {
+            for (name, &id) in &self.label2id {
+                if labels.get(id) != Some(name) {
+                    return Err(format!(
+                        "label2id maps {name:?} to {id}, but id2label[{id}] is {:?}",
+                        labels.get(id)
+                    ));
+                }
+            }
+            if self.label2id.len() != n {
+                return Err(format!(
+                    "id2label has {n} labels but label2id has {}",
+                    self.label2id.len()
+                ));
+            }
+        }
+        Ok(labels)
+    }
+
+    /// Sets `id2label` and `label2id` from labels ordered by id.
+    pub fn set_labels(&mut self, labels: &[String]) {
+        self.id2label = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), l.clone()))
+            .collect();
+        self.label2id = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.clone(), i))
+            .collect();
+    }
+}
+
+/// `adapter_config.json`: the PEFT LoraConfig fields routelab writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdapterConfig {
+    /// Always `LORA`.
+    pub peft_type: String,
+    /// `SEQ_CLS` or `TOKEN_CLS`.
+    pub task_type: String,
+    /// Where the base model came from (HF id or path).
+    pub base_model_name_or_path: String,
+    /// LoRA rank.
+    pub r: usize,
+    /// LoRA alpha.
+    pub lora_alpha: f64,
+    /// LoRA dropout.
+    pub lora_dropout: f64,
+    /// Module names the adapter wraps (`query`, `key`, `value`, `attention.output.dense`, ...).
+    pub target_modules: Vec<String>,
+    /// Scale by `alpha / sqrt(r)` instead of `alpha / r`.
+    pub use_rslora: bool,
+    /// Modules trained in full and saved with the adapter (`classifier`, `pooler`).
+    pub modules_to_save: Vec<String>,
+    /// Always `none`.
+    pub bias: String,
+    /// False: the adapter is for training/merging.
+    pub inference_mode: bool,
+}
+
+impl AdapterConfig {
+    /// The LoRA scaling factor applied to `B·A`.
+    pub fn scaling(&self) -> f64 {
+        if self.use_rslora {
+            self.lora_alpha / (self.r as f64).sqrt()
+        } else {
+            self.lora_alpha / self.r as f64
+        }
+    }
+}
+
+/// Name of a LoRA matrix in `adapter_model.safetensors`, PEFT style:
+/// `base_model.model.<module>.lora_A.weight` (`which` is `A` or `B`).
+pub fn peft_lora_tensor(module: &str, which: char) -> String {
+    format!("{PEFT_PREFIX}.{module}.lora_{which}.weight")
+}

@@ -1,0 +1,163 @@
+//! A BERT encoder (HF `BertModel` weight names) for inference.
+
+use candle_core::{DType, Module, Tensor, D};
+use candle_nn::{Embedding, LayerNorm, Linear};
+
+use super::encoder::Encoder;
+use super::weights::Weights;
+use crate::export::ModelConfig;
+use crate::{Error, Result};
+
+/// One encoder layer with the query/key/value projections fused into one matmul.
+struct Layer {
+    qkv: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+}
+
+/// BERT: embeddings + `num_hidden_layers` post-norm transformer layers (GELU-erf feed-forward).
+pub struct BertEncoder {
+    word: Embedding,
+    position: Tensor,
+    token_type0: Tensor,
+    emb_norm: LayerNorm,
+    layers: Vec<Layer>,
+    heads: usize,
+    head_dim: usize,
+    hidden: usize,
+}
+
+impl BertEncoder {
+    /// Loads the encoder tensors named `<prefix>embeddings.*` and `<prefix>encoder.layer.N.*`.
+    pub(crate) fn load(w: &Weights, config: &ModelConfig, prefix: &str) -> Result<Self> {
+        let h = config.hidden_size;
+        let heads = config.num_attention_heads;
+        let model_err = |message: String| Error::Model {
+            path: w.file().display().to_string(),
+            message,
+        };
+        if heads == 0 || h % heads != 0 {
+            return Err(model_err(format!(
+                "hidden_size {h} is not a multiple of num_attention_heads {heads}"
+            )));
+        }
+        if config.hidden_act != "gelu" {
+            return Err(model_err(format!(
+                "hidden_act {:?} is not supported (only gelu)",
+                config.hidden_act
+            )));
+        }
+        let eps = config.layer_norm_eps;
+        let e = format!("{prefix}embeddings");
+        let word = w.get(
+            &format!("{e}.word_embeddings.weight"),
+            &[config.vocab_size, h],
+        )?;
+        let position = w.get(
+            &format!("{e}.position_embeddings.weight"),
+            &[config.max_position_embeddings, h],
+        )?;
+        let token_type = w.get(
+            &format!("{e}.token_type_embeddings.weight"),
+            &[config.type_vocab_size, h],
+        )?;
+        let emb_norm = w.layer_norm(&format!("{e}.LayerNorm"), h, eps)?;
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let l = format!("{prefix}encoder.layer.{i}");
+            let a = format!("{l}.attention");
+            let mut qkv_w = Vec::with_capacity(3);
+            let mut qkv_b = Vec::with_capacity(3);
+            for p in ["query", "key", "value"] {
+                qkv_w.push(w.get(&format!("{a}.self.{p}.weight"), &[h, h])?);
+                qkv_b.push(w.get(&format!("{a}.self.{p}.bias"), &[h])?);
+            }
+            let qkv_w = Tensor::cat(&qkv_w, 0)?;
+            let qkv_b = Tensor::cat(&qkv_b, 0)?;
+            let inter = config.intermediate_size;
+            layers.push(Layer {
+                qkv: Linear::new(qkv_w, Some(qkv_b)),
+                attn_out: w.linear(&format!("{a}.output.dense"), h, h)?,
+                attn_norm: w.layer_norm(&format!("{a}.output.LayerNorm"), h, eps)?,
+                intermediate: w.linear(&format!("{l}.intermediate.dense"), h, inter)?,
+                output: w.linear(&format!("{l}.output.dense"), inter, h)?,
+                out_norm: w.layer_norm(&format!("{l}.output.LayerNorm"), h, eps)?,
+            });
+        }
+        Ok(BertEncoder {
+            word: Embedding::new(word, h),
+            position,
+            token_type0: token_type.narrow(0, 0, 1)?,
+            emb_norm,
+            layers,
+            heads,
+            head_dim: h / heads,
+            hidden: h,
+        })
+    }
+
+    fn attention(&self, layer: &Layer, x: &Tensor, mask_bias: Option<&Tensor>) -> candle_core::Result<Tensor> {
+        let (b, s, _) = x.dims3()?;
+        let qkv = layer
+            .qkv
+            .forward(x)?
+            .reshape((b, s, 3, self.heads, self.head_dim))?
+            .permute((2, 0, 3, 1, 4))?
+            .contiguous()?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let q = (qkv.get(0)? * scale)?;
+        let k = qkv.get(1)?;
+        let v = qkv.get(2)?;
+        let mut scores = q.matmul(&k.t()?)?;
+        if let Some(bias) = mask_bias {
+            scores = scores.broadcast_add(bias)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((b, s, self.hidden))
+    }
+}
+
+impl Encoder for BertEncoder {
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, s) = input_ids.dims2()?;
+        let max_pos = self.position.dim(0)?;
+        if s > max_pos {
+            candle_core::bail!("sequence of {s} tokens exceeds max_position_embeddings {max_pos}");
+        }
+        let pos = self.position.narrow(0, 0, s)?.broadcast_add(&self.token_type0)?;
+        let x = self.word.forward(input_ids)?.broadcast_add(&pos)?;
+        let mut x = self.emb_norm.forward(&x)?;
+        // Additive mask: 0 for real tokens, f32::MIN for padding (as HF does); skipped when the
+        // batch has no padding.
+        let real = attention_mask.to_dtype(DType::F32)?.sum_all()?.to_scalar::<f32>()?;
+        let mask_bias = if (real as usize) < b * s {
+            let m = attention_mask.to_dtype(DType::F32)?;
+            Some(((1.0 - m)? * f32::MIN as f64)?.reshape((b, 1, 1, s))?)
+        } else {
+            None
+        };
+        for layer in &self.layers {
+            let a = self.attention(layer, &x, mask_bias.as_ref())?;
+            let a = layer.attn_norm.forward(&(layer.attn_out.forward(&a)? + &x)?)?;
+            let f = layer.intermediate.forward(&a)?.gelu_erf()?;
+            x = layer.out_norm.forward(&(layer.output.forward(&f)? + &a)?)?;
+        }
+        Ok(x)
+    }
+}
+
+/// Softmax over the last dimension (exposed for heads).
+pub(crate) fn softmax(logits: &Tensor) -> candle_core::Result<Tensor> {
+    candle_nn::ops::softmax(logits, D::Minus1)
+}

@@ -1,0 +1,30 @@
+//! Candle inference for BERT-family models: sequence classification (domain, jailbreak), token
+//! classification (PII) and sentence embeddings.
+//!
+//! A model is a Hugging Face directory ([`crate::export`] names its files) found through a
+//! [`ModelSource`]. Loading validates every tensor's name and shape and the label map against
+//! the head; errors are [`crate::Error::Model`] naming the file and tensor. Inputs are
+//! tokenized, truncated to `max_length` (truncations are counted and logged), sorted by length,
+//! padded per batch and masked, so a text's output does not depend on its batch mates.
+//! See [`InferenceOptions`] for threading.
+
+mod bert;
+mod embed;
+mod encoder;
+mod loaded;
+mod options;
+mod registry;
+mod sequence;
+mod source;
+mod token;
+mod tokenize;
+mod weights;
+
+pub use bert::BertEncoder;
+pub use embed::{cosine, Embedder};
+pub use encoder::Encoder;
+pub use options::{InferenceOptions, DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH};
+pub use registry::ModelRegistry;
+pub use sequence::SequenceClassifier;
+pub use source::ModelSource;
+pub use token::{aggregate_bio, Entity, TokenClassifier, TokenTag};

@@ -1,0 +1,288 @@
+//! Token classification (`BertForTokenClassification`): BIO tags aggregated into entity spans.
+
+use std::path::Path;
+
+use candle_core::Module;
+use candle_nn::Linear;
+use serde::Serialize;
+use tokenizers::Encoding;
+
+use super::bert::softmax;
+use super::loaded::{Core, Loaded};
+use super::options::InferenceOptions;
+use super::sequence::load_head;
+use super::source::ModelSource;
+use crate::export::Task;
+use crate::{Error, Result};
+
+/// A labelled span of the input text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entity {
+    /// Entity type (the tag without its `B-`/`I-` prefix), e.g. `EMAIL_ADDRESS`.
+    pub label: String,
+    /// Start offset in characters (Unicode scalar values) of the input.
+    pub start: usize,
+    /// End offset (exclusive) in characters.
+    pub end: usize,
+    /// The covered text.
+    pub text: String,
+    /// Mean probability of the predicted tag over the entity's tokens.
+    pub score: f32,
+}
+
+/// One real token's prediction, input to [`aggregate_bio`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenTag {
+    /// Predicted tag (`B-X`, `I-X`, `X` or `O`).
+    pub tag: String,
+    /// Its probability.
+    pub prob: f32,
+    /// Character offsets of the token in the input.
+    pub start: usize,
+    /// End offset (exclusive).
+    pub end: usize,
+}
+
+/// A tagger: encoder and a linear head over every token.
+pub struct TokenClassifier {
+    core: Core,
+    classifier: Linear,
+    labels: Vec<String>,
+}
+
+impl TokenClassifier {
+    /// Loads a `BertForTokenClassification` directory (`bert.*`, `classifier.{weight,bias}`,
+    /// tags from `id2label`).
+    pub fn load(source: &ModelSource, options: &InferenceOptions) -> Result<Self> {
+        let l = Loaded::open(source)?;
+        if l.config.task() != Some(Task::TokenClassification) {
+            return Err(Error::Model {
+                path: l.config_path(),
+                message: format!(
+                    "architectures {:?} do not include {}",
+                    l.config.architectures,
+                    Task::TokenClassification.architecture()
+                ),
+            });
+        }
+        let (classifier, labels) = load_head(&l, l.config.hidden_size)?;
+        Ok(TokenClassifier {
+            core: l.core(options)?,
+            classifier,
+            labels,
+        })
+    }
+
+    /// Tag names, indexed like the logits.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The model directory.
+    pub fn dir(&self) -> &Path {
+        &self.core.dir
+    }
+
+    /// Logits of every real token (special tokens included, padding excluded) per text.
+    pub fn logits_batch(&self, texts: &[&str]) -> Result<Vec<Vec<Vec<f32>>>> {
+        self.core.runtime.run(|| {
+            let encodings = self.core.text.encode(texts, true)?;
+            self.per_token(&encodings, false)
+        })
+    }
+
+    /// Tags of every non-special token per text.
+    pub fn tags_batch(&self, texts: &[&str]) -> Result<Vec<Vec<TokenTag>>> {
+        self.core.runtime.run(|| {
+            let encodings = self.core.text.encode(texts, true)?;
+            let probs = self.per_token(&encodings, true)?;
+            Ok(encodings
+                .iter()
+                .zip(probs)
+                .map(|(enc, p)| self.tags(enc, &p))
+                .collect())
+        })
+    }
+
+    /// Entities found in each text.
+    pub fn entities_batch(&self, texts: &[&str]) -> Result<Vec<Vec<Entity>>> {
+        Ok(self
+            .tags_batch(texts)?
+            .iter()
+            .zip(texts)
+            .map(|(tags, text)| aggregate_bio(text, tags))
+            .collect())
+    }
+
+    /// Entities found in one text.
+    pub fn entities(&self, text: &str) -> Result<Vec<Entity>> {
+        Ok(self.entities_batch(&[text])?.remove(0))
+    }
+
+    /// Per-token logits (or probabilities) for real tokens.
+    fn per_token(&self, encodings: &[Encoding], probs: bool) -> Result<Vec<Vec<Vec<f32>>>> {
+        super::tokenize::run_sorted(encodings, self.core.batch_size, |batch| {
+            let (hidden, _) = self.core.hidden(batch)?;
+            let mut out = self.classifier.forward(&hidden)?;
+            if probs {
+                out = softmax(&out)?;
+            }
+            let all = out.to_vec3::<f32>()?;
+            Ok(all
+                .into_iter()
+                .zip(batch)
+                .map(|(mut rows, enc)| {
+                    rows.truncate(enc.len());
+                    rows
+                })
+                .collect())
+        })
+    }
+
+    fn tags(&self, enc: &Encoding, probs: &[Vec<f32>]) -> Vec<TokenTag> {
+        enc.get_special_tokens_mask()
+            .iter()
+            .zip(enc.get_offsets())
+            .zip(probs)
+            .filter(|((&special, _), _)| special == 0)
+            .map(|((_, &(start, end)), p)| {
+                let (best, &prob) = p
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .unwrap_or((0, &0.0));
+                TokenTag {
+                    tag: self.labels[best].clone(),
+                    prob,
+                    start,
+                    end,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Splits a tag into (`B`/`I`/none, entity type); `O` gives `None`.
+fn parse_tag(tag: &str) -> Option<(bool, &str)> {
+    if tag == "O" {
+        return None;
+    }
+    if let Some(t) = tag.strip_prefix("B-") {
+        return Some((true, t));
+    }
+    Some((false, tag.strip_prefix("I-").unwrap_or(tag)))
+}
+
+/// Groups tagged tokens into entities: `B-X` starts an entity, `I-X` (or a bare `X`) extends the
+/// open entity of type `X` or starts one, `O` closes it. Sub-word pieces keep their own tags.
+pub fn aggregate_bio(text: &str, tags: &[TokenTag]) -> Vec<Entity> {
+    struct Open<'a> {
+        label: &'a str,
+        start: usize,
+        end: usize,
+        probs: Vec<f32>,
+    }
+    fn close(text: &str, open: Open<'_>, out: &mut Vec<Entity>) {
+        let span: String = text
+            .chars()
+            .skip(open.start)
+            .take(open.end - open.start)
+            .collect();
+        out.push(Entity {
+            label: open.label.to_string(),
+            start: open.start,
+            end: open.end,
+            text: span,
+            score: open.probs.iter().sum::<f32>() / open.probs.len() as f32,
+        });
+    }
+    let mut out = Vec::new();
+    let mut open: Option<Open<'_>> = None;
+    for t in tags {
+        match parse_tag(&t.tag) {
+            None => {
+                if let Some(o) = open.take() {
+                    close(text, o, &mut out);
+                }
+            }
+            Some((begin, label)) => match open.as_mut() {
+                Some(o) if !begin && o.label == label => {
+                    o.end = t.end.max(o.end);
+                    o.probs.push(t.prob);
+                }
+                _ => {
+                    if let Some(o) = open.take() {
+                        close(text, o, &mut out);
+                    }
+                    open = Some(Open {
+                        label,
+                        start: t.start,
+                        end: t.end,
+                        probs: vec![t.prob],
+                    });
+                }
+            },
+        }
+    }
+    if let Some(o) = open.take() {
+        close(text, o, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(tag: &str, prob: f32, start: usize, end: usize) -> TokenTag {
+        TokenTag {
+            tag: tag.into(),
+            prob,
+            start,
+            end,
+        }
+    }
+
+    #[test]
+    fn bio_groups_spans_and_averages_scores() {
+        let text = "mail bob@x.io now, call Ann Lee";
+        let tags = [
+            tag("O", 0.9, 0, 4),
+            tag("B-EMAIL", 0.8, 5, 8),
+            tag("I-EMAIL", 0.6, 8, 9),
+            tag("I-EMAIL", 0.7, 9, 13),
+            tag("O", 0.9, 14, 17),
+            tag("O", 0.9, 17, 18),
+            tag("O", 0.9, 19, 23),
+            tag("B-PER", 0.5, 24, 27),
+            tag("I-PER", 1.0, 28, 31),
+        ];
+        let e = aggregate_bio(text, &tags);
+        assert_eq!(e.len(), 2);
+        assert_eq!((e[0].label.as_str(), e[0].start, e[0].end), ("EMAIL", 5, 13));
+        assert_eq!(e[0].text, "bob@x.io");
+        assert!((e[0].score - 0.7).abs() < 1e-6);
+        assert_eq!(e[1].text, "Ann Lee");
+        assert!((e[1].score - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn b_tag_and_type_change_split_entities() {
+        let text = "ab cd ef";
+        let tags = [
+            tag("B-X", 1.0, 0, 2),
+            tag("B-X", 1.0, 3, 5),
+            tag("I-Y", 0.5, 6, 8),
+        ];
+        let e = aggregate_bio(text, &tags);
+        let spans: Vec<_> = e.iter().map(|e| (e.label.as_str(), e.text.as_str())).collect();
+        assert_eq!(spans, [("X", "ab"), ("X", "cd"), ("Y", "ef")]);
+    }
+
+    #[test]
+    fn offsets_are_characters() {
+        let text = "é Zoë";
+        let e = aggregate_bio(text, &[tag("PER", 1.0, 2, 5)]);
+        assert_eq!(e[0].text, "Zoë");
+    }
+}

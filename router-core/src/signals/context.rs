@@ -1,0 +1,137 @@
+//! Context-length signal: does the conversation's size fall in a token band?
+//!
+//! Token count is a fast approximation over all message contents (no tokenizer): each CJK /
+//! kana / hangul character counts as one token, every other character as a quarter token
+//! (the usual ~4 characters per BPE token for English), rounded up per message. A rule matches
+//! when `min_tokens <= count <= max_tokens` (bounds inclusive, `min` default 0, `max` default
+//! unbounded). Confidence 1.0.
+
+use super::{Signal, SignalKind, SignalMatch};
+use crate::config::ContextRule;
+use crate::request::RouteRequest;
+
+/// Whether `c` is written without spaces between words (CJK ideographs, kana, hangul).
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF
+            | 0x20000..=0x2FA1F)
+}
+
+/// Approximate token count of one text (see the module docs).
+pub fn approx_tokens(text: &str) -> u64 {
+    let (mut cjk, mut other) = (0u64, 0u64);
+    for c in text.chars() {
+        if is_cjk(c) {
+            cjk += 1;
+        } else {
+            other += 1;
+        }
+    }
+    cjk + other.div_ceil(4)
+}
+
+/// Approximate token count of a whole conversation.
+pub fn conversation_tokens(request: &RouteRequest) -> u64 {
+    request
+        .messages
+        .iter()
+        .map(|m| approx_tokens(&m.content))
+        .sum()
+}
+
+/// Compiled context-length rules.
+pub struct ContextSignal {
+    rules: Vec<(String, u64, u64)>,
+}
+
+impl ContextSignal {
+    /// Compiles the rules whose names are in `used` (all if `None`).
+    pub fn new(rules: &[ContextRule], used: Option<&std::collections::BTreeSet<String>>) -> Self {
+        let rules = rules
+            .iter()
+            .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.min_tokens.map_or(0, |t| t.0),
+                    r.max_tokens.map_or(u64::MAX, |t| t.0),
+                )
+            })
+            .collect();
+        ContextSignal { rules }
+    }
+
+    /// The rules whose band contains `tokens`.
+    pub fn matches(&self, tokens: u64) -> Vec<SignalMatch> {
+        self.rules
+            .iter()
+            .filter(|(_, lo, hi)| (*lo..=*hi).contains(&tokens))
+            .map(|(name, lo, hi)| SignalMatch {
+                kind: SignalKind::Context,
+                name: name.clone(),
+                confidence: 1.0,
+                evidence: if *hi == u64::MAX {
+                    format!("~{tokens} tokens >= {lo}")
+                } else {
+                    format!("~{tokens} tokens in [{lo}, {hi}]")
+                },
+            })
+            .collect()
+    }
+}
+
+impl Signal for ContextSignal {
+    fn kind(&self) -> SignalKind {
+        SignalKind::Context
+    }
+
+    fn evaluate(&self, request: &RouteRequest) -> crate::Result<Vec<SignalMatch>> {
+        Ok(self.matches(conversation_tokens(request)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TokenCount;
+    use crate::request::ChatMessage;
+
+    #[test]
+    fn counts_tokens() {
+        assert_eq!(approx_tokens(""), 0);
+        assert_eq!(approx_tokens("abcd"), 1);
+        assert_eq!(approx_tokens("abcde"), 2);
+        assert_eq!(approx_tokens("你好世界"), 4);
+        assert_eq!(approx_tokens("hi 你好"), 3); // "hi " -> 1, two ideographs -> 2
+        let req = RouteRequest {
+            messages: vec![
+                ChatMessage { role: "system".into(), content: "x".repeat(40) },
+                ChatMessage { role: "user".into(), content: "y".repeat(41) },
+            ],
+        };
+        assert_eq!(conversation_tokens(&req), 10 + 11);
+    }
+
+    #[test]
+    fn bands_are_inclusive() {
+        let rule = |name: &str, lo: Option<u64>, hi: Option<u64>| ContextRule {
+            name: name.into(),
+            min_tokens: lo.map(TokenCount),
+            max_tokens: hi.map(TokenCount),
+            description: None,
+        };
+        let s = ContextSignal::new(
+            &[rule("short", None, Some(100)), rule("mid", Some(100), Some(1000)), rule("long", Some(1001), None)],
+            None,
+        );
+        let names = |t| s.matches(t).into_iter().map(|m| m.name).collect::<Vec<_>>();
+        assert_eq!(names(0), vec!["short"]);
+        assert_eq!(names(100), vec!["short", "mid"]);
+        assert_eq!(names(1000), vec!["mid"]);
+        assert_eq!(names(1001), vec!["long"]);
+        assert_eq!(names(u64::MAX), vec!["long"]);
+        assert_eq!(s.matches(500)[0].evidence, "~500 tokens in [100, 1000]");
+        let req = RouteRequest::from_prompt("z".repeat(4 * 1001));
+        assert_eq!(s.evaluate(&req).unwrap()[0].name, "long");
+    }
+}

@@ -1,0 +1,417 @@
+//! Keyword signal: literal keywords and regular expressions over the last user message.
+//!
+//! All literal keywords of all rules are compiled into at most two Aho-Corasick automata (one
+//! case-sensitive, one case-insensitive) and all regexes into one `RegexSet`, so a request is
+//! scanned once per automaton whatever the number of rules.
+//!
+//! * Case-insensitive keywords use ASCII case folding on the original text; if some keyword has
+//!   non-ASCII cased letters (`Ü`, `É`), text and keywords are lowercased instead.
+//! * Literal keywords match whole words by default (`word_boundary: true`): the characters
+//!   before and after the hit must not be letters, digits or `_`. CJK characters never count as
+//!   word characters, so `首先` matches inside Chinese text. Regexes are matched as written.
+//! * `operator`: `OR` any item hits, `AND` every item hits, `NOR` no item hits. Items are the
+//!   keywords plus the `regexes`.
+//! * Confidence 1.0; evidence lists the hits (`"urgent", "asap"`; regex hits as `/re/ "text"`).
+
+use std::collections::BTreeSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet};
+
+use super::context::is_cjk;
+use super::{Signal, SignalKind, SignalMatch};
+use crate::config::{KeywordOperator, KeywordRule};
+use crate::request::RouteRequest;
+use crate::{Error, Result};
+
+/// One item (keyword or regex) of a rule, by global index.
+struct Item {
+    /// The keyword or regex as configured (for evidence).
+    text: String,
+    /// Index into `regexes` for a regex item.
+    regex: Option<usize>,
+}
+
+struct Rule {
+    name: String,
+    operator: KeywordOperator,
+    items: std::ops::Range<usize>,
+}
+
+/// One literal occurrence a pattern of an automaton stands for.
+#[derive(Clone, Copy)]
+struct Occurrence {
+    item: usize,
+    boundary: bool,
+}
+
+struct Automaton {
+    ac: AhoCorasick,
+    /// Per pattern id, the items it belongs to.
+    occurrences: Vec<Vec<Occurrence>>,
+    /// Search lowercased text (else the original text, with ASCII case folding if
+    /// case-insensitive).
+    lowercase_text: bool,
+}
+
+/// Compiled keyword rules.
+pub struct KeywordSignal {
+    rules: Vec<Rule>,
+    items: Vec<Item>,
+    automata: Vec<Automaton>,
+    regex_set: Option<RegexSet>,
+    /// Item index of each regex of the set.
+    regex_items: Vec<usize>,
+    regexes: Vec<Regex>,
+}
+
+fn is_word(c: char) -> bool {
+    (c.is_alphanumeric() || c == '_') && !is_cjk(c)
+}
+
+fn has_non_ascii_cased(s: &str) -> bool {
+    s.chars()
+        .any(|c| !c.is_ascii() && (c.is_lowercase() || c.is_uppercase()))
+}
+
+/// Compiles a regex of a rule, case-insensitive unless the rule is case-sensitive.
+pub fn compile_regex(pattern: &str, case_sensitive: bool) -> std::result::Result<Regex, String> {
+    let full = if case_sensitive {
+        pattern.to_string()
+    } else {
+        format!("(?i:{pattern})")
+    };
+    Regex::new(&full).map_err(|e| {
+        let msg = e.to_string();
+        let last = msg.lines().last().unwrap_or(&msg).trim().to_string();
+        format!("bad regex {pattern:?}: {last}")
+    })
+}
+
+#[derive(Default)]
+struct PatternTable {
+    patterns: Vec<String>,
+    occurrences: Vec<Vec<Occurrence>>,
+}
+
+impl PatternTable {
+    fn add(&mut self, pattern: String, occ: Occurrence) {
+        match self.patterns.iter().position(|p| *p == pattern) {
+            Some(i) => self.occurrences[i].push(occ),
+            None => {
+                self.patterns.push(pattern);
+                self.occurrences.push(vec![occ]);
+            }
+        }
+    }
+
+    fn build(self, ascii_ci: bool, lowercase_text: bool) -> Result<Option<Automaton>> {
+        if self.patterns.is_empty() {
+            return Ok(None);
+        }
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(ascii_ci)
+            .build(&self.patterns)
+            .map_err(|e| Error::Config {
+                location: "routing.signals.keywords".into(),
+                message: format!("cannot compile keywords: {e}"),
+            })?;
+        Ok(Some(Automaton {
+            ac,
+            occurrences: self.occurrences,
+            lowercase_text,
+        }))
+    }
+}
+
+impl KeywordSignal {
+    /// Compiles the rules whose names are in `used` (all if `None`). Errors name the bad regex.
+    pub fn new(rules: &[KeywordRule], used: Option<&BTreeSet<String>>) -> Result<Self> {
+        let selected: Vec<&KeywordRule> = rules
+            .iter()
+            .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
+            .collect();
+        let lower_ci = selected
+            .iter()
+            .filter(|r| !r.case_sensitive && !r.regex)
+            .any(|r| r.keywords.iter().any(|k| has_non_ascii_cased(k)));
+        let (mut cs, mut ci) = (PatternTable::default(), PatternTable::default());
+        let mut out = KeywordSignal {
+            rules: Vec::new(),
+            items: Vec::new(),
+            automata: Vec::new(),
+            regex_set: None,
+            regex_items: Vec::new(),
+            regexes: Vec::new(),
+        };
+        let mut regex_sources = Vec::new();
+        for r in selected {
+            let start = out.items.len();
+            let regex_patterns: Vec<&String> = if r.regex {
+                r.keywords.iter().chain(&r.regexes).collect()
+            } else {
+                for k in &r.keywords {
+                    let occ = Occurrence {
+                        item: out.items.len(),
+                        boundary: r.word_boundary,
+                    };
+                    if r.case_sensitive {
+                        cs.add(k.clone(), occ);
+                    } else if lower_ci {
+                        ci.add(k.to_lowercase(), occ);
+                    } else {
+                        ci.add(k.clone(), occ);
+                    }
+                    out.items.push(Item {
+                        text: k.clone(),
+                        regex: None,
+                    });
+                }
+                r.regexes.iter().collect()
+            };
+            for p in regex_patterns {
+                let re = compile_regex(p, r.case_sensitive).map_err(|message| Error::Config {
+                    location: format!("routing.signals.keywords: {}", r.name),
+                    message,
+                })?;
+                regex_sources.push(re.as_str().to_string());
+                out.regex_items.push(out.items.len());
+                out.items.push(Item {
+                    text: p.clone(),
+                    regex: Some(out.regexes.len()),
+                });
+                out.regexes.push(re);
+            }
+            out.rules.push(Rule {
+                name: r.name.clone(),
+                operator: r.operator,
+                items: start..out.items.len(),
+            });
+        }
+        if !regex_sources.is_empty() {
+            out.regex_set = Some(RegexSet::new(&regex_sources).map_err(|e| Error::Config {
+                location: "routing.signals.keywords".into(),
+                message: format!("cannot compile regexes: {e}"),
+            })?);
+        }
+        out.automata.extend(cs.build(false, false)?);
+        out.automata.extend(ci.build(!lower_ci, lower_ci)?);
+        Ok(out)
+    }
+
+    /// Number of compiled rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether no rule is compiled.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Marks every item that occurs in `text`.
+    fn hits(&self, text: &str) -> Vec<bool> {
+        let mut hit = vec![false; self.items.len()];
+        let mut lowered: Option<String> = None;
+        for a in &self.automata {
+            let hay: &str = if a.lowercase_text {
+                lowered.get_or_insert_with(|| text.to_lowercase())
+            } else {
+                text
+            };
+            for m in a.ac.find_overlapping_iter(hay) {
+                let (s, e) = (m.start(), m.end());
+                let before = hay[..s].chars().next_back().is_some_and(is_word);
+                let after = hay[e..].chars().next().is_some_and(is_word);
+                let matched = &hay[s..e];
+                let first = matched.chars().next().is_some_and(is_word);
+                let last = matched.chars().next_back().is_some_and(is_word);
+                let whole = !(first && before) && !(last && after);
+                for occ in &a.occurrences[m.pattern().as_usize()] {
+                    if !occ.boundary || whole {
+                        hit[occ.item] = true;
+                    }
+                }
+            }
+        }
+        if let Some(set) = &self.regex_set {
+            for i in set.matches(text).iter() {
+                hit[self.regex_items[i]] = true;
+            }
+        }
+        hit
+    }
+
+    fn describe(&self, item: usize, text: &str) -> String {
+        let it = &self.items[item];
+        match it.regex {
+            None => format!("{:?}", it.text),
+            Some(r) => match self.regexes[r].find(text) {
+                Some(m) => format!("/{}/ {:?}", it.text, m.as_str()),
+                None => format!("/{}/", it.text),
+            },
+        }
+    }
+
+    /// Evaluates every rule against `text`.
+    pub fn matches(&self, text: &str) -> Vec<SignalMatch> {
+        let hit = self.hits(text);
+        let mut out = Vec::new();
+        for r in &self.rules {
+            let n_hit = hit[r.items.clone()].iter().filter(|h| **h).count();
+            let n = r.items.len();
+            let matched = match r.operator {
+                KeywordOperator::Or => n_hit > 0,
+                KeywordOperator::And => n > 0 && n_hit == n,
+                KeywordOperator::Nor => n_hit == 0,
+            };
+            if !matched {
+                continue;
+            }
+            let evidence = match r.operator {
+                KeywordOperator::Nor => format!("none of {n} keyword(s) present"),
+                _ => r
+                    .items
+                    .clone()
+                    .filter(|&i| hit[i])
+                    .map(|i| self.describe(i, text))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            out.push(SignalMatch {
+                kind: SignalKind::Keyword,
+                name: r.name.clone(),
+                confidence: 1.0,
+                evidence,
+            });
+        }
+        out
+    }
+}
+
+impl Signal for KeywordSignal {
+    fn kind(&self) -> SignalKind {
+        SignalKind::Keyword
+    }
+
+    fn evaluate(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
+        Ok(self.matches(request.user_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, op: KeywordOperator, kws: &[&str]) -> KeywordRule {
+        KeywordRule {
+            name: name.into(),
+            operator: op,
+            keywords: kws.iter().map(|s| s.to_string()).collect(),
+            word_boundary: true,
+            ..Default::default()
+        }
+    }
+
+    fn names(s: &KeywordSignal, text: &str) -> Vec<String> {
+        s.matches(text).into_iter().map(|m| m.name).collect()
+    }
+
+    #[test]
+    fn any_all_none() {
+        use KeywordOperator::*;
+        let s = KeywordSignal::new(
+            &[
+                rule("any", Or, &["urgent", "asap"]),
+                rule("all", And, &["credit card", "password"]),
+                rule("none", Nor, &["please", "thanks"]),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(names(&s, "This is URGENT"), vec!["any", "none"]);
+        assert_eq!(names(&s, "my credit card and password, please"), vec!["all"]);
+        assert_eq!(names(&s, "my credit card, thanks"), Vec::<String>::new());
+        assert_eq!(names(&s, ""), vec!["none"]);
+        let m = s.matches("asap! urgent! asap!");
+        assert_eq!(m[0].evidence, "\"urgent\", \"asap\"");
+        assert_eq!(m[0].confidence, 1.0);
+        assert_eq!(m[1].evidence, "none of 2 keyword(s) present");
+    }
+
+    #[test]
+    fn word_boundaries_and_case() {
+        let mut cs = rule("cs", KeywordOperator::Or, &["API"]);
+        cs.case_sensitive = true;
+        let mut sub = rule("sub", KeywordOperator::Or, &["code"]);
+        sub.word_boundary = false;
+        let s = KeywordSignal::new(
+            &[rule("code", KeywordOperator::Or, &["code", "card"]), cs, sub],
+            None,
+        )
+        .unwrap();
+        assert_eq!(names(&s, "refactor the codebase"), vec!["sub"]);
+        assert_eq!(names(&s, "write Code, now"), vec!["code", "sub"]);
+        assert_eq!(names(&s, "code_review"), vec!["sub"]);
+        assert_eq!(names(&s, "call the API"), vec!["cs"]);
+        assert_eq!(names(&s, "call the api"), Vec::<String>::new());
+        // Overlapping patterns: "credit card" must not hide "card".
+        let s2 = KeywordSignal::new(
+            &[
+                rule("cc", KeywordOperator::Or, &["credit card"]),
+                rule("card", KeywordOperator::Or, &["card"]),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(names(&s2, "my credit card"), vec!["cc", "card"]);
+    }
+
+    #[test]
+    fn unicode_keywords() {
+        let s = KeywordSignal::new(
+            &[
+                rule("es", KeywordOperator::Or, &["Búsqueda"]),
+                rule("zh", KeywordOperator::Or, &["首先"]),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(names(&s, "una BÚSQUEDA rápida"), vec!["es"]);
+        assert_eq!(names(&s, "请首先解释这个问题"), vec!["zh"]);
+        assert_eq!(names(&s, "búsquedas"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn regexes() {
+        let mut r = rule("ids", KeywordOperator::Or, &[]);
+        r.regexes = vec![r"\b\d{3}-\d{2}-\d{4}\b".into()];
+        let mut r2 = rule("re", KeywordOperator::And, &[r"ticket-\d+", "p[0-4]"]);
+        r2.regex = true;
+        let s = KeywordSignal::new(&[r, r2], None).unwrap();
+        let m = s.matches("SSN 123-45-6789 for TICKET-42 at P1");
+        assert_eq!(
+            m.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            vec!["ids", "re"]
+        );
+        assert_eq!(m[0].evidence, r#"/\b\d{3}-\d{2}-\d{4}\b/ "123-45-6789""#);
+        assert_eq!(m[1].evidence, r#"/ticket-\d+/ "TICKET-42", /p[0-4]/ "P1""#);
+        assert_eq!(names(&s, "ticket-42 only"), Vec::<String>::new());
+        let mut bad = rule("bad", KeywordOperator::Or, &[]);
+        bad.regexes = vec!["(unclosed".into()];
+        assert!(KeywordSignal::new(&[bad], None).is_err());
+    }
+
+    #[test]
+    fn compiles_only_used_rules() {
+        let used: BTreeSet<String> = ["b".to_string()].into();
+        let s = KeywordSignal::new(
+            &[rule("a", KeywordOperator::Or, &["x"]), rule("b", KeywordOperator::Or, &["y"])],
+            Some(&used),
+        )
+        .unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(names(&s, "x y"), vec!["b"]);
+    }
+}

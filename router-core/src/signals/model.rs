@@ -1,0 +1,83 @@
+//! The hook that builds model-based signals (domain, jailbreak, PII, embedding similarity).
+//!
+//! Router-core's engine calls [`build_model_signal`] once per model-based kind that some
+//! decision uses. Models come from `global.model_catalog` (relative paths resolve against the
+//! config file's directory; an `org/name` that is not a directory is a Hugging Face repo id) and
+//! are loaded once per process and directory through [`model_registry`], so every router and
+//! signal naming the same directory shares one copy.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::domain::{DomainSignal, DEFAULT_DOMAIN_THRESHOLD};
+use super::embedding::EmbeddingSignal;
+use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
+use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
+use super::{Signal, SignalKind};
+use crate::config::{RouterConfig, ThresholdModule};
+use crate::inference::{InferenceOptions, ModelRegistry, ModelSource};
+use crate::{Error, Result};
+
+/// The process-wide model cache used by [`build_model_signal`] (default [`InferenceOptions`]).
+pub fn model_registry() -> &'static ModelRegistry {
+    static REGISTRY: OnceLock<ModelRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| ModelRegistry::new(InferenceOptions::default()))
+}
+
+fn source(path: Option<&String>, field: &str, kind: SignalKind, base_dir: &Path) -> Result<ModelSource> {
+    match path {
+        Some(p) if !p.trim().is_empty() => Ok(ModelSource::parse(p, base_dir)),
+        _ => Err(Error::Config {
+            location: format!("global.model_catalog.{field}"),
+            message: format!("{kind} signals are used by a decision but no model is configured here"),
+        }),
+    }
+}
+
+fn threshold(module: Option<&ThresholdModule>, default: f32) -> f32 {
+    module.and_then(|m| m.threshold).unwrap_or(default)
+}
+
+/// Builds the signal of a model-based `kind` for the rule names in `used`; model paths in
+/// `config.global.model_catalog` resolve against `base_dir` (the config file's directory).
+pub fn build_model_signal(
+    kind: SignalKind,
+    config: &RouterConfig,
+    used: &BTreeSet<String>,
+    base_dir: &Path,
+) -> Result<Box<dyn Signal>> {
+    let catalog = &config.global.model_catalog;
+    let signals = &config.routing.signals;
+    let registry = model_registry();
+    match kind {
+        SignalKind::Domain => {
+            let src = source(catalog.system.domain_classifier.as_ref(), "system.domain_classifier", kind, base_dir)?;
+            let t = threshold(catalog.modules.classifier.domain.as_ref(), DEFAULT_DOMAIN_THRESHOLD);
+            Ok(Box::new(DomainSignal::new(registry.sequence(&src)?, &signals.domains, Some(used), t)?))
+        }
+        SignalKind::Jailbreak => {
+            let src = source(catalog.system.prompt_guard.as_ref(), "system.prompt_guard", kind, base_dir)?;
+            let t = threshold(catalog.modules.prompt_guard.as_ref(), DEFAULT_JAILBREAK_THRESHOLD);
+            Ok(Box::new(JailbreakSignal::new(registry.sequence(&src)?, &signals.jailbreak, Some(used), t)?))
+        }
+        SignalKind::Pii => {
+            let src = source(catalog.system.pii_classifier.as_ref(), "system.pii_classifier", kind, base_dir)?;
+            let t = threshold(catalog.modules.classifier.pii.as_ref(), DEFAULT_PII_THRESHOLD);
+            Ok(Box::new(PiiSignal::new(registry.token(&src)?, &signals.pii, Some(used), t)))
+        }
+        SignalKind::Embedding => {
+            let src = source(
+                catalog.embeddings.semantic.bert_model_path.as_ref(),
+                "embeddings.semantic.bert_model_path",
+                kind,
+                base_dir,
+            )?;
+            Ok(Box::new(EmbeddingSignal::new(registry.embedder(&src)?, &signals.embeddings, Some(used))?))
+        }
+        SignalKind::Keyword | SignalKind::Context | SignalKind::Language => Err(Error::Config {
+            location: format!("routing.signals ({kind})"),
+            message: format!("{kind} is a rule signal, not a model-based one"),
+        }),
+    }
+}

@@ -1,0 +1,365 @@
+//! Config loading and validation: the reference vLLM config, the example configs and every
+//! class of error with its exact `file:line: path: message`.
+
+use std::path::{Path, PathBuf};
+
+use router_core::config::{LoadedConfig, ReasoningFamilyKind, Strategy, TokenCount};
+use router_core::plugins::{PluginConfig, SystemPromptMode};
+use router_core::signals::SignalKind;
+use router_core::Error;
+
+fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/vllm-sr-config")
+}
+
+fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A valid base config; tests append or replace parts.
+const BASE: &str = "\
+providers:
+  defaults:
+    default_model: small
+  models:
+    - name: small
+    - name: big
+routing:
+  signals:
+    keywords:
+      - name: urgent_keywords
+        keywords: [urgent, asap]
+  decisions:
+    - name: urgent
+      priority: 10
+      rules:
+        operator: OR
+        conditions:
+          - type: keyword
+            name: urgent_keywords
+      modelRefs:
+        - model: big
+";
+
+fn load(yaml: &str) -> Result<LoadedConfig, Error> {
+    LoadedConfig::from_yaml_str(yaml, "configs/x.yaml", Path::new("configs"))
+}
+
+/// The list of validation problems of `yaml` (panics if it loads or fails otherwise).
+fn problems(yaml: &str) -> Vec<String> {
+    match load(yaml) {
+        Err(Error::Invalid(p)) => p,
+        Err(e) => panic!("expected validation problems, got: {e}"),
+        Ok(_) => panic!("expected validation problems, config loaded"),
+    }
+}
+
+/// The single-error message of `yaml` (serde / YAML errors).
+fn config_error(yaml: &str) -> String {
+    match load(yaml) {
+        Err(e @ Error::Config { .. }) => e.to_string(),
+        Err(e) => panic!("expected a config error, got: {e}"),
+        Ok(_) => panic!("expected a config error, config loaded"),
+    }
+}
+
+#[test]
+fn loads_the_vllm_reference_config() {
+    let path = shared_dir().join("config.yaml");
+    let loaded = LoadedConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let c = &loaded.config;
+    assert_eq!(c.providers.defaults.default_model, "qwen3-8b");
+    assert_eq!(c.providers.models.len(), 4);
+    let q = c.model("qwen3-32b").unwrap();
+    assert_eq!(q.pricing.as_ref().unwrap().prompt_per_1m, 1.2);
+    assert_eq!(q.backend_refs[0].chat_url().as_deref(), Some("http://127.0.0.1:8001/v1/chat/completions"));
+    let q8 = c.model("qwen3-8b").unwrap();
+    assert_eq!(
+        q8.backend_refs[1].chat_url().as_deref(),
+        Some("https://api.example.com/v1/chat/completions")
+    );
+    assert_eq!(
+        c.providers.defaults.reasoning_families["gpt"].kind,
+        ReasoningFamilyKind::ReasoningEffort
+    );
+    assert_eq!(c.routing.strategy, Strategy::Priority);
+    assert_eq!(c.routing.decisions.len(), 23);
+    assert_eq!(c.routing.signals.context[0].min_tokens, Some(TokenCount(32_000)));
+    assert_eq!(c.routing.signals.context[0].max_tokens, Some(TokenCount(256_000)));
+    assert_eq!(
+        c.global.model_catalog.system.domain_classifier.as_deref(),
+        Some("models/mmbert32k-intent-classifier-merged")
+    );
+    assert_eq!(
+        c.global.model_catalog.embeddings.semantic.bert_model_path.as_deref(),
+        Some("models/mom-embedding-light")
+    );
+    let th = |m: &Option<router_core::config::ThresholdModule>| m.as_ref().and_then(|m| m.threshold);
+    assert_eq!(th(&c.global.model_catalog.modules.classifier.domain), Some(0.5));
+    assert_eq!(th(&c.global.model_catalog.modules.prompt_guard), Some(0.7));
+
+    // The first decision's system prompt and response cache are typed; its other plugins listed.
+    assert_eq!(loaded.plugins[0].len(), 2);
+    match &loaded.plugins[0][0] {
+        PluginConfig::SystemPrompt(s) => assert_eq!(s.mode, SystemPromptMode::Insert),
+        p => panic!("{p:?}"),
+    }
+    match &loaded.plugins[0][1] {
+        PluginConfig::SemanticCache(s) => {
+            assert_eq!(s.similarity_threshold, 0.82);
+            assert_eq!(s.ttl_seconds, Some(7200));
+        }
+        p => panic!("{p:?}"),
+    }
+    // fast_response of terse_feedback_route is a block with status 200.
+    assert!(matches!(&loaded.plugins[6][0], PluginConfig::Block(b) if b.status == 200));
+
+    let find = |path: &str| loaded.ignored.iter().find(|i| i.path == path);
+    for section in [
+        "listeners",
+        "routing.modelCards",
+        "routing.projections",
+        "routing.signals.complexity",
+        "routing.signals.structure",
+        "routing.signals.kb",
+        "global.services",
+        "routing.decisions[0].algorithm",
+    ] {
+        assert!(find(section).is_some(), "{section} not listed as ignored");
+    }
+    let leaf = find("routing.decisions[3].rules.conditions[1]").expect("complexity leaf listed");
+    assert_eq!(leaf.line, Some(846));
+    assert_eq!(
+        leaf.reason,
+        "signal type \"complexity\" not implemented; this leaf never matches"
+    );
+    let m = find("routing.signals.keywords[0].method").unwrap();
+    assert_eq!(m.reason, "method \"bm25\" not implemented; keywords match exactly");
+    assert_eq!(find("listeners").unwrap().line, Some(3));
+    assert_eq!(
+        find("routing.decisions[0].plugins[2]").unwrap().reason,
+        "plugin type \"context_compression\" not implemented"
+    );
+    // Nothing routelab reads is listed.
+    assert!(find("routing.decisions").is_none());
+    assert!(find("providers.models[0].pricing").is_none());
+
+    let used = c.used_signals();
+    assert!(used[&SignalKind::Keyword].contains("urgent_keywords"));
+    assert!(used[&SignalKind::Domain].contains("computer science"));
+    assert!(!used.contains_key(&SignalKind::Pii));
+}
+
+#[test]
+fn loads_the_vllm_fragments() {
+    // Fragments are partial files; each must at least parse without YAML/type errors.
+    for entry in std::fs::read_dir(shared_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            match LoadedConfig::from_file(&path) {
+                Ok(_) | Err(Error::Invalid(_)) => {}
+                Err(e) => panic!("{}: {e}", path.display()),
+            }
+        }
+    }
+}
+
+#[test]
+fn example_configs_are_valid() {
+    for name in ["keywords.yaml", "bench-50-decisions.yaml", "mmlu-routing.yaml"] {
+        let path = repo_dir().join("configs").join(name);
+        let loaded = LoadedConfig::from_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(loaded.ignored.is_empty(), "{name}: {:?}", loaded.ignored);
+    }
+}
+
+#[test]
+fn base_config_is_valid() {
+    let l = load(BASE).unwrap();
+    assert!(l.ignored.is_empty(), "{:?}", l.ignored);
+    assert_eq!(l.origin, "configs/x.yaml");
+}
+
+#[test]
+fn unknown_signal_in_decision() {
+    let y = BASE.replace("            name: urgent_keywords\n      modelRefs", "            name: urgnt_keywords\n      modelRefs");
+    assert_eq!(
+        problems(&y),
+        vec![r#"configs/x.yaml:18: routing.decisions[0].rules.conditions[0]: unknown keyword signal "urgnt_keywords""#]
+    );
+}
+
+#[test]
+fn unknown_model_and_default_model() {
+    let y = BASE
+        .replace("default_model: small", "default_model: tiny")
+        .replace("- model: big", "- model: huge");
+    assert_eq!(
+        problems(&y),
+        vec![
+            r#"configs/x.yaml:3: providers.defaults.default_model: default model "tiny" is not defined in providers.models"#,
+            r#"configs/x.yaml:21: routing.decisions[0].modelRefs[0].model: unknown model "huge" (not in providers.models)"#,
+        ]
+    );
+    let y = BASE.replace("    default_model: small\n", "    default_reasoning_effort: low\n");
+    assert_eq!(
+        problems(&y),
+        vec!["configs/x.yaml:2: providers.defaults.default_model: no default model (used when no decision matches)"]
+    );
+}
+
+#[test]
+fn duplicate_names() {
+    let y = BASE
+        .replace("    - name: big\n", "    - name: big\n    - name: small\n")
+        .replace(
+            "        keywords: [urgent, asap]\n",
+            "        keywords: [urgent, asap]\n      - name: urgent_keywords\n        keywords: [now]\n",
+        );
+    let y = format!(
+        "{y}    - name: urgent\n      rules: {{type: keyword, name: urgent_keywords}}\n      modelRefs: [{{model: small}}]\n"
+    );
+    assert_eq!(
+        problems(&y),
+        vec![
+            r#"configs/x.yaml:7: providers.models[2].name: duplicate model name "small" (first defined at providers.models[0])"#,
+            r#"configs/x.yaml:13: routing.signals.keywords[1].name: duplicate keyword signal name "urgent_keywords" (first defined at routing.signals.keywords[0])"#,
+            r#"configs/x.yaml:25: routing.decisions[1].name: duplicate decision name "urgent" (first defined at routing.decisions[0])"#,
+        ]
+    );
+}
+
+#[test]
+fn operator_arity() {
+    let y = BASE.replace(
+        "        operator: OR\n        conditions:\n          - type: keyword\n            name: urgent_keywords\n",
+        "        operator: AND\n        conditions:\n          - operator: NOT\n            conditions: []\n          - operator: OR\n            conditions: []\n          - operator: NOT\n            conditions:\n              - {type: keyword, name: urgent_keywords}\n              - {type: keyword, name: urgent_keywords}\n",
+    );
+    assert_eq!(
+        problems(&y),
+        vec![
+            "configs/x.yaml:18: routing.decisions[0].rules.conditions[0]: NOT needs exactly one condition, found 0",
+            "configs/x.yaml:20: routing.decisions[0].rules.conditions[1]: OR with no conditions",
+            "configs/x.yaml:22: routing.decisions[0].rules.conditions[2]: NOT needs exactly one condition, found 2",
+        ]
+    );
+    let y = BASE.replace("conditions:\n          - type: keyword\n            name: urgent_keywords\n", "conditions: []\n");
+    assert_eq!(
+        problems(&y),
+        vec!["configs/x.yaml:15: routing.decisions[0].rules: OR with no conditions"]
+    );
+}
+
+#[test]
+fn malformed_rule_nodes() {
+    let y = BASE.replace(
+        "          - type: keyword\n            name: urgent_keywords\n",
+        "          - type: keyword\n          - name: urgent_keywords\n          - {operator: AND, type: keyword, name: urgent_keywords}\n",
+    );
+    assert_eq!(
+        problems(&y),
+        vec![
+            "configs/x.yaml:18: routing.decisions[0].rules.conditions[0]: keyword leaf without `name`",
+            "configs/x.yaml:19: routing.decisions[0].rules.conditions[1]: a rule node needs `operator` (AND/OR/NOT) or `type` + `name`",
+            r#"configs/x.yaml:20: routing.decisions[0].rules.conditions[2]: a rule node has either `operator` or `type` ("keyword"), not both"#,
+        ]
+    );
+}
+
+#[test]
+fn thresholds_and_token_bands() {
+    let y = BASE.replace(
+        "        keywords: [urgent, asap]\n",
+        "        keywords: [urgent, asap]\n    context:\n      - name: band\n        min_tokens: 64K\n        max_tokens: 32K\n    language:\n      - name: es\n        threshold: 1.5\n      - name: klingon\n    jailbreak:\n      - name: jb\n        threshold: -0.1\n    embeddings:\n      - name: e\n        threshold: 2\n        candidates: []\n",
+    );
+    assert_eq!(
+        problems(&y),
+        vec![
+            "configs/x.yaml:13: routing.signals.context[0]: min_tokens 64000 > max_tokens 32000",
+            "configs/x.yaml:18: routing.signals.language[0].threshold: threshold 1.5 is outside [0, 1]",
+            r#"configs/x.yaml:19: routing.signals.language[1].name: unknown language code "klingon" (expected ISO 639-1 such as en, zh, es)"#,
+            "configs/x.yaml:22: routing.signals.jailbreak[0].threshold: threshold -0.1 is outside [0, 1]",
+            "configs/x.yaml:25: routing.signals.embeddings[0].threshold: threshold 2 is outside [0, 1]",
+            "configs/x.yaml:26: routing.signals.embeddings[0].candidates: no candidates",
+        ]
+    );
+}
+
+#[test]
+fn bad_regex() {
+    let y = BASE.replace(
+        "        keywords: [urgent, asap]\n",
+        "        keywords: [urgent, asap]\n        regexes: ['ticket-\\d+', '(unclosed']\n",
+    );
+    assert_eq!(
+        problems(&y),
+        vec![r#"configs/x.yaml:12: routing.signals.keywords[0].regexes[1]: bad regex "(unclosed": error: unclosed group"#]
+    );
+}
+
+#[test]
+fn bad_plugin_settings() {
+    let y = format!(
+        "{BASE}      plugins:\n        - type: system_prompt\n          configuration:\n            system_prompt: hi\n            mode: append\n"
+    );
+    assert_eq!(
+        problems(&y),
+        vec![r#"configs/x.yaml:26: routing.decisions[0].plugins[0].configuration.mode: unknown mode "append" (expected insert or replace)"#]
+    );
+}
+
+#[test]
+fn unknown_strategy_and_operator() {
+    let y = BASE.replace("routing:\n", "routing:\n  strategy: fastest\n");
+    assert_eq!(
+        config_error(&y),
+        "configs/x.yaml:8: routing.strategy: unknown variant `fastest`, expected `priority` or `confidence`"
+    );
+    let y = BASE.replace("operator: OR", "operator: XOR");
+    assert_eq!(
+        config_error(&y),
+        "configs/x.yaml:16: routing.decisions[0].rules.operator: unknown variant `XOR`, expected one of `AND`, `OR`, `NOT`"
+    );
+}
+
+#[test]
+fn wrong_yaml_types() {
+    let y = BASE.replace("priority: 10", "priority: high");
+    assert_eq!(
+        config_error(&y),
+        "configs/x.yaml:14: routing.decisions[0].priority: invalid type: string \"high\", expected i64"
+    );
+    let y = BASE.replace("keywords: [urgent, asap]", "keywords: urgent");
+    assert_eq!(
+        config_error(&y),
+        "configs/x.yaml:11: routing.signals.keywords[0].keywords: invalid type: string \"urgent\", expected a sequence"
+    );
+    let y = BASE.replace("  models:\n", "  models:\n    - name: [x]\n");
+    assert!(config_error(&y).starts_with("configs/x.yaml:5: providers.models[0].name: invalid type: sequence"));
+    let y = BASE.replace("modelRefs:\n        - model: big\n", "modelRefs:\n        - big\n");
+    assert!(config_error(&y).starts_with("configs/x.yaml:21: routing.decisions[0].modelRefs[0]: invalid type: string \"big\""));
+    let y = "providers:\n  defaults: {default_model: a}\n  models: [{name: a}]\nrouting:\n  signals:\n    context: [{name: c, min_tokens: lots}]\n";
+    assert_eq!(
+        config_error(y),
+        "configs/x.yaml:6: routing.signals.context[0].min_tokens: invalid token count \"lots\" (expected e.g. 4096, 32K, 1M)"
+    );
+}
+
+#[test]
+fn malformed_yaml_is_an_error_not_a_panic() {
+    let e = config_error("routing:\n  decisions:\n    - name: a\n   bad: [\n");
+    assert!(e.starts_with("configs/x.yaml:"), "{e}");
+    assert_eq!(config_error(""), "configs/x.yaml:1: the config file is empty");
+    assert!(config_error("- just\n- a list\n").contains("invalid type: sequence"));
+    let e = LoadedConfig::from_file("/nonexistent/routelab.yaml").unwrap_err();
+    assert!(e.to_string().starts_with("cannot read /nonexistent/routelab.yaml"));
+}
+
+#[test]
+fn all_problems_are_reported_together() {
+    let y = BASE
+        .replace("default_model: small", "default_model: tiny")
+        .replace("name: urgent_keywords\n      modelRefs", "name: nope\n      modelRefs")
+        .replace("- model: big", "- model: huge");
+    assert_eq!(problems(&y).len(), 3);
+}

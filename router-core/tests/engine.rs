@@ -1,0 +1,389 @@
+//! Decision engine: operators, tie-breaks, outcomes, traces and the example configs.
+
+use std::path::Path;
+
+use router_core::config::LoadedConfig;
+use router_core::engine::Router;
+use router_core::plugins::{PluginConfig, SystemPromptMode};
+use router_core::request::{ChatMessage, RouteRequest};
+use router_core::signals::{Signal, SignalKind, SignalMatch};
+
+/// A model-kind signal with fixed matches (stands in for a classifier).
+struct Fixed(SignalKind, Vec<(&'static str, f32)>);
+
+impl Signal for Fixed {
+    fn kind(&self) -> SignalKind {
+        self.0
+    }
+    fn evaluate(&self, _: &RouteRequest) -> router_core::Result<Vec<SignalMatch>> {
+        Ok(self
+            .1
+            .iter()
+            .map(|(n, c)| SignalMatch {
+                kind: self.0,
+                name: n.to_string(),
+                confidence: *c,
+                evidence: format!("fixed {c}"),
+            })
+            .collect())
+    }
+}
+
+fn m(kind: SignalKind, name: &str, c: f32) -> SignalMatch {
+    SignalMatch {
+        kind,
+        name: name.into(),
+        confidence: c,
+        evidence: String::new(),
+    }
+}
+
+fn d(name: &str) -> SignalMatch {
+    m(SignalKind::Domain, name, 0.0)
+}
+
+/// Config with domain signals a..e and the given decisions YAML (under `decisions:`).
+fn config(strategy: &str, decisions: &str) -> LoadedConfig {
+    let y = format!(
+        "providers:
+  defaults: {{default_model: base, default_reasoning_effort: medium}}
+  models: [{{name: base}}, {{name: m1}}, {{name: m2}}, {{name: m3}}]
+routing:
+  strategy: {strategy}
+  signals:
+    domains: [{{name: a}}, {{name: b}}, {{name: c}}, {{name: e}}]
+  decisions:
+{decisions}"
+    );
+    LoadedConfig::from_yaml_str(&y, "test.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn router(c: &LoadedConfig) -> Router {
+    Router::with_signals(c, Vec::new()).unwrap()
+}
+
+fn with_conf(matches: &[(&str, f32)]) -> Vec<SignalMatch> {
+    matches.iter().map(|(n, c)| m(SignalKind::Domain, n, *c)).collect()
+}
+
+const OPS: &str = "
+    - name: and_ab
+      priority: 1
+      rules: {operator: AND, conditions: [{type: domain, name: a}, {type: domain, name: b}]}
+      modelRefs: [{model: m1}]
+    - name: or_ab
+      priority: 1
+      rules: {operator: OR, conditions: [{type: domain, name: a}, {type: domain, name: b}]}
+      modelRefs: [{model: m1}]
+    - name: not_a
+      priority: 1
+      rules: {operator: NOT, conditions: [{type: domain, name: a}]}
+      modelRefs: [{model: m1}]
+    - name: nested
+      priority: 1
+      rules:
+        operator: AND
+        conditions:
+          - {type: domain, name: c}
+          - operator: OR
+            conditions: [{type: domain, name: a}, {type: domain, name: b}]
+          - operator: NOT
+            conditions: [{type: domain, name: e}]
+      modelRefs: [{model: m1}]
+";
+
+/// Confidence of each decision in the trace (None = no match).
+fn confidences(r: &Router, matches: Vec<SignalMatch>) -> Vec<(String, Option<f32>)> {
+    r.decide(matches, true)
+        .trace
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.confidence))
+        .collect()
+}
+
+fn conf_of(r: &Router, matches: &[(&str, f32)], decision: &str) -> Option<f32> {
+    confidences(r, with_conf(matches))
+        .into_iter()
+        .find(|(n, _)| n == decision)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn and_is_the_mean_of_its_children() {
+    let r = router(&config("priority", OPS));
+    assert_eq!(conf_of(&r, &[("a", 0.9), ("b", 0.5)], "and_ab"), Some(0.7));
+    assert_eq!(conf_of(&r, &[("a", 0.9)], "and_ab"), None);
+    assert_eq!(conf_of(&r, &[], "and_ab"), None);
+}
+
+#[test]
+fn or_is_the_max_of_matching_children() {
+    let r = router(&config("priority", OPS));
+    assert_eq!(conf_of(&r, &[("a", 0.3), ("b", 0.8)], "or_ab"), Some(0.8));
+    assert_eq!(conf_of(&r, &[("a", 0.3)], "or_ab"), Some(0.3));
+    assert_eq!(conf_of(&r, &[("c", 1.0)], "or_ab"), None);
+}
+
+#[test]
+fn not_matches_when_its_child_does_not() {
+    let r = router(&config("priority", OPS));
+    assert_eq!(conf_of(&r, &[], "not_a"), Some(1.0));
+    assert_eq!(conf_of(&r, &[("b", 0.4)], "not_a"), Some(1.0));
+    assert_eq!(conf_of(&r, &[("a", 0.01)], "not_a"), None);
+}
+
+#[test]
+fn nested_rules() {
+    let r = router(&config("priority", OPS));
+    // AND(c=0.6, OR(a=0.2, b=0.9)=0.9, NOT(e)=1.0) = (0.6 + 0.9 + 1.0) / 3
+    let c = conf_of(&r, &[("c", 0.6), ("a", 0.2), ("b", 0.9)], "nested").unwrap();
+    assert!((c - 2.5 / 3.0).abs() < 1e-6, "{c}");
+    assert_eq!(conf_of(&r, &[("c", 0.6), ("a", 0.2), ("e", 0.5)], "nested"), None);
+    assert_eq!(conf_of(&r, &[("c", 0.6)], "nested"), None);
+}
+
+const TIES: &str = "
+    - name: zeta
+      priority: 10
+      rules: {operator: OR, conditions: [{type: domain, name: a}]}
+      modelRefs: [{model: m1}]
+    - name: alpha
+      priority: 10
+      rules: {operator: OR, conditions: [{type: domain, name: b}]}
+      modelRefs: [{model: m2}]
+    - name: high
+      priority: 20
+      rules: {operator: OR, conditions: [{type: domain, name: c}]}
+      modelRefs: [{model: m3}]
+";
+
+fn winner(r: &Router, matches: &[(&str, f32)]) -> Option<String> {
+    r.decide(with_conf(matches), false).decision
+}
+
+#[test]
+fn priority_strategy_ties() {
+    let r = router(&config("priority", TIES));
+    // Highest priority wins even with lower confidence.
+    assert_eq!(winner(&r, &[("a", 0.9), ("c", 0.1)]).as_deref(), Some("high"));
+    // Equal priority: higher confidence wins.
+    assert_eq!(winner(&r, &[("a", 0.9), ("b", 0.8)]).as_deref(), Some("zeta"));
+    assert_eq!(winner(&r, &[("a", 0.7), ("b", 0.8)]).as_deref(), Some("alpha"));
+    // Equal priority and confidence: lexicographically smaller name wins.
+    assert_eq!(winner(&r, &[("a", 0.5), ("b", 0.5)]).as_deref(), Some("alpha"));
+}
+
+#[test]
+fn confidence_strategy_ties() {
+    let r = router(&config("confidence", TIES));
+    // Highest confidence wins even with lower priority.
+    assert_eq!(winner(&r, &[("a", 0.9), ("c", 0.1)]).as_deref(), Some("zeta"));
+    // Equal confidence: higher priority wins.
+    assert_eq!(winner(&r, &[("a", 0.5), ("c", 0.5)]).as_deref(), Some("high"));
+    // Equal confidence and priority: smaller name wins.
+    assert_eq!(winner(&r, &[("a", 0.5), ("b", 0.5)]).as_deref(), Some("alpha"));
+}
+
+#[test]
+fn no_match_uses_the_default_model() {
+    let r = router(&config("priority", TIES));
+    let o = r.decide(vec![d("e")], false);
+    assert_eq!(o.decision, None);
+    assert_eq!(o.model, "base");
+    assert!(!o.use_reasoning);
+    assert_eq!(o.confidence, 0.0);
+    assert!(o.plugins.is_empty());
+    assert_eq!(o.signals.len(), 1);
+}
+
+#[test]
+fn model_refs_reasoning_and_plugins() {
+    let c = config(
+        "priority",
+        "
+    - name: think
+      priority: 5
+      rules: {operator: AND, conditions: [{type: domain, name: a}]}
+      modelRefs:
+        - {model: m1, use_reasoning: true, lora_name: expert}
+        - {model: m2}
+      plugins:
+        - type: system_prompt
+          configuration: {system_prompt: Be exact., mode: insert}
+        - type: fast_response
+          configuration: {message: busy}
+        - type: semantic_cache
+          configuration: {similarity_threshold: 0.8}
+        - type: header_mutation
+          configuration: {add: []}
+    - name: effort
+      priority: 4
+      rules: {operator: AND, conditions: [{type: domain, name: b}]}
+      modelRefs: [{model: m2, use_reasoning: true, reasoning_effort: high}]
+    - name: nothink
+      priority: 3
+      rules: {operator: AND, conditions: [{type: domain, name: c}]}
+      modelRefs: [{model: m3, reasoning_effort: high}]
+",
+    );
+    assert_eq!(c.ignored.len(), 1);
+    assert_eq!(c.ignored[0].path, "routing.decisions[0].plugins[3]");
+    let r = router(&c);
+    let o = r.decide(vec![d("a")], false);
+    assert_eq!(o.decision.as_deref(), Some("think"));
+    assert_eq!(o.model, "m1");
+    assert!(o.use_reasoning);
+    assert_eq!(o.reasoning_effort.as_deref(), Some("medium"));
+    assert_eq!(o.lora_name.as_deref(), Some("expert"));
+    assert_eq!(o.plugins.len(), 3);
+    let sp = o.system_prompt.unwrap();
+    assert_eq!((sp.system_prompt.as_str(), sp.mode), ("Be exact.", SystemPromptMode::Insert));
+    let b = o.block.unwrap();
+    assert_eq!((b.message.as_str(), b.status), ("busy", 200));
+    assert_eq!(o.cache.unwrap().similarity_threshold, 0.8);
+    assert!(matches!(o.plugins[0], PluginConfig::SystemPrompt(_)));
+
+    let o = r.decide(vec![d("b")], false);
+    assert_eq!((o.model.as_str(), o.reasoning_effort.as_deref()), ("m2", Some("high")));
+    let o = r.decide(vec![d("c")], false);
+    assert_eq!((o.model.as_str(), o.use_reasoning, o.reasoning_effort), ("m3", false, None));
+}
+
+#[test]
+fn trace_explains_each_leaf() {
+    let c = config(
+        "priority",
+        "
+    - name: mixed
+      priority: 1
+      rules:
+        operator: AND
+        conditions:
+          - {type: domain, name: a}
+          - {type: complexity, name: hard}
+          - operator: NOT
+            conditions: [{type: domain, name: b}]
+      modelRefs: [{model: m1}]
+",
+    );
+    assert_eq!(c.ignored[0].path, "routing.decisions[0].rules.conditions[1]");
+    let r = Router::with_signals(&c, vec![Box::new(Fixed(SignalKind::Domain, vec![("a", 0.75)]))]).unwrap();
+    let o = r.route_with_trace(&RouteRequest::from_prompt("x")).unwrap();
+    assert_eq!(o.decision, None);
+    let t = &o.trace.as_ref().unwrap()[0];
+    assert!(!t.matched);
+    assert_eq!(t.expression, "AND(domain:a=0.75, complexity:hard=no, NOT(domain:b=no))");
+    assert_eq!(t.leaves.len(), 3);
+    assert_eq!(t.leaves[0].evidence, "fixed 0.75");
+    assert_eq!(t.leaves[0].confidence, Some(0.75));
+    assert_eq!(t.leaves[1].path, "rules.conditions[1]");
+    assert_eq!(
+        t.leaves[1].evidence,
+        "signal type \"complexity\" not implemented; never matches"
+    );
+    assert_eq!(t.leaves[2].evidence, "no match");
+    assert!(r.route(&RouteRequest::from_prompt("x")).unwrap().trace.is_none());
+    let json = serde_json::to_value(&o).unwrap();
+    assert_eq!(json["trace"][0]["leaves"][0]["kind"], "domain");
+    assert_eq!(json["signals"][0]["kind"], "domain");
+}
+
+#[test]
+fn model_signals_without_models_fail_clearly() {
+    let c = config("priority", TIES);
+    let e = Router::new(&c).err().expect("domain signals need a classifier");
+    assert!(e.to_string().contains("domain"), "{e}");
+}
+
+fn keywords_router() -> Router {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/keywords.yaml");
+    Router::new(&LoadedConfig::from_file(path).unwrap()).unwrap()
+}
+
+#[test]
+fn keywords_example_routes_real_prompts() {
+    let r = keywords_router();
+    let route = |p: &str| r.route(&RouteRequest::from_prompt(p)).unwrap();
+
+    let o = route("URGENT: my Rust code panics with a stack trace, please debug it asap");
+    assert_eq!(o.decision.as_deref(), Some("urgent_code"));
+    assert_eq!(o.model, "qwen3-32b");
+    assert!(o.use_reasoning);
+    assert_eq!(o.reasoning_effort.as_deref(), Some("medium"));
+
+    let o = route("Here is my password: hunter2, can you store it?");
+    assert_eq!(o.decision.as_deref(), Some("block_secrets"));
+    assert_eq!(o.block.as_ref().unwrap().status, 403);
+
+    // The NOT(faq) branch lets a password-reset FAQ through to the FAQ decision.
+    let o = route("How do I reset my password?");
+    assert_eq!(o.decision.as_deref(), Some("faq"));
+    assert!(o.cache.is_some());
+
+    let o = route("Compute the integral of x^2 from 0 to 3");
+    assert_eq!((o.decision.as_deref(), o.model.as_str()), (Some("math"), "o4-mini"));
+    assert_eq!(o.reasoning_effort.as_deref(), Some("high"));
+
+    let o = route("Refactor this function to avoid the extra allocation in the hot loop of our service");
+    assert_eq!(o.decision.as_deref(), Some("code"));
+    assert_eq!(o.system_prompt.as_ref().unwrap().mode, SystemPromptMode::Insert);
+
+    let o = route("请详细解释一下量子计算的基本原理以及它和经典计算的区别。");
+    assert_eq!((o.decision.as_deref(), o.model.as_str()), (Some("chinese"), "qwen3-32b"));
+
+    let o = route("Hola, gracias por tu ayuda de ayer con el viaje a Madrid.");
+    assert_eq!(o.decision.as_deref(), Some("spanish_chat"));
+    assert_eq!(o.system_prompt.as_ref().unwrap().mode, SystemPromptMode::Replace);
+
+    let o = route("What is a good name for a cat that likes to sleep all day long in the sun?");
+    assert_eq!((o.decision, o.model.as_str()), (None, "qwen3-8b"));
+
+    let long = RouteRequest {
+        messages: vec![
+            ChatMessage { role: "system".into(), content: "context ".repeat(4_500) },
+            ChatMessage { role: "user".into(), content: "Summarise the above.".into() },
+        ],
+    };
+    assert_eq!(r.route(&long).unwrap().decision.as_deref(), Some("long_context"));
+
+    let o = route("hi");
+    assert_eq!(o.decision.as_deref(), Some("tiny_prompt"));
+}
+
+#[test]
+fn bench_config_routes() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/bench-50-decisions.yaml");
+    let r = Router::new(&LoadedConfig::from_file(path).unwrap()).unwrap();
+    assert_eq!(r.used_signals().len(), 50);
+    let o = r
+        .route_with_trace(&RouteRequest::from_prompt(
+            "Our postgres migration broke the invoice billing job; the sql query now times out.",
+        ))
+        .unwrap();
+    assert!(o.decision.is_some());
+    let t = o.trace.unwrap();
+    assert_eq!(t.len(), 50);
+    // The winner is the highest-priority matching decision.
+    let best = t.iter().filter(|d| d.matched).map(|d| d.priority).max().unwrap();
+    let win = t.iter().find(|d| Some(&d.name) == o.decision.as_ref()).unwrap();
+    assert_eq!(win.priority, best);
+}
+
+#[test]
+fn reasoning_patch_through_the_router() {
+    let r = keywords_router();
+    assert_eq!(
+        r.reasoning_patch("qwen3-32b", true, None),
+        serde_json::json!({"chat_template_kwargs": {"enable_thinking": true}})
+    );
+    assert_eq!(
+        r.reasoning_patch("o4-mini", true, Some("high")),
+        serde_json::json!({"reasoning_effort": "high"})
+    );
+    let spec = r.model("qwen3-8b").unwrap();
+    assert_eq!(spec.latency.unwrap().estimate_ms(100), 120.0 + 12.0 * 100.0);
+    let p = spec.pricing.as_ref().unwrap();
+    assert!((p.cost(1_000_000, 1_000_000) - 0.60).abs() < 1e-9);
+}

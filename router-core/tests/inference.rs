@@ -1,0 +1,272 @@
+//! Inference on a tiny random BERT built in code: batching/padding invariance, truncation,
+//! pooling, label maps, and the errors a broken model directory gives.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{tiny_config, tiny_model, tiny_weights, write_model, fixtures};
+use router_core::export::{Pooling, Task, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
+use router_core::inference::{
+    cosine, Embedder, InferenceOptions, ModelRegistry, ModelSource, SequenceClassifier,
+    TokenClassifier,
+};
+use router_core::Error;
+
+const LONG: &str = "hello world , the cat sat on the mat and my name is alice , what is x ?";
+
+fn opts() -> InferenceOptions {
+    InferenceOptions::default()
+}
+
+fn seq_model(pooling: Option<Pooling>) -> (tempfile::TempDir, SequenceClassifier) {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b", "c"], pooling);
+    let m = SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()).unwrap();
+    (tmp, m)
+}
+
+fn assert_close(a: &[f32], b: &[f32], tol: f32) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= tol, "{a:?} vs {b:?}");
+    }
+}
+
+fn model_err(r: router_core::Result<impl Sized>) -> (String, String) {
+    match r {
+        Err(Error::Model { path, message }) => (path, message),
+        Err(e) => panic!("expected Error::Model, got {e}"),
+        Ok(_) => panic!("expected an error"),
+    }
+}
+
+#[test]
+fn sequence_output_does_not_depend_on_batch_mates() {
+    for pooling in [None, Some(Pooling::Mean)] {
+        let (_tmp, m) = seq_model(pooling);
+        let alone = m.logits_batch(&["the cat"]).unwrap();
+        let batched = m.logits_batch(&[LONG, "the cat", "hello"]).unwrap();
+        assert_eq!(batched.len(), 3);
+        assert_close(&alone[0], &batched[1], 1e-5);
+        // Long text alone equals long text in the batch too.
+        assert_close(&m.logits_batch(&[LONG]).unwrap()[0], &batched[0], 1e-5);
+        // Different inputs give different logits (the model is not constant).
+        assert!((batched[0][0] - batched[1][0]).abs() > 1e-3);
+    }
+}
+
+#[test]
+fn probabilities_are_softmax_of_logits() {
+    let (_tmp, m) = seq_model(None);
+    assert_eq!(m.labels(), ["a", "b", "c"]);
+    let logits = &m.logits_batch(&["my name is bob"]).unwrap()[0];
+    let probs = m.classify("my name is bob").unwrap();
+    let z: f32 = logits.iter().map(|l| l.exp()).sum();
+    let expected: Vec<f32> = logits.iter().map(|l| l.exp() / z).collect();
+    assert_close(&probs, &expected, 1e-6);
+}
+
+#[test]
+fn cls_and_mean_pooling_differ() {
+    let (_a, cls) = seq_model(Some(Pooling::Cls));
+    let (_b, mean) = seq_model(Some(Pooling::Mean));
+    let x = cls.logits_batch(&["the dog"]).unwrap();
+    let y = mean.logits_batch(&["the dog"]).unwrap();
+    assert!(x[0].iter().zip(&y[0]).any(|(a, b)| (a - b).abs() > 1e-3));
+}
+
+#[test]
+fn small_batch_size_and_threads_give_same_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    let src = ModelSource::Dir(tmp.path().into());
+    let texts = ["the cat", LONG, "hello world", "x", "my name is alice"];
+    let base = SequenceClassifier::load(&src, &opts()).unwrap().logits_batch(&texts).unwrap();
+    let o = InferenceOptions {
+        batch_size: 2,
+        threads: Some(1),
+        ..opts()
+    };
+    let other = SequenceClassifier::load(&src, &o).unwrap().logits_batch(&texts).unwrap();
+    for (a, b) in base.iter().zip(&other) {
+        assert_close(a, b, 1e-5);
+    }
+}
+
+#[test]
+fn long_inputs_are_truncated_to_max_length() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    let o = InferenceOptions {
+        max_length: Some(8),
+        ..opts()
+    };
+    let m = SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &o).unwrap();
+    assert_eq!(m.max_length(), 8);
+    // [CLS] + 6 word pieces + [SEP] = 8 tokens: everything after "on" is cut.
+    let cut = m.logits_batch(&["hello world the cat sat on the mat my name"]).unwrap();
+    let prefix = m.logits_batch(&["hello world the cat sat on"]).unwrap();
+    assert_close(&cut[0], &prefix[0], 1e-6);
+    // Max length is capped by the position table (64 in the tiny config).
+    let o = InferenceOptions {
+        max_length: Some(1000),
+        ..opts()
+    };
+    let m = SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &o).unwrap();
+    assert_eq!(m.max_length(), 64);
+    let very_long = "the cat ".repeat(100);
+    assert_eq!(m.classify_batch(&[&very_long]).unwrap()[0].len(), 2);
+}
+
+#[test]
+fn embeddings_are_unit_length_and_batch_invariant() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path(), None, &[], None);
+    let e = Embedder::load(&ModelSource::Dir(tmp.path().into()), &opts()).unwrap();
+    assert_eq!(e.dim(), 32);
+    let v = e.embed_batch(&["the cat", LONG]).unwrap();
+    for x in &v {
+        let n: f32 = x.iter().map(|a| a * a).sum::<f32>().sqrt();
+        assert!((n - 1.0).abs() < 1e-5, "norm {n}");
+    }
+    let alone = e.embed("the cat").unwrap();
+    assert!(cosine(&alone, &v[0]) > 0.99999);
+    assert!(cosine(&v[0], &v[1]) < 0.999);
+}
+
+#[test]
+fn embedder_reads_prefixed_task_models_too() {
+    let plain = tempfile::tempdir().unwrap();
+    let task = tempfile::tempdir().unwrap();
+    let config = tiny_config(None, &[], None);
+    let tok = fixtures().join("tiny").join(TOKENIZER_FILE);
+    write_model(plain.path(), &config, &tiny_weights(&config, "", 0, 3), &tok);
+    let tcfg = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
+    write_model(task.path(), &tcfg, &tiny_weights(&tcfg, "bert.", 2, 3), &tok);
+    let a = Embedder::load(&ModelSource::Dir(plain.path().into()), &opts()).unwrap();
+    let b = Embedder::load(&ModelSource::Dir(task.path().into()), &opts()).unwrap();
+    let (x, y) = (a.embed("hello world").unwrap(), b.embed("hello world").unwrap());
+    assert_close(&x, &y, 1e-6);
+}
+
+#[test]
+fn token_logits_do_not_depend_on_batch_mates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tags = ["O", "B-PER", "I-PER"];
+    tiny_model(tmp.path(), Some(Task::TokenClassification), &tags, None);
+    let m = TokenClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()).unwrap();
+    assert_eq!(m.labels(), tags);
+    let alone = m.logits_batch(&["my name is bob"]).unwrap();
+    let batched = m.logits_batch(&[LONG, "my name is bob"]).unwrap();
+    // [CLS] my name is bob [SEP]: 6 real tokens, no padding rows.
+    assert_eq!(alone[0].len(), 6);
+    assert_eq!(batched[1].len(), 6);
+    for (a, b) in alone[0].iter().zip(&batched[1]) {
+        assert_close(a, b, 1e-5);
+    }
+    // Entities cover only text characters and carry a probability score.
+    let text = "my name is bob";
+    for e in m.entities(text).unwrap() {
+        assert!(e.end <= text.len() && e.start < e.end);
+        assert_eq!(e.text, text[e.start..e.end]);
+        assert!(e.score > 0.0 && e.score <= 1.0);
+        assert!(e.label == "PER");
+    }
+}
+
+#[test]
+fn label_map_must_match_classifier_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
+    let weights = tiny_weights(&config, "bert.", 3, 1);
+    write_model(tmp.path(), &config, &weights, &fixtures().join("tiny").join(TOKENIZER_FILE));
+    let (path, message) = model_err(SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    assert!(path.ends_with(CONFIG_FILE), "{path}");
+    assert!(message.contains("2 labels") && message.contains("`classifier.weight` has 3 rows"), "{message}");
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
+    let mut weights = tiny_weights(&config, "bert.", 2, 1);
+    weights.remove("bert.encoder.layer.1.attention.self.key.weight");
+    write_model(tmp.path(), &config, &weights, &fixtures().join("tiny").join(TOKENIZER_FILE));
+    let (path, message) = model_err(SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    assert!(path.ends_with(WEIGHTS_FILE), "{path}");
+    assert_eq!(message, "missing tensor `bert.encoder.layer.1.attention.self.key.weight`");
+}
+
+#[test]
+fn wrong_shape_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
+    let mut weights = tiny_weights(&config, "bert.", 2, 1);
+    let bad = candle_core::Tensor::zeros((32, 16), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+    weights.insert("bert.encoder.layer.0.output.dense.weight".into(), bad);
+    write_model(tmp.path(), &config, &weights, &fixtures().join("tiny").join(TOKENIZER_FILE));
+    let (_, message) = model_err(SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    assert_eq!(
+        message,
+        "tensor `bert.encoder.layer.0.output.dense.weight` has shape [32, 16], expected [32, 64]"
+    );
+}
+
+#[test]
+fn corrupt_weights_and_config_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    let src = ModelSource::Dir(tmp.path().into());
+    let good = std::fs::read(tmp.path().join(WEIGHTS_FILE)).unwrap();
+    std::fs::write(tmp.path().join(WEIGHTS_FILE), &good[..good.len() / 2]).unwrap();
+    let (path, message) = model_err(SequenceClassifier::load(&src, &opts()));
+    assert!(path.ends_with(WEIGHTS_FILE) && message.starts_with("not a valid safetensors file"), "{path}: {message}");
+    std::fs::write(tmp.path().join(WEIGHTS_FILE), &good).unwrap();
+    std::fs::write(tmp.path().join(CONFIG_FILE), "{\"hidden_size\": 32}").unwrap();
+    let (path, message) = model_err(SequenceClassifier::load(&src, &opts()));
+    assert!(path.ends_with(CONFIG_FILE) && message.contains("vocab_size"), "{path}: {message}");
+}
+
+#[test]
+fn task_must_match_the_loader() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    let (path, message) = model_err(TokenClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    assert!(path.ends_with(CONFIG_FILE));
+    assert!(message.contains("BertForTokenClassification"), "{message}");
+}
+
+#[test]
+fn registry_shares_one_model_per_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    let reg = ModelRegistry::new(opts());
+    let a = reg.sequence(&ModelSource::Dir(tmp.path().into())).unwrap();
+    let b = reg.sequence(&ModelSource::Dir(tmp.path().join("."))).unwrap();
+    assert!(Arc::ptr_eq(&a, &b));
+    let e1 = reg.embedder(&ModelSource::Dir(tmp.path().into())).unwrap();
+    let e2 = reg.embedder(&ModelSource::Dir(tmp.path().into())).unwrap();
+    assert!(Arc::ptr_eq(&e1, &e2));
+}
+
+/// The only test touching HF_HOME / HF_HUB_OFFLINE (process-wide), so no other test races it.
+#[test]
+fn hub_ids_resolve_from_the_cache_and_offline_mode_never_downloads() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = home.path().join("hub/models--acme--tiny-bert");
+    let snap = repo.join("snapshots/0123abcd");
+    tiny_model(&snap, Some(Task::SequenceClassification), &["a", "b"], None);
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "0123abcd").unwrap();
+    std::env::set_var("HF_HOME", home.path());
+    std::env::set_var("HF_HUB_OFFLINE", "1");
+    let src = ModelSource::parse("acme/tiny-bert", std::path::Path::new("/nonexistent"));
+    assert_eq!(src, ModelSource::Hub("acme/tiny-bert".into()));
+    assert_eq!(src.resolve().unwrap(), snap);
+    let m = SequenceClassifier::load(&src, &opts()).unwrap();
+    assert_eq!(m.labels(), ["a", "b"]);
+    let (path, message) = model_err(ModelSource::Hub("acme/absent".into()).resolve());
+    assert_eq!(path, "hf://acme/absent");
+    assert!(message.contains("HF_HUB_OFFLINE=1"), "{message}");
+}

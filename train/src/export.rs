@@ -1,0 +1,163 @@
+//! Export of a trained classifier in the layout of [`router_core::export`]: merged HF weights,
+//! config with labels, tokenizer, PEFT adapter and a training report, written atomically.
+
+use std::path::Path;
+
+use router_core::export::{
+    peft_lora_tensor, AdapterConfig, ModelConfig, Task, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE,
+    CONFIG_FILE, ENCODER_PREFIX, HEAD_PREFIX, PEFT_PREFIX, TOKENIZER_FILE, TRAINING_REPORT_FILE,
+    WEIGHTS_FILE,
+};
+
+use crate::bert::LayerNorm;
+use crate::checkpoint::swap_into_place;
+use crate::error::{Result, TrainError};
+use crate::lora::{LoraLinear, LoraSettings, TargetModule};
+use crate::model::Classifier;
+use crate::weights::TensorMap;
+
+/// Merged weights with HF `BertFor…Classification` names.
+pub fn merged_tensors(model: &Classifier) -> TensorMap {
+    let mut m = TensorMap::default();
+    let e = &model.bert.embeddings;
+    let p = format!("{ENCODER_PREFIX}.embeddings");
+    m.insert_tensor(format!("{p}.word_embeddings.weight"), e.word.val());
+    m.insert_tensor(format!("{p}.position_embeddings.weight"), e.position.val());
+    m.insert_tensor(format!("{p}.token_type_embeddings.weight"), e.token_type.val());
+    layer_norm(&mut m, &format!("{p}.LayerNorm"), &e.layer_norm);
+    for (i, layer) in model.bert.layers.iter().enumerate() {
+        let p = format!("{ENCODER_PREFIX}.encoder.layer.{i}");
+        for t in TargetModule::ALL {
+            linear(&mut m, &format!("{p}.{}", t.hf_path()), layer.linear(t));
+        }
+        layer_norm(&mut m, &format!("{p}.attention.output.LayerNorm"), &layer.attention_norm);
+        layer_norm(&mut m, &format!("{p}.output.LayerNorm"), &layer.output_norm);
+    }
+    if let Some(pooler) = &model.pooler {
+        linear(&mut m, &format!("{ENCODER_PREFIX}.pooler.dense"), pooler);
+    }
+    linear(&mut m, HEAD_PREFIX, &model.classifier);
+    m
+}
+
+fn linear(m: &mut TensorMap, name: &str, l: &LoraLinear) {
+    m.insert_linear(format!("{name}.weight"), l.merged_weight());
+    m.insert_tensor(format!("{name}.bias"), l.bias.val().detach());
+}
+
+fn layer_norm(m: &mut TensorMap, name: &str, ln: &LayerNorm) {
+    m.insert_tensor(format!("{name}.weight"), ln.weight.val());
+    m.insert_tensor(format!("{name}.bias"), ln.bias.val());
+}
+
+/// The adapter alone with PEFT names: `lora_A` `[r, in]`, `lora_B` `[out, r]`, and the fully
+/// trained modules (`classifier`, `bert.pooler.dense`) under their plain names, as PEFT's
+/// `get_peft_model_state_dict` saves `modules_to_save`.
+pub fn adapter_tensors(model: &Classifier) -> TensorMap {
+    let mut m = TensorMap::default();
+    for (i, layer) in model.bert.layers.iter().enumerate() {
+        for t in TargetModule::ALL {
+            if let Some(l) = &layer.linear(t).lora {
+                let module = format!("{ENCODER_PREFIX}.encoder.layer.{i}.{}", t.hf_path());
+                // burn A [in, r] -> PEFT lora_A [r, in]; burn B [r, out] -> PEFT lora_B [out, r].
+                m.insert_linear(peft_lora_tensor(&module, 'A'), l.a.val().detach());
+                m.insert_linear(peft_lora_tensor(&module, 'B'), l.b.val().detach());
+            }
+        }
+    }
+    if let Some(pooler) = &model.pooler {
+        let name = format!("{PEFT_PREFIX}.{ENCODER_PREFIX}.pooler.dense");
+        m.insert_linear(format!("{name}.weight"), pooler.weight.val().detach());
+        m.insert_tensor(format!("{name}.bias"), pooler.bias.val().detach());
+    }
+    let name = format!("{PEFT_PREFIX}.{HEAD_PREFIX}");
+    m.insert_linear(format!("{name}.weight"), model.classifier.weight.val().detach());
+    m.insert_tensor(format!("{name}.bias"), model.classifier.bias.val().detach());
+    m
+}
+
+/// PEFT `target_modules` names for the settings.
+pub fn peft_target_names(lora: &LoraSettings) -> Vec<String> {
+    lora.target_modules
+        .iter()
+        .map(|t| match t {
+            TargetModule::Query => "query",
+            TargetModule::Key => "key",
+            TargetModule::Value => "value",
+            TargetModule::AttentionOutput => "attention.output.dense",
+            TargetModule::Intermediate => "intermediate.dense",
+            TargetModule::Output => "output.dense",
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// What [`export`] needs besides the model.
+pub struct ExportInputs<'a> {
+    /// The base model directory (its `config.json` and `tokenizer.json` are reused).
+    pub base_model: &'a Path,
+    /// The base model's config.
+    pub base_config: &'a ModelConfig,
+    /// Label names in id order.
+    pub labels: &'a [String],
+    /// LoRA settings of the run.
+    pub lora: &'a LoraSettings,
+    /// The training report (written as `training_report.json`).
+    pub report: &'a serde_json::Value,
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| TrainError::io(path, e))
+}
+
+fn json(v: &impl serde::Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(v).map_err(|e| TrainError::Config(format!("cannot serialise JSON: {e}")))
+}
+
+/// Writes the export directory `out` (built in `<out>.tmp`, then renamed into place).
+pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Result<()> {
+    let mut tmp = out.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| TrainError::io(parent, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+
+    let task = model.kind.task;
+    let mut config = inputs.base_config.clone();
+    config.architectures = vec![task.architecture().to_string()];
+    config.set_labels(inputs.labels);
+    config.routelab_pooling = match task {
+        Task::SequenceClassification => Some(model.kind.pooling),
+        Task::TokenClassification => None,
+    };
+    write(&tmp.join(CONFIG_FILE), &json(&config)?)?;
+    write(&tmp.join(WEIGHTS_FILE), &merged_tensors(model).to_bytes()?)?;
+    let tok_src = inputs.base_model.join(TOKENIZER_FILE);
+    std::fs::copy(&tok_src, tmp.join(TOKENIZER_FILE)).map_err(|e| TrainError::io(&tok_src, e))?;
+    write(&tmp.join(ADAPTER_WEIGHTS_FILE), &adapter_tensors(model).to_bytes()?)?;
+    let mut modules_to_save = vec![HEAD_PREFIX.to_string()];
+    if model.pooler.is_some() {
+        modules_to_save.push("pooler".to_string());
+    }
+    let adapter = AdapterConfig {
+        peft_type: "LORA".into(),
+        task_type: task.peft_task_type().into(),
+        base_model_name_or_path: inputs.base_model.display().to_string(),
+        r: inputs.lora.rank,
+        lora_alpha: inputs.lora.alpha,
+        lora_dropout: inputs.lora.dropout,
+        target_modules: peft_target_names(inputs.lora),
+        use_rslora: inputs.lora.use_rslora,
+        modules_to_save,
+        bias: "none".into(),
+        inference_mode: false,
+    };
+    write(&tmp.join(ADAPTER_CONFIG_FILE), &json(&adapter)?)?;
+    write(&tmp.join(TRAINING_REPORT_FILE), &json(inputs.report)?)?;
+    swap_into_place(&tmp, out)
+}
