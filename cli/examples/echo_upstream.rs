@@ -31,7 +31,10 @@ async fn main() -> std::io::Result<()> {
         None => 0,
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("echo upstream listening on http://{}", listener.local_addr()?);
+    println!(
+        "echo upstream listening on http://{}",
+        listener.local_addr()?
+    );
     let app = axum::Router::new().route("/v1/chat/completions", post(complete));
     axum::serve(listener, app).await
 }

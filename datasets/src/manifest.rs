@@ -34,7 +34,7 @@ pub struct DatasetEntry {
     /// Every file written, with its checksum and row count.
     pub outputs: Vec<OutputRecord>,
     /// Row counts: split (or `all`) -> label/category -> rows.
-    pub counts: BTreeMap<String, BTreeMap<String, usize>>,
+    pub counts: Counts,
     /// Parameters that shaped the output (seed, thresholds, prices, ...).
     pub params: BTreeMap<String, serde_json::Value>,
     /// Human-readable notes (what was dropped and why, assumptions).
@@ -100,10 +100,7 @@ impl Manifest {
         if manifest.format != MANIFEST_FORMAT {
             return Err(Error::Manifest {
                 path,
-                message: format!(
-                    "format {:?}, expected {MANIFEST_FORMAT:?}",
-                    manifest.format
-                ),
+                message: format!("format {:?}, expected {MANIFEST_FORMAT:?}", manifest.format),
             });
         }
         Ok(manifest)
@@ -128,8 +125,11 @@ impl Manifest {
     }
 }
 
+/// Row counts: split (or `all`) -> label -> rows.
+pub type Counts = BTreeMap<String, BTreeMap<String, usize>>;
+
 /// Adds one to `counts[split][label]`.
-pub fn bump(counts: &mut BTreeMap<String, BTreeMap<String, usize>>, split: &str, label: &str) {
+pub fn bump(counts: &mut Counts, split: &str, label: &str) {
     *counts
         .entry(split.to_string())
         .or_default()

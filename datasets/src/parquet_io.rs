@@ -86,7 +86,8 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Reads a whole Parquet file into one batch (used by `verify` and the tests).
 pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
     let schema = builder.schema().clone();
     let reader = builder.build().map_err(|e| parquet_err(path, e))?;
     let batches = reader
@@ -98,7 +99,8 @@ pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
 /// The file's key-value metadata entry `key`, if any.
 pub fn read_key_value(path: &Path, key: &str) -> Result<Option<String>> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
     Ok(builder
         .metadata()
         .file_metadata()

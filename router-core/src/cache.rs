@@ -44,7 +44,8 @@ pub struct ManualClock {
 impl ManualClock {
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        self.millis.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
+        self.millis
+            .fetch_add(by.as_millis() as u64, Ordering::SeqCst);
     }
 }
 
@@ -101,7 +102,12 @@ impl<V: Clone> SemanticCache<V> {
     }
 
     /// Like [`SemanticCache::new`] with an explicit clock.
-    pub fn with_clock(threshold: f32, ttl: Duration, capacity: usize, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(
+        threshold: f32,
+        ttl: Duration,
+        capacity: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         SemanticCache {
             inner: Mutex::new(Inner {
                 entries: Vec::new(),
@@ -119,7 +125,9 @@ impl<V: Clone> SemanticCache<V> {
     }
 
     fn drop_expired(&self, inner: &mut Inner<V>, now: Duration) {
-        inner.entries.retain(|e| now.saturating_sub(e.inserted) < self.ttl);
+        inner
+            .entries
+            .retain(|e| now.saturating_sub(e.inserted) < self.ttl);
     }
 
     /// The value of the most similar live entry with similarity ≥ threshold, if any.
@@ -244,7 +252,11 @@ mod tests {
 
     #[test]
     fn concurrent_use_is_safe() {
-        let c = Arc::new(SemanticCache::<usize>::new(0.99, Duration::from_secs(60), 64));
+        let c = Arc::new(SemanticCache::<usize>::new(
+            0.99,
+            Duration::from_secs(60),
+            64,
+        ));
         let handles: Vec<_> = (0..4)
             .map(|t| {
                 let c = c.clone();

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{tiny_config, tiny_model, tiny_weights, write_model, fixtures};
+use common::{fixtures, tiny_config, tiny_model, tiny_weights, write_model};
 use router_core::export::{Pooling, Task, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
 use router_core::inference::{
     cosine, Embedder, InferenceOptions, ModelRegistry, ModelSource, SequenceClassifier,
@@ -21,7 +21,12 @@ fn opts() -> InferenceOptions {
 
 fn seq_model(pooling: Option<Pooling>) -> (tempfile::TempDir, SequenceClassifier) {
     let tmp = tempfile::tempdir().unwrap();
-    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b", "c"], pooling);
+    tiny_model(
+        tmp.path(),
+        Some(Task::SequenceClassification),
+        &["a", "b", "c"],
+        pooling,
+    );
     let m = SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()).unwrap();
     (tmp, m)
 }
@@ -79,16 +84,27 @@ fn cls_and_mean_pooling_differ() {
 #[test]
 fn small_batch_size_and_threads_give_same_results() {
     let tmp = tempfile::tempdir().unwrap();
-    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    tiny_model(
+        tmp.path(),
+        Some(Task::SequenceClassification),
+        &["a", "b"],
+        None,
+    );
     let src = ModelSource::Dir(tmp.path().into());
     let texts = ["the cat", LONG, "hello world", "x", "my name is alice"];
-    let base = SequenceClassifier::load(&src, &opts()).unwrap().logits_batch(&texts).unwrap();
+    let base = SequenceClassifier::load(&src, &opts())
+        .unwrap()
+        .logits_batch(&texts)
+        .unwrap();
     let o = InferenceOptions {
         batch_size: 2,
         threads: Some(1),
         ..opts()
     };
-    let other = SequenceClassifier::load(&src, &o).unwrap().logits_batch(&texts).unwrap();
+    let other = SequenceClassifier::load(&src, &o)
+        .unwrap()
+        .logits_batch(&texts)
+        .unwrap();
     for (a, b) in base.iter().zip(&other) {
         assert_close(a, b, 1e-5);
     }
@@ -97,7 +113,12 @@ fn small_batch_size_and_threads_give_same_results() {
 #[test]
 fn long_inputs_are_truncated_to_max_length() {
     let tmp = tempfile::tempdir().unwrap();
-    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    tiny_model(
+        tmp.path(),
+        Some(Task::SequenceClassification),
+        &["a", "b"],
+        None,
+    );
     let o = InferenceOptions {
         max_length: Some(8),
         ..opts()
@@ -105,7 +126,9 @@ fn long_inputs_are_truncated_to_max_length() {
     let m = SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &o).unwrap();
     assert_eq!(m.max_length(), 8);
     // [CLS] + 6 word pieces + [SEP] = 8 tokens: everything after "on" is cut.
-    let cut = m.logits_batch(&["hello world the cat sat on the mat my name"]).unwrap();
+    let cut = m
+        .logits_batch(&["hello world the cat sat on the mat my name"])
+        .unwrap();
     let prefix = m.logits_batch(&["hello world the cat sat on"]).unwrap();
     assert_close(&cut[0], &prefix[0], 1e-6);
     // Max length is capped by the position table (64 in the tiny config).
@@ -141,12 +164,25 @@ fn embedder_reads_prefixed_task_models_too() {
     let task = tempfile::tempdir().unwrap();
     let config = tiny_config(None, &[], None);
     let tok = fixtures().join("tiny").join(TOKENIZER_FILE);
-    write_model(plain.path(), &config, &tiny_weights(&config, "", 0, 3), &tok);
+    write_model(
+        plain.path(),
+        &config,
+        &tiny_weights(&config, "", 0, 3),
+        &tok,
+    );
     let tcfg = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
-    write_model(task.path(), &tcfg, &tiny_weights(&tcfg, "bert.", 2, 3), &tok);
+    write_model(
+        task.path(),
+        &tcfg,
+        &tiny_weights(&tcfg, "bert.", 2, 3),
+        &tok,
+    );
     let a = Embedder::load(&ModelSource::Dir(plain.path().into()), &opts()).unwrap();
     let b = Embedder::load(&ModelSource::Dir(task.path().into()), &opts()).unwrap();
-    let (x, y) = (a.embed("hello world").unwrap(), b.embed("hello world").unwrap());
+    let (x, y) = (
+        a.embed("hello world").unwrap(),
+        b.embed("hello world").unwrap(),
+    );
     assert_close(&x, &y, 1e-6);
 }
 
@@ -180,10 +216,21 @@ fn label_map_must_match_classifier_rows() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
     let weights = tiny_weights(&config, "bert.", 3, 1);
-    write_model(tmp.path(), &config, &weights, &fixtures().join("tiny").join(TOKENIZER_FILE));
-    let (path, message) = model_err(SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    write_model(
+        tmp.path(),
+        &config,
+        &weights,
+        &fixtures().join("tiny").join(TOKENIZER_FILE),
+    );
+    let (path, message) = model_err(SequenceClassifier::load(
+        &ModelSource::Dir(tmp.path().into()),
+        &opts(),
+    ));
     assert!(path.ends_with(CONFIG_FILE), "{path}");
-    assert!(message.contains("2 labels") && message.contains("`classifier.weight` has 3 rows"), "{message}");
+    assert!(
+        message.contains("2 labels") && message.contains("`classifier.weight` has 3 rows"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -192,10 +239,21 @@ fn missing_tensor_is_named() {
     let config = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
     let mut weights = tiny_weights(&config, "bert.", 2, 1);
     weights.remove("bert.encoder.layer.1.attention.self.key.weight");
-    write_model(tmp.path(), &config, &weights, &fixtures().join("tiny").join(TOKENIZER_FILE));
-    let (path, message) = model_err(SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    write_model(
+        tmp.path(),
+        &config,
+        &weights,
+        &fixtures().join("tiny").join(TOKENIZER_FILE),
+    );
+    let (path, message) = model_err(SequenceClassifier::load(
+        &ModelSource::Dir(tmp.path().into()),
+        &opts(),
+    ));
     assert!(path.ends_with(WEIGHTS_FILE), "{path}");
-    assert_eq!(message, "missing tensor `bert.encoder.layer.1.attention.self.key.weight`");
+    assert_eq!(
+        message,
+        "missing tensor `bert.encoder.layer.1.attention.self.key.weight`"
+    );
 }
 
 #[test]
@@ -203,10 +261,20 @@ fn wrong_shape_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tiny_config(Some(Task::SequenceClassification), &["a", "b"], None);
     let mut weights = tiny_weights(&config, "bert.", 2, 1);
-    let bad = candle_core::Tensor::zeros((32, 16), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+    let bad =
+        candle_core::Tensor::zeros((32, 16), candle_core::DType::F32, &candle_core::Device::Cpu)
+            .unwrap();
     weights.insert("bert.encoder.layer.0.output.dense.weight".into(), bad);
-    write_model(tmp.path(), &config, &weights, &fixtures().join("tiny").join(TOKENIZER_FILE));
-    let (_, message) = model_err(SequenceClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    write_model(
+        tmp.path(),
+        &config,
+        &weights,
+        &fixtures().join("tiny").join(TOKENIZER_FILE),
+    );
+    let (_, message) = model_err(SequenceClassifier::load(
+        &ModelSource::Dir(tmp.path().into()),
+        &opts(),
+    ));
     assert_eq!(
         message,
         "tensor `bert.encoder.layer.0.output.dense.weight` has shape [32, 16], expected [32, 64]"
@@ -216,23 +284,42 @@ fn wrong_shape_is_named() {
 #[test]
 fn corrupt_weights_and_config_are_reported() {
     let tmp = tempfile::tempdir().unwrap();
-    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    tiny_model(
+        tmp.path(),
+        Some(Task::SequenceClassification),
+        &["a", "b"],
+        None,
+    );
     let src = ModelSource::Dir(tmp.path().into());
     let good = std::fs::read(tmp.path().join(WEIGHTS_FILE)).unwrap();
     std::fs::write(tmp.path().join(WEIGHTS_FILE), &good[..good.len() / 2]).unwrap();
     let (path, message) = model_err(SequenceClassifier::load(&src, &opts()));
-    assert!(path.ends_with(WEIGHTS_FILE) && message.starts_with("not a valid safetensors file"), "{path}: {message}");
+    assert!(
+        path.ends_with(WEIGHTS_FILE) && message.starts_with("not a valid safetensors file"),
+        "{path}: {message}"
+    );
     std::fs::write(tmp.path().join(WEIGHTS_FILE), &good).unwrap();
     std::fs::write(tmp.path().join(CONFIG_FILE), "{\"hidden_size\": 32}").unwrap();
     let (path, message) = model_err(SequenceClassifier::load(&src, &opts()));
-    assert!(path.ends_with(CONFIG_FILE) && message.contains("vocab_size"), "{path}: {message}");
+    assert!(
+        path.ends_with(CONFIG_FILE) && message.contains("vocab_size"),
+        "{path}: {message}"
+    );
 }
 
 #[test]
 fn task_must_match_the_loader() {
     let tmp = tempfile::tempdir().unwrap();
-    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
-    let (path, message) = model_err(TokenClassifier::load(&ModelSource::Dir(tmp.path().into()), &opts()));
+    tiny_model(
+        tmp.path(),
+        Some(Task::SequenceClassification),
+        &["a", "b"],
+        None,
+    );
+    let (path, message) = model_err(TokenClassifier::load(
+        &ModelSource::Dir(tmp.path().into()),
+        &opts(),
+    ));
     assert!(path.ends_with(CONFIG_FILE));
     assert!(message.contains("BertForTokenClassification"), "{message}");
 }
@@ -240,10 +327,17 @@ fn task_must_match_the_loader() {
 #[test]
 fn registry_shares_one_model_per_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    tiny_model(tmp.path(), Some(Task::SequenceClassification), &["a", "b"], None);
+    tiny_model(
+        tmp.path(),
+        Some(Task::SequenceClassification),
+        &["a", "b"],
+        None,
+    );
     let reg = ModelRegistry::new(opts());
     let a = reg.sequence(&ModelSource::Dir(tmp.path().into())).unwrap();
-    let b = reg.sequence(&ModelSource::Dir(tmp.path().join("."))).unwrap();
+    let b = reg
+        .sequence(&ModelSource::Dir(tmp.path().join(".")))
+        .unwrap();
     assert!(Arc::ptr_eq(&a, &b));
     let e1 = reg.embedder(&ModelSource::Dir(tmp.path().into())).unwrap();
     let e2 = reg.embedder(&ModelSource::Dir(tmp.path().into())).unwrap();
@@ -266,7 +360,12 @@ fn hub_ids_resolve_from_the_cache_and_offline_mode_never_downloads() {
     assert_eq!(src.resolve().unwrap(), snap);
     let m = SequenceClassifier::load(&src, &opts()).unwrap();
     assert_eq!(m.labels(), ["a", "b"]);
-    let (path, message) = model_err(ModelSource::Hub("acme/absent".into()).resolve());
+    // An uncached `org/name` is a (missing) directory, never a download.
+    let absent = ModelSource::parse("acme/absent", home.path());
+    assert_eq!(absent, ModelSource::Dir(home.path().join("acme/absent")));
+    let (_, message) = model_err(absent.resolve());
+    assert!(message.contains("hf://org/name"), "{message}");
+    let (path, message) = model_err(ModelSource::parse("hf://acme/absent", home.path()).resolve());
     assert_eq!(path, "hf://acme/absent");
     assert!(message.contains("HF_HUB_OFFLINE=1"), "{message}");
 }

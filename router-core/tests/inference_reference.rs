@@ -24,19 +24,29 @@ fn sentences(exp: &Value) -> Vec<&Value> {
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
 fn embeddings_match_reference() {
     let exp = expected();
     let s = sentences(&exp);
-    assert!(s.iter().any(|x| x["truncated"].as_bool().unwrap()), "fixture lacks a truncated input");
+    assert!(
+        s.iter().any(|x| x["truncated"].as_bool().unwrap()),
+        "fixture lacks a truncated input"
+    );
     let texts: Vec<&str> = s.iter().map(|x| x["text"].as_str().unwrap()).collect();
     let e = Embedder::load(&ModelSource::Dir(minilm_dir()), &options()).unwrap();
     assert_eq!(e.dim(), 384);
@@ -54,7 +64,10 @@ fn sequence_logits_match_reference_for_both_poolings() {
     let exp = expected();
     let s = sentences(&exp);
     let texts: Vec<&str> = s.iter().map(|x| x["text"].as_str().unwrap()).collect();
-    for (pooling, key) in [(Pooling::Cls, "seq_logits_cls"), (Pooling::Mean, "seq_logits_mean")] {
+    for (pooling, key) in [
+        (Pooling::Cls, "seq_logits_cls"),
+        (Pooling::Mean, "seq_logits_mean"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         minilm_task_model(dir.path(), Task::SequenceClassification, Some(pooling));
         let m = SequenceClassifier::load(&ModelSource::Dir(dir.path().into()), &options()).unwrap();
@@ -99,7 +112,13 @@ fn token_logits_and_entities_match_reference() {
     // The sentences the head was fitted on come out right.
     let email = &entities[1];
     assert_eq!(email.len(), 1);
-    assert_eq!((email[0].label.as_str(), email[0].text.as_str()), ("EMAIL", "john.smith@example.com"));
+    assert_eq!(
+        (email[0].label.as_str(), email[0].text.as_str()),
+        ("EMAIL", "john.smith@example.com")
+    );
     let person = &entities[3];
-    assert_eq!((person[0].label.as_str(), person[0].text.as_str()), ("PER", "Alice Johnson"));
+    assert_eq!(
+        (person[0].label.as_str(), person[0].text.as_str()),
+        ("PER", "Alice Johnson")
+    );
 }

@@ -23,7 +23,13 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
-    fn load(w: &WeightFile, name: &str, cfg: &ModelConfig, ids: &mut ParamIds, device: &Device) -> Result<Self> {
+    fn load(
+        w: &WeightFile,
+        name: &str,
+        cfg: &ModelConfig,
+        ids: &mut ParamIds,
+        device: &Device,
+    ) -> Result<Self> {
         let h = cfg.hidden_size;
         Ok(LayerNorm {
             weight: ids.param(w.tensor(&format!("{name}.weight"), [h], device)?, false),
@@ -64,7 +70,8 @@ impl Embeddings {
         let word = word.reshape([b, s, h]);
         let pos = self.position.val().slice(0..s).unsqueeze::<3>();
         let tt = self.token_type.val().slice(0..1).unsqueeze::<3>();
-        self.dropout.forward(self.layer_norm.forward(word + pos + tt))
+        self.dropout
+            .forward(self.layer_norm.forward(word + pos + tt))
     }
 }
 
@@ -121,10 +128,16 @@ impl Layer {
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f64).sqrt()) + mask_bias;
         let probs = self.attention_dropout.forward(softmax(scores, 3));
         let ctx = probs.matmul(v).swap_dims(1, 2).reshape([b * s, h]);
-        let attn = self.dropout.forward(self.attention_output.forward(ctx)).reshape([b, s, h]);
+        let attn = self
+            .dropout
+            .forward(self.attention_output.forward(ctx))
+            .reshape([b, s, h]);
         let x = self.attention_norm.forward(attn + x);
         let inter = gelu(self.intermediate.forward(x.clone().reshape([b * s, h])));
-        let out = self.dropout.forward(self.output.forward(inter)).reshape([b, s, h]);
+        let out = self
+            .dropout
+            .forward(self.output.forward(inter))
+            .reshape([b, s, h]);
         self.output_norm.forward(out + x)
     }
 }
@@ -162,20 +175,35 @@ impl Bert {
     ) -> Result<Self> {
         let cfg = init.config;
         let h = cfg.hidden_size;
-        if cfg.num_attention_heads == 0 || h % cfg.num_attention_heads != 0 {
+        if cfg.num_attention_heads == 0 || !h.is_multiple_of(cfg.num_attention_heads) {
             return Err(TrainError::Config(format!(
                 "hidden_size {h} is not a multiple of num_attention_heads {}",
                 cfg.num_attention_heads
             )));
         }
         let embeddings = Embeddings {
-            word: ids.param(w.tensor("embeddings.word_embeddings.weight", [cfg.vocab_size, h], device)?, false),
+            word: ids.param(
+                w.tensor(
+                    "embeddings.word_embeddings.weight",
+                    [cfg.vocab_size, h],
+                    device,
+                )?,
+                false,
+            ),
             position: ids.param(
-                w.tensor("embeddings.position_embeddings.weight", [cfg.max_position_embeddings, h], device)?,
+                w.tensor(
+                    "embeddings.position_embeddings.weight",
+                    [cfg.max_position_embeddings, h],
+                    device,
+                )?,
                 false,
             ),
             token_type: ids.param(
-                w.tensor("embeddings.token_type_embeddings.weight", [cfg.type_vocab_size, h], device)?,
+                w.tensor(
+                    "embeddings.token_type_embeddings.weight",
+                    [cfg.type_vocab_size, h],
+                    device,
+                )?,
                 false,
             ),
             layer_norm: LayerNorm::load(w, "embeddings.LayerNorm", cfg, ids, device)?,
@@ -206,10 +234,22 @@ impl Bert {
                 key,
                 value,
                 attention_output,
-                attention_norm: LayerNorm::load(w, &format!("{p}.attention.output.LayerNorm"), cfg, ids, device)?,
+                attention_norm: LayerNorm::load(
+                    w,
+                    &format!("{p}.attention.output.LayerNorm"),
+                    cfg,
+                    ids,
+                    device,
+                )?,
                 intermediate,
                 output,
-                output_norm: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), cfg, ids, device)?,
+                output_norm: LayerNorm::load(
+                    w,
+                    &format!("{p}.output.LayerNorm"),
+                    cfg,
+                    ids,
+                    device,
+                )?,
                 num_heads: cfg.num_attention_heads,
                 attention_dropout: DropoutConfig::new(init.attention_dropout).init(),
                 dropout: DropoutConfig::new(init.hidden_dropout).init(),

@@ -87,7 +87,12 @@ pub fn swap_into_place(tmp: &Path, dir: &Path) -> Result<()> {
 }
 
 /// Writes a checkpoint of `model` and `optim` at `state`.
-pub fn save(dir: &Path, state: &CheckpointState, model: &mut Classifier, optim: &ModuleOptimizer) -> Result<()> {
+pub fn save(
+    dir: &Path,
+    state: &CheckpointState,
+    model: &mut Classifier,
+    optim: &ModuleOptimizer,
+) -> Result<()> {
     let tmp = sibling(dir, ".tmp");
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
@@ -131,8 +136,8 @@ pub fn load(
     };
     let state_path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&state_path).map_err(|e| TrainError::io(&state_path, e))?;
-    let state: CheckpointState =
-        serde_json::from_str(&text).map_err(|e| ckpt_err(&dir, format!("bad {STATE_FILE}: {e}")))?;
+    let state: CheckpointState = serde_json::from_str(&text)
+        .map_err(|e| ckpt_err(&dir, format!("bad {STATE_FILE}: {e}")))?;
     if state.recipe != recipe(cfg) {
         return Err(ckpt_err(
             &dir,

@@ -182,10 +182,16 @@ impl TrainConfig {
             }
         }
         if !(0.0..=1.0).contains(&self.warmup_ratio) {
-            problems.push(format!("warmup_ratio must be in [0, 1], got {}", self.warmup_ratio));
+            problems.push(format!(
+                "warmup_ratio must be in [0, 1], got {}",
+                self.warmup_ratio
+            ));
         }
         if self.learning_rate <= 0.0 || !self.learning_rate.is_finite() {
-            problems.push(format!("learning_rate must be positive, got {}", self.learning_rate));
+            problems.push(format!(
+                "learning_rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if self.epochs == 0 && self.max_steps.is_none() {
             problems.push("epochs must be at least 1 (or set max_steps)".into());

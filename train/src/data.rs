@@ -76,17 +76,22 @@ fn read_jsonl(path: &Path, task: Task) -> Result<Vec<Example>> {
         let missing = |f: &str| data_err(path, format!("line {}: missing field `{f}`", i + 1));
         let text = row.text.ok_or_else(|| missing("text"))?;
         let target = match task {
-            Task::SequenceClassification => Target::Label(match row.label.ok_or_else(|| missing("label"))? {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                other => {
-                    return Err(data_err(
-                        path,
-                        format!("line {}: field `label` must be a string or number, got {other}", i + 1),
-                    ))
-                }
-            }),
+            Task::SequenceClassification => {
+                Target::Label(match row.label.ok_or_else(|| missing("label"))? {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::Bool(b) => b.to_string(),
+                    other => {
+                        return Err(data_err(
+                            path,
+                            format!(
+                                "line {}: field `label` must be a string or number, got {other}",
+                                i + 1
+                            ),
+                        ))
+                    }
+                })
+            }
             Task::TokenClassification => Target::Tags(row.tags.ok_or_else(|| missing("tags"))?),
         };
         out.push(Example { text, target });
@@ -130,7 +135,10 @@ fn read_parquet(path: &Path, task: Task) -> Result<Vec<Example>> {
                 let labels = string_column(path, &target, "label")?;
                 for r in 0..batch.num_rows() {
                     if texts.is_null(r) || labels.is_null(r) {
-                        return Err(data_err(path, format!("row {}: null text or label", base + r)));
+                        return Err(data_err(
+                            path,
+                            format!("row {}: null text or label", base + r),
+                        ));
                     }
                     out.push(Example {
                         text: texts.value(r).to_string(),
@@ -139,15 +147,19 @@ fn read_parquet(path: &Path, task: Task) -> Result<Vec<Example>> {
                 }
             }
             Task::TokenClassification => {
-                let lists = cast(target.as_ref(), &list_type)
-                    .map_err(|e| data_err(path, format!("column `tags` is not a list of strings: {e}")))?;
+                let lists = cast(target.as_ref(), &list_type).map_err(|e| {
+                    data_err(path, format!("column `tags` is not a list of strings: {e}"))
+                })?;
                 let lists = lists
                     .as_any()
                     .downcast_ref::<ListArray>()
                     .ok_or_else(|| data_err(path, "column `tags` is not a list".into()))?;
                 for r in 0..batch.num_rows() {
                     if texts.is_null(r) || lists.is_null(r) {
-                        return Err(data_err(path, format!("row {}: null text or tags", base + r)));
+                        return Err(data_err(
+                            path,
+                            format!("row {}: null text or tags", base + r),
+                        ));
                     }
                     let tags = lists.value(r);
                     let tags = string_column(path, &tags, "tags")?;

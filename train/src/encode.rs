@@ -49,7 +49,9 @@ impl Encoder {
                 .ok_or_else(|| TrainError::Tokenizer(format!("vocabulary has no {t} token")))
         };
         if max_len < 3 {
-            return Err(TrainError::Config(format!("max_length {max_len} is below 3")));
+            return Err(TrainError::Config(format!(
+                "max_length {max_len} is below 3"
+            )));
         }
         Ok(Encoder {
             cls: id("[CLS]")?,
@@ -69,7 +71,12 @@ impl Encoder {
     }
 
     /// Encodes examples; `labels` maps names to ids. Errors name `file` and the row.
-    pub fn encode_all(&self, examples: &[Example], labels: &[String], file: &Path) -> Result<Vec<Encoded>> {
+    pub fn encode_all(
+        &self,
+        examples: &[Example],
+        labels: &[String],
+        file: &Path,
+    ) -> Result<Vec<Encoded>> {
         let lookup = |name: &str, row: usize| -> Result<i64> {
             labels
                 .iter()
@@ -77,7 +84,10 @@ impl Encoder {
                 .map(|i| i as i64)
                 .ok_or_else(|| TrainError::Data {
                     path: file.display().to_string(),
-                    message: format!("row {row}: unknown label {name:?} (labels: {})", labels.join(", ")),
+                    message: format!(
+                        "row {row}: unknown label {name:?} (labels: {})",
+                        labels.join(", ")
+                    ),
                 })
         };
         examples

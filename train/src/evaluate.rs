@@ -35,18 +35,31 @@ pub fn predict_logits(model: &Classifier, items: &[&Encoded], device: &Device) -
     let logits = model.forward(batch.ids, batch.mask);
     let [b, s, k] = logits.dims();
     let values = to_vec(logits);
-    (0..b).map(|i| values[i * s * k..(i + 1) * s * k].to_vec()).collect()
+    (0..b)
+        .map(|i| values[i * s * k..(i + 1) * s * k].to_vec())
+        .collect()
 }
 
 fn argmax(row: &[f32]) -> usize {
     row.iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
         .0
 }
 
 /// Evaluates `model` (call `valid()` first) on `data`.
-pub fn evaluate(model: &Classifier, data: &[Encoded], labels: &[String], batch_size: usize) -> EvalReport {
+pub fn evaluate(
+    model: &Classifier,
+    data: &[Encoded],
+    labels: &[String],
+    batch_size: usize,
+) -> EvalReport {
     let device = model.classifier.weight.val().device();
     let k = labels.len();
     let mut gold = Vec::new();

@@ -23,14 +23,21 @@ pub fn merged_tensors(model: &Classifier) -> TensorMap {
     let p = format!("{ENCODER_PREFIX}.embeddings");
     m.insert_tensor(format!("{p}.word_embeddings.weight"), e.word.val());
     m.insert_tensor(format!("{p}.position_embeddings.weight"), e.position.val());
-    m.insert_tensor(format!("{p}.token_type_embeddings.weight"), e.token_type.val());
+    m.insert_tensor(
+        format!("{p}.token_type_embeddings.weight"),
+        e.token_type.val(),
+    );
     layer_norm(&mut m, &format!("{p}.LayerNorm"), &e.layer_norm);
     for (i, layer) in model.bert.layers.iter().enumerate() {
         let p = format!("{ENCODER_PREFIX}.encoder.layer.{i}");
         for t in TargetModule::ALL {
             linear(&mut m, &format!("{p}.{}", t.hf_path()), layer.linear(t));
         }
-        layer_norm(&mut m, &format!("{p}.attention.output.LayerNorm"), &layer.attention_norm);
+        layer_norm(
+            &mut m,
+            &format!("{p}.attention.output.LayerNorm"),
+            &layer.attention_norm,
+        );
         layer_norm(&mut m, &format!("{p}.output.LayerNorm"), &layer.output_norm);
     }
     if let Some(pooler) = &model.pooler {
@@ -71,7 +78,10 @@ pub fn adapter_tensors(model: &Classifier) -> TensorMap {
         m.insert_tensor(format!("{name}.bias"), pooler.bias.val().detach());
     }
     let name = format!("{PEFT_PREFIX}.{HEAD_PREFIX}");
-    m.insert_linear(format!("{name}.weight"), model.classifier.weight.val().detach());
+    m.insert_linear(
+        format!("{name}.weight"),
+        model.classifier.weight.val().detach(),
+    );
     m.insert_tensor(format!("{name}.bias"), model.classifier.bias.val().detach());
     m
 }
@@ -111,7 +121,8 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn json(v: &impl serde::Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(v).map_err(|e| TrainError::Config(format!("cannot serialise JSON: {e}")))
+    serde_json::to_vec_pretty(v)
+        .map_err(|e| TrainError::Config(format!("cannot serialise JSON: {e}")))
 }
 
 /// Writes the export directory `out` (built in `<out>.tmp`, then renamed into place).
@@ -139,7 +150,10 @@ pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Resu
     write(&tmp.join(WEIGHTS_FILE), &merged_tensors(model).to_bytes()?)?;
     let tok_src = inputs.base_model.join(TOKENIZER_FILE);
     std::fs::copy(&tok_src, tmp.join(TOKENIZER_FILE)).map_err(|e| TrainError::io(&tok_src, e))?;
-    write(&tmp.join(ADAPTER_WEIGHTS_FILE), &adapter_tensors(model).to_bytes()?)?;
+    write(
+        &tmp.join(ADAPTER_WEIGHTS_FILE),
+        &adapter_tensors(model).to_bytes()?,
+    )?;
     let mut modules_to_save = vec![HEAD_PREFIX.to_string()];
     if model.pooler.is_some() {
         modules_to_save.push("pooler".to_string());

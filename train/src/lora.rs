@@ -141,7 +141,11 @@ pub struct LoraLinear {
 }
 
 /// A tensor from row-major `f32` values.
-pub fn tensor_from<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
+pub fn tensor_from<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
@@ -201,7 +205,14 @@ impl LoraLinear {
         let w = self.weight.val().detach();
         match &self.lora {
             None => w,
-            Some(l) => w + l.a.val().detach().matmul(l.b.val().detach()).mul_scalar(l.scaling),
+            Some(l) => {
+                w + l
+                    .a
+                    .val()
+                    .detach()
+                    .matmul(l.b.val().detach())
+                    .mul_scalar(l.scaling)
+            }
         }
     }
 }

@@ -37,9 +37,21 @@ pub struct ClassificationMetrics {
 }
 
 fn prf(tp: usize, fp: usize, fn_: usize) -> (f64, f64, f64) {
-    let p = if tp + fp == 0 { 0.0 } else { tp as f64 / (tp + fp) as f64 };
-    let r = if tp + fn_ == 0 { 0.0 } else { tp as f64 / (tp + fn_) as f64 };
-    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+    let p = if tp + fp == 0 {
+        0.0
+    } else {
+        tp as f64 / (tp + fp) as f64
+    };
+    let r = if tp + fn_ == 0 {
+        0.0
+    } else {
+        tp as f64 / (tp + fn_) as f64
+    };
+    let f = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
     (p, r, f)
 }
 
@@ -70,8 +82,16 @@ pub fn classification(gold: &[usize], pred: &[usize], labels: &[String]) -> Clas
         });
     }
     ClassificationMetrics {
-        accuracy: if gold.is_empty() { 0.0 } else { correct as f64 / gold.len() as f64 },
-        macro_f1: if f1s.is_empty() { 0.0 } else { f1s.iter().sum::<f64>() / f1s.len() as f64 },
+        accuracy: if gold.is_empty() {
+            0.0
+        } else {
+            correct as f64 / gold.len() as f64
+        },
+        macro_f1: if f1s.is_empty() {
+            0.0
+        } else {
+            f1s.iter().sum::<f64>() / f1s.len() as f64
+        },
         per_class,
         confusion,
         count: gold.len(),
@@ -190,11 +210,18 @@ mod tests {
     fn macro_f1_hand_computed() {
         // gold a a a b b c ; pred a a b b c c
         // a: tp2 fp0 fn1 -> p1 r2/3 f0.8 ; b: tp1 fp1 fn1 -> f0.5 ; c: tp1 fp1 fn0 -> p.5 r1 f2/3
-        let m = classification(&[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2], &labels(&["a", "b", "c"]));
+        let m = classification(
+            &[0, 0, 0, 1, 1, 2],
+            &[0, 0, 1, 1, 2, 2],
+            &labels(&["a", "b", "c"]),
+        );
         assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
         let expected = (0.8 + 0.5 + 2.0 / 3.0) / 3.0;
         assert!((m.macro_f1 - expected).abs() < 1e-12, "{}", m.macro_f1);
-        assert_eq!(m.confusion, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
+        assert_eq!(
+            m.confusion,
+            vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]
+        );
         assert!((m.per_class[2].precision - 0.5).abs() < 1e-12);
         assert_eq!(m.per_class[0].support, 3);
     }
@@ -208,8 +235,14 @@ mod tests {
     #[test]
     fn spans_follow_conlleval() {
         let s = spans(&["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-PER"]);
-        let k: Vec<(&str, usize, usize)> = s.iter().map(|s| (s.kind.as_str(), s.start, s.end)).collect();
-        assert_eq!(k, vec![("PER", 0, 2), ("LOC", 3, 5), ("LOC", 5, 6), ("PER", 6, 7)]);
+        let k: Vec<(&str, usize, usize)> = s
+            .iter()
+            .map(|s| (s.kind.as_str(), s.start, s.end))
+            .collect();
+        assert_eq!(
+            k,
+            vec![("PER", 0, 2), ("LOC", 3, 5), ("LOC", 5, 6), ("PER", 6, 7)]
+        );
     }
 
     #[test]

@@ -79,7 +79,9 @@ impl Classifier {
             None
         };
         if init.num_labels == 0 {
-            return Err(TrainError::Config("a classifier needs at least one label".into()));
+            return Err(TrainError::Config(
+                "a classifier needs at least one label".into(),
+            ));
         }
         let n = init.num_labels;
         let cw: Vec<f32> = (0..h * n).map(|_| normal(&mut rng) * 0.02).collect();
@@ -105,9 +107,12 @@ impl Classifier {
             path: dir.display().to_string(),
             message,
         };
-        let task = config
-            .task()
-            .ok_or_else(|| bad(format!("config.json architectures {:?} name no known task", config.architectures)))?;
+        let task = config.task().ok_or_else(|| {
+            bad(format!(
+                "config.json architectures {:?} name no known task",
+                config.architectures
+            ))
+        })?;
         let labels = config.labels().map_err(bad)?;
         let w = WeightFile::open(&dir.join(router_core::export::WEIGHTS_FILE))?;
         let mut ids = ParamIds::default();
@@ -291,11 +296,23 @@ impl Classifier {
             }
         }
         if let Some(p) = self.pooler.as_mut() {
-            out.push(("bert.pooler.dense.weight".into(), ParamMut::Rank2(&mut p.weight)));
-            out.push(("bert.pooler.dense.bias".into(), ParamMut::Rank1(&mut p.bias)));
+            out.push((
+                "bert.pooler.dense.weight".into(),
+                ParamMut::Rank2(&mut p.weight),
+            ));
+            out.push((
+                "bert.pooler.dense.bias".into(),
+                ParamMut::Rank1(&mut p.bias),
+            ));
         }
-        out.push(("classifier.weight".into(), ParamMut::Rank2(&mut self.classifier.weight)));
-        out.push(("classifier.bias".into(), ParamMut::Rank1(&mut self.classifier.bias)));
+        out.push((
+            "classifier.weight".into(),
+            ParamMut::Rank2(&mut self.classifier.weight),
+        ));
+        out.push((
+            "classifier.bias".into(),
+            ParamMut::Rank1(&mut self.classifier.bias),
+        ));
         out
     }
 }

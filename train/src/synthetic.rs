@@ -16,7 +16,13 @@ use crate::weights::TensorMap;
 pub const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
 /// A BERT config of the given size (`gelu`, LayerNorm eps 1e-12).
-pub fn tiny_config(vocab: usize, hidden: usize, layers: usize, heads: usize, intermediate: usize) -> ModelConfig {
+pub fn tiny_config(
+    vocab: usize,
+    hidden: usize,
+    layers: usize,
+    heads: usize,
+    intermediate: usize,
+) -> ModelConfig {
     ModelConfig {
         architectures: vec!["BertModel".into()],
         model_type: "bert".into(),
@@ -42,13 +48,29 @@ pub fn random_weights(cfg: &ModelConfig, seed: u64) -> TensorMap {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut m = TensorMap::default();
     let h = cfg.hidden_size;
-    let mut rand = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-0.35f32..0.35)).collect() };
+    let mut rand =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-0.35f32..0.35)).collect() };
     let mut matrix = |m: &mut TensorMap, name: String, rows: usize, cols: usize| {
         m.insert(name, vec![rows, cols], rand(rows * cols));
     };
-    matrix(&mut m, "embeddings.word_embeddings.weight".into(), cfg.vocab_size, h);
-    matrix(&mut m, "embeddings.position_embeddings.weight".into(), cfg.max_position_embeddings, h);
-    matrix(&mut m, "embeddings.token_type_embeddings.weight".into(), cfg.type_vocab_size, h);
+    matrix(
+        &mut m,
+        "embeddings.word_embeddings.weight".into(),
+        cfg.vocab_size,
+        h,
+    );
+    matrix(
+        &mut m,
+        "embeddings.position_embeddings.weight".into(),
+        cfg.max_position_embeddings,
+        h,
+    );
+    matrix(
+        &mut m,
+        "embeddings.token_type_embeddings.weight".into(),
+        cfg.type_vocab_size,
+        h,
+    );
     let ln = |m: &mut TensorMap, name: &str| {
         m.insert(format!("{name}.weight"), vec![h], vec![1.0; h]);
         m.insert(format!("{name}.bias"), vec![h], vec![0.0; h]);
@@ -111,9 +133,21 @@ pub fn tokenizer_json(words: &[&str]) -> serde_json::Value {
 }
 
 /// Writes a random base model directory for `words` (vocab = specials + words).
-pub fn write_base_model(dir: &Path, words: &[&str], hidden: usize, layers: usize, seed: u64) -> Result<ModelConfig> {
+pub fn write_base_model(
+    dir: &Path,
+    words: &[&str],
+    hidden: usize,
+    layers: usize,
+    seed: u64,
+) -> Result<ModelConfig> {
     std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
-    let cfg = tiny_config(SPECIAL_TOKENS.len() + words.len(), hidden, layers, 4, hidden * 2);
+    let cfg = tiny_config(
+        SPECIAL_TOKENS.len() + words.len(),
+        hidden,
+        layers,
+        4,
+        hidden * 2,
+    );
     let write = |name: &str, bytes: Vec<u8>| {
         let p = dir.join(name);
         std::fs::write(&p, bytes).map_err(|e| TrainError::io(&p, e))
@@ -121,6 +155,9 @@ pub fn write_base_model(dir: &Path, words: &[&str], hidden: usize, layers: usize
     let json = |v: serde_json::Result<Vec<u8>>| v.map_err(|e| TrainError::Config(e.to_string()));
     write(CONFIG_FILE, json(serde_json::to_vec_pretty(&cfg))?)?;
     write(WEIGHTS_FILE, random_weights(&cfg, seed).to_bytes()?)?;
-    write(TOKENIZER_FILE, json(serde_json::to_vec_pretty(&tokenizer_json(words)))?)?;
+    write(
+        TOKENIZER_FILE,
+        json(serde_json::to_vec_pretty(&tokenizer_json(words)))?,
+    )?;
     Ok(cfg)
 }

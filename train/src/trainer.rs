@@ -59,7 +59,10 @@ pub struct Prepared {
 pub fn prepare(cfg: &TrainConfig) -> Result<Prepared> {
     let task = cfg.task.task();
     let base_config = read_model_config(&cfg.base_model.join(router_core::export::CONFIG_FILE))?;
-    let encoder = Encoder::new(&cfg.base_model.join(router_core::export::TOKENIZER_FILE), cfg.max_length)?;
+    let encoder = Encoder::new(
+        &cfg.base_model.join(router_core::export::TOKENIZER_FILE),
+        cfg.max_length,
+    )?;
     let mut train = read_examples(&cfg.train_file, task)?;
     let labels = match &cfg.labels {
         Some(l) => l.clone(),
@@ -77,7 +80,10 @@ pub fn prepare(cfg: &TrainConfig) -> Result<Prepared> {
         train.shuffle(&mut rng);
         train.truncate(n);
     }
-    let mut data_hashes = vec![(cfg.train_file.display().to_string(), sha256_file(&cfg.train_file)?)];
+    let mut data_hashes = vec![(
+        cfg.train_file.display().to_string(),
+        sha256_file(&cfg.train_file)?,
+    )];
     let train = encoder.encode_all(&train, &labels, &cfg.train_file)?;
     let mut split = |file: &Option<PathBuf>| -> Result<Option<Vec<Encoded>>> {
         let Some(path) = file else { return Ok(None) };
@@ -101,7 +107,12 @@ pub fn prepare(cfg: &TrainConfig) -> Result<Prepared> {
 }
 
 /// Builds the model a config describes (deterministic in the seed).
-pub fn build_model(cfg: &TrainConfig, base_config: &ModelConfig, num_labels: usize, device: &Device) -> Result<Classifier> {
+pub fn build_model(
+    cfg: &TrainConfig,
+    base_config: &ModelConfig,
+    num_labels: usize,
+    device: &Device,
+) -> Result<Classifier> {
     let init = ClassifierInit {
         bert: BertInit {
             config: base_config,
@@ -116,7 +127,11 @@ pub fn build_model(cfg: &TrainConfig, base_config: &ModelConfig, num_labels: usi
         num_labels,
         seed: cfg.seed,
     };
-    Classifier::from_base(&cfg.base_model.join(router_core::export::WEIGHTS_FILE), &init, device)
+    Classifier::from_base(
+        &cfg.base_model.join(router_core::export::WEIGHTS_FILE),
+        &init,
+        device,
+    )
 }
 
 /// Metrics of one epoch.
@@ -168,7 +183,10 @@ fn class_weights(cfg: &TrainConfig, prepared: &Prepared) -> Result<Option<Vec<f6
     let k = prepared.labels.len();
     if let Some(w) = &cfg.class_weights {
         if w.len() != k {
-            return Err(TrainError::Config(format!("class_weights has {} entries for {k} labels", w.len())));
+            return Err(TrainError::Config(format!(
+                "class_weights has {} entries for {k} labels",
+                w.len()
+            )));
         }
         return Ok(Some(w.clone()));
     }
@@ -187,7 +205,13 @@ fn class_weights(cfg: &TrainConfig, prepared: &Prepared) -> Result<Option<Vec<f6
     Ok(Some(
         counts
             .iter()
-            .map(|&c| if c == 0 { 0.0 } else { n as f64 / (k * c) as f64 })
+            .map(|&c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    n as f64 / (k * c) as f64
+                }
+            })
             .collect(),
     ))
 }
@@ -208,11 +232,15 @@ pub fn cross_entropy(logits: Tensor<2>, labels: &[i64], weights: Option<&[f64]>)
         total += w;
     }
     let target = Tensor::<2>::from_data(TensorData::new(target, [n, k]), &device);
-    (log_softmax(logits, 1) * target).sum().neg().div_scalar(total.max(1e-12))
+    (log_softmax(logits, 1) * target)
+        .sum()
+        .neg()
+        .div_scalar(total.max(1e-12))
 }
 
 fn micro_seed(seed: u64, micro_step: usize) -> u64 {
-    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(micro_step as u64 + 1)
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(micro_step as u64 + 1)
 }
 
 /// Applies torch-style global L2-norm clipping to the trainable gradients.
@@ -225,8 +253,12 @@ fn clip_global_norm(model: &mut Classifier, grads: &mut GradientsParams, max_nor
         .collect();
     for &(id, rank) in &ids {
         sq += match rank {
-            1 => grads.get::<1>(id).map_or(0.0, |g| g.square().sum().into_scalar::<f32>() as f64),
-            _ => grads.get::<2>(id).map_or(0.0, |g| g.square().sum().into_scalar::<f32>() as f64),
+            1 => grads
+                .get::<1>(id)
+                .map_or(0.0, |g| g.square().sum().into_scalar::<f32>() as f64),
+            _ => grads
+                .get::<2>(id)
+                .map_or(0.0, |g| g.square().sum().into_scalar::<f32>() as f64),
         };
     }
     let norm = sq.sqrt();
@@ -251,7 +283,12 @@ fn clip_global_norm(model: &mut Classifier, grads: &mut GradientsParams, max_nor
 }
 
 /// The loss of one micro-batch (forward on an autodiff device).
-pub fn batch_loss(model: &Classifier, items: &[&Encoded], weights: Option<&[f64]>, device: &Device) -> Tensor<1> {
+pub fn batch_loss(
+    model: &Classifier,
+    items: &[&Encoded],
+    weights: Option<&[f64]>,
+    device: &Device,
+) -> Tensor<1> {
     let token_level = model.kind.task == Task::TokenClassification;
     let batch = make_batch(items, token_level, device);
     let logits = model.forward(batch.ids, batch.mask);
@@ -288,7 +325,12 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     if opts.resume {
         match checkpoint::load(&ckpt_dir, cfg, &mut model, optim, &device)? {
             Some((s, o)) => {
-                tracing::info!(step = s.step, epoch = s.epoch, "resuming from {}", ckpt_dir.display());
+                tracing::info!(
+                    step = s.step,
+                    epoch = s.epoch,
+                    "resuming from {}",
+                    ckpt_dir.display()
+                );
                 state = s;
                 optim = o;
             }
@@ -304,8 +346,10 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     let bar = if opts.progress {
         let bar = ProgressBar::new(total_steps as u64);
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_position(state.step as u64);
         bar
@@ -320,7 +364,9 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     let mut accum = GradientsAccumulator::<Classifier>::new();
     'epochs: for epoch in state.epoch..epochs {
         let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(cfg.seed.wrapping_add(epoch as u64 * 7919)));
+        order.shuffle(&mut StdRng::seed_from_u64(
+            cfg.seed.wrapping_add(epoch as u64 * 7919),
+        ));
         let chunks: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
         for bi in state.batch..chunks.len() {
             let items: Vec<&Encoded> = chunks[bi].iter().map(|&i| &prepared.train[i]).collect();
@@ -340,7 +386,8 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
             state.loss_count += 1;
             last_loss = loss_value;
             samples += items.len();
-            let end_of_group = (bi + 1) % cfg.grad_accum_steps == 0 || bi + 1 == chunks.len();
+            let end_of_group =
+                (bi + 1).is_multiple_of(cfg.grad_accum_steps) || bi + 1 == chunks.len();
             if !end_of_group {
                 continue;
             }
@@ -356,10 +403,17 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
             state.last_loss = last_loss;
             let rate = samples as f64 / start.elapsed().as_secs_f64().max(1e-9);
             bar.set_position(state.step as u64);
-            bar.set_message(format!("epoch {} loss {last_loss:.4} {rate:.1} samples/s", epoch + 1));
+            bar.set_message(format!(
+                "epoch {} loss {last_loss:.4} {rate:.1} samples/s",
+                epoch + 1
+            ));
             let done = state.step >= total_steps;
             let pause = opts.stop_after_steps.is_some_and(|s| state.step >= s);
-            if cfg.checkpoint_every.is_some_and(|e| state.step % e == 0) || (pause && !done) {
+            if cfg
+                .checkpoint_every
+                .is_some_and(|e| state.step.is_multiple_of(e))
+                || (pause && !done)
+            {
                 checkpoint::save(&ckpt_dir, &state, &mut model, &optim)?;
             }
             if pause && !done {
@@ -373,7 +427,12 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
         // End of epoch: validate, track early stopping, checkpoint.
         let train_loss = state.loss_sum / state.loss_count.max(1) as f64;
         let validation = match &prepared.validation {
-            Some(v) => Some(evaluate(&model.valid(), v, &prepared.labels, cfg.batch_size.max(16))),
+            Some(v) => Some(evaluate(
+                &model.valid(),
+                v,
+                &prepared.labels,
+                cfg.batch_size.max(16),
+            )),
             None => None,
         };
         let score = validation.as_ref().map(EvalReport::score);
@@ -383,7 +442,13 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
             train_loss,
             validation,
         });
-        tracing::info!(epoch = epoch + 1, step = state.step, train_loss, ?score, "epoch done");
+        tracing::info!(
+            epoch = epoch + 1,
+            step = state.step,
+            train_loss,
+            ?score,
+            "epoch done"
+        );
         state.epoch = epoch + 1;
         state.batch = 0;
         state.loss_sum = 0.0;
@@ -402,7 +467,10 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
         }
         checkpoint::save(&ckpt_dir, &state, &mut model, &optim)?;
         if patience_hit {
-            tracing::info!(epoch = epoch + 1, "early stopping: no validation improvement");
+            tracing::info!(
+                epoch = epoch + 1,
+                "early stopping: no validation improvement"
+            );
             stopped_early = true;
             break;
         }
@@ -424,8 +492,11 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     })
 }
 
+/// Trainable tensors on the host: `(name, dims, values)`.
+pub type NamedValues = Vec<(String, Vec<usize>, Vec<f32>)>;
+
 /// Reads every trainable parameter to the host, by name (for checkpoints and tests).
-pub fn trainable_values(model: &mut Classifier) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+pub fn trainable_values(model: &mut Classifier) -> NamedValues {
     model
         .trainables_mut()
         .into_iter()

@@ -89,9 +89,19 @@ impl WeightFile {
     }
 
     /// An HF linear weight `[out, in]` transposed to burn's `[in, out]`.
-    pub fn linear_weight(&self, name: &str, d_in: usize, d_out: usize, device: &Device) -> Result<Tensor<2>> {
+    pub fn linear_weight(
+        &self,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        device: &Device,
+    ) -> Result<Tensor<2>> {
         let hf = self.get(name, &[d_out, d_in])?;
-        Ok(tensor_from(transpose(&hf, d_out, d_in), [d_in, d_out], device))
+        Ok(tensor_from(
+            transpose(&hf, d_out, d_in),
+            [d_in, d_out],
+            device,
+        ))
     }
 }
 

@@ -12,10 +12,17 @@ fn unknown_label_names_file_and_row() {
     common::tiny_setup(dir, TaskName::SequenceClassification);
     let mut cfg = common::tiny_config(dir, TaskName::SequenceClassification);
     let bad = dir.join("validation.jsonl");
-    std::fs::write(&bad, "{\"text\": \"the rust\", \"label\": \"code\"}\n{\"text\": \"x\", \"label\": \"poetry\"}\n").unwrap();
+    std::fs::write(
+        &bad,
+        "{\"text\": \"the rust\", \"label\": \"code\"}\n{\"text\": \"x\", \"label\": \"poetry\"}\n",
+    )
+    .unwrap();
     cfg.validation_file = Some(bad.clone());
     let err = prepare(&cfg).err().unwrap().to_string();
-    assert!(err.contains("validation.jsonl") && err.contains("row 1") && err.contains("poetry"), "{err}");
+    assert!(
+        err.contains("validation.jsonl") && err.contains("row 1") && err.contains("poetry"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -24,9 +31,16 @@ fn tag_count_mismatch_and_missing_field_are_reported() {
     let dir = tmp.path();
     common::tiny_setup(dir, TaskName::TokenClassification);
     let cfg = common::tiny_config(dir, TaskName::TokenClassification);
-    std::fs::write(&cfg.train_file, "{\"text\": \"alice is here\", \"tags\": [\"B-PER\", \"O\"]}\n").unwrap();
+    std::fs::write(
+        &cfg.train_file,
+        "{\"text\": \"alice is here\", \"tags\": [\"B-PER\", \"O\"]}\n",
+    )
+    .unwrap();
     let err = prepare(&cfg).err().unwrap().to_string();
-    assert!(err.contains("train.jsonl") && err.contains("row 0") && err.contains("2 tags for 3"), "{err}");
+    assert!(
+        err.contains("train.jsonl") && err.contains("row 0") && err.contains("2 tags for 3"),
+        "{err}"
+    );
     std::fs::write(&cfg.train_file, "{\"text\": \"alice\"}\n").unwrap();
     let err = prepare(&cfg).err().unwrap().to_string();
     assert!(err.contains("line 1") && err.contains("`tags`"), "{err}");
@@ -43,7 +57,13 @@ fn yaml_config_rejects_unknown_keys_and_bad_values() {
     std::fs::write(&p, "base_model: m\ntrain_file: t\nlearning_rat: 1\n").unwrap();
     let err = TrainConfig::from_yaml_file(&p).err().unwrap().to_string();
     assert!(err.contains("learning_rat"), "{err}");
-    let bad = TrainConfig { batch_size: 0, ..TrainConfig::default() };
+    let bad = TrainConfig {
+        batch_size: 0,
+        ..TrainConfig::default()
+    };
     let err = bad.validate().err().unwrap().to_string();
-    assert!(err.contains("batch_size") && err.contains("base_model"), "{err}");
+    assert!(
+        err.contains("batch_size") && err.contains("base_model"),
+        "{err}"
+    );
 }

@@ -16,7 +16,12 @@ use train::pipeline::{run, RunResult};
 use train::trainer::RunOptions;
 use train::weights::WeightFile;
 
-fn encode(dir: &std::path::Path, file: &str, task: TaskName, labels: &[String]) -> (Vec<Example>, Vec<Encoded>) {
+fn encode(
+    dir: &std::path::Path,
+    file: &str,
+    task: TaskName,
+    labels: &[String],
+) -> (Vec<Example>, Vec<Encoded>) {
     let path = dir.join(file);
     let ex = read_examples(&path, task.task()).unwrap();
     let enc = Encoder::new(&dir.join("base/tokenizer.json"), 32).unwrap();
@@ -26,7 +31,10 @@ fn encode(dir: &std::path::Path, file: &str, task: TaskName, labels: &[String]) 
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -56,17 +64,30 @@ fn sequence_classifier_trains_exports_and_matches_candle() {
     assert_eq!(config.architectures, vec!["BertForSequenceClassification"]);
     assert_eq!(config.labels().unwrap(), vec!["code", "math"]);
     let adapter: AdapterConfig =
-        serde_json::from_str(&std::fs::read_to_string(out.join("adapter_config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("adapter_config.json")).unwrap())
+            .unwrap();
     assert_eq!((adapter.r, adapter.scaling()), (4, 2.0));
     assert_eq!(adapter.target_modules, vec!["query", "value"]);
     let a = WeightFile::open(&out.join("adapter_model.safetensors")).unwrap();
     // PEFT layouts: lora_A [r, in], lora_B [out, r], head under its plain name.
-    a.get_exact("base_model.model.bert.encoder.layer.1.attention.self.value.lora_A.weight", &[4, 32])
+    a.get_exact(
+        "base_model.model.bert.encoder.layer.1.attention.self.value.lora_A.weight",
+        &[4, 32],
+    )
+    .unwrap();
+    a.get_exact(
+        "base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight",
+        &[32, 4],
+    )
+    .unwrap();
+    a.get_exact("base_model.model.classifier.weight", &[2, 32])
         .unwrap();
-    a.get_exact("base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight", &[32, 4])
-        .unwrap();
-    a.get_exact("base_model.model.classifier.weight", &[2, 32]).unwrap();
-    assert!(a.get_exact("base_model.model.bert.encoder.layer.0.attention.self.key.lora_A.weight", &[4, 32]).is_err());
+    assert!(a
+        .get_exact(
+            "base_model.model.bert.encoder.layer.0.attention.self.key.lora_A.weight",
+            &[4, 32]
+        )
+        .is_err());
 
     // burn: merged export loaded back == candle on the same export.
     let device = Device::flex();
@@ -74,7 +95,9 @@ fn sequence_classifier_trains_exports_and_matches_candle() {
     let (examples, encoded) = encode(dir, "test.jsonl", TaskName::SequenceClassification, &labels);
     let items: Vec<&Encoded> = encoded.iter().collect();
     let burn_logits = predict_logits(&merged, &items, &device);
-    let candle = SequenceClassifier::load(&ModelSource::Dir(out.clone()), &InferenceOptions::default()).unwrap();
+    let candle =
+        SequenceClassifier::load(&ModelSource::Dir(out.clone()), &InferenceOptions::default())
+            .unwrap();
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let candle_logits = candle.logits_batch(&texts).unwrap();
     for (b, c) in burn_logits.iter().zip(&candle_logits) {
@@ -82,7 +105,11 @@ fn sequence_classifier_trains_exports_and_matches_candle() {
     }
     // Better than chance on held-out data (deterministic: fixed seeds throughout).
     let test = report.test.as_ref().unwrap();
-    assert!(test.classification.accuracy > 0.6, "test accuracy {}", test.classification.accuracy);
+    assert!(
+        test.classification.accuracy > 0.6,
+        "test accuracy {}",
+        test.classification.accuracy
+    );
 }
 
 #[test]
@@ -97,10 +124,19 @@ fn lora_merge_equals_unmerged_forward() {
     let outcome = train::trainer::train(&cfg, &RunOptions::default()).unwrap();
     let unmerged = outcome.model.valid();
     // The adapters moved away from B = 0, so merging matters.
-    let b = unmerged.bert.layers[0].intermediate.lora.as_ref().unwrap().b.val();
+    let b = unmerged.bert.layers[0]
+        .intermediate
+        .lora
+        .as_ref()
+        .unwrap()
+        .b
+        .val();
     assert!(train::weights::to_vec(b).iter().any(|v| v.abs() > 1e-4));
     let rs = unmerged.bert.layers[0].query.lora.as_ref().unwrap().scaling;
-    assert!((rs - 8.0 / 2.0).abs() < 1e-12, "rsLoRA scaling alpha/sqrt(r) = 4, got {rs}");
+    assert!(
+        (rs - 8.0 / 2.0).abs() < 1e-12,
+        "rsLoRA scaling alpha/sqrt(r) = 4, got {rs}"
+    );
 
     let out = dir.join("merged");
     let report = serde_json::json!({});
@@ -148,12 +184,18 @@ fn token_classifier_trains_exports_and_matches_candle() {
     let (examples, encoded) = encode(dir, "test.jsonl", TaskName::TokenClassification, &labels);
     let items: Vec<&Encoded> = encoded.iter().collect();
     let burn_logits = predict_logits(&merged, &items, &device);
-    let candle = TokenClassifier::load(&ModelSource::Dir(out.clone()), &InferenceOptions::default()).unwrap();
+    let candle =
+        TokenClassifier::load(&ModelSource::Dir(out.clone()), &InferenceOptions::default())
+            .unwrap();
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let candle_logits = candle.logits_batch(&texts).unwrap();
     let k = labels.len();
     for ((b, c), e) in burn_logits.iter().zip(&candle_logits).zip(&encoded) {
-        assert_eq!(c.len(), e.ids.len(), "candle returns one row per real token");
+        assert_eq!(
+            c.len(),
+            e.ids.len(),
+            "candle returns one row per real token"
+        );
         let flat: Vec<f32> = c.concat();
         assert!(max_diff(&b[..e.ids.len() * k], &flat) < 1e-4);
     }

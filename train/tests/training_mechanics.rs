@@ -11,7 +11,7 @@ use train::config::TaskName;
 use train::encode::Encoded;
 use train::lora::TargetModule;
 use train::pipeline::{run, RunResult};
-use train::trainer::{batch_loss, build_model, prepare, trainable_values, RunOptions};
+use train::trainer::{batch_loss, build_model, prepare, trainable_values, NamedValues, RunOptions};
 
 #[test]
 fn only_lora_factors_pooler_and_head_get_gradients() {
@@ -34,8 +34,14 @@ fn only_lora_factors_pooler_and_head_get_gradients() {
         .collect();
     // 2 layers x 2 targets x (A, B) + pooler (w, b) + classifier (w, b).
     assert_eq!(trainable.len(), 12);
-    assert!(trainable.iter().any(|(n, _, _)| n == "bert.encoder.layer.1.intermediate.dense.lora_b"));
-    assert_eq!(grads.len(), trainable.len(), "gradients exist only for trainable params");
+    assert!(trainable
+        .iter()
+        .any(|(n, _, _)| n == "bert.encoder.layer.1.intermediate.dense.lora_b"));
+    assert_eq!(
+        grads.len(),
+        trainable.len(),
+        "gradients exist only for trainable params"
+    );
     for (name, id, rank) in &trainable {
         let has = match rank {
             1 => grads.get::<1>(*id).is_some(),
@@ -55,7 +61,7 @@ fn only_lora_factors_pooler_and_head_get_gradients() {
     assert!(grads.get::<1>(model.bert.layers[0].query.bias.id).is_none());
 }
 
-fn values(cfg: &train::config::TrainConfig) -> (Vec<(String, Vec<usize>, Vec<f32>)>, f64) {
+fn values(cfg: &train::config::TrainConfig) -> (NamedValues, f64) {
     let outcome = train::trainer::train(cfg, &RunOptions::default()).unwrap();
     let loss = outcome.final_loss;
     let mut model = outcome.model;
@@ -120,10 +126,23 @@ fn resume_refuses_a_different_recipe() {
     common::tiny_setup(dir, TaskName::SequenceClassification);
     let mut cfg = common::tiny_config(dir, TaskName::SequenceClassification);
     cfg.epochs = 1;
-    run(&cfg, &RunOptions { stop_after_steps: Some(1), ..RunOptions::default() }).unwrap();
+    run(
+        &cfg,
+        &RunOptions {
+            stop_after_steps: Some(1),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
     cfg.learning_rate = 0.5;
-    let err = train::trainer::train(&cfg, &RunOptions { resume: true, ..RunOptions::default() })
-        .err()
-        .unwrap();
+    let err = train::trainer::train(
+        &cfg,
+        &RunOptions {
+            resume: true,
+            ..RunOptions::default()
+        },
+    )
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("different recipe"), "{err}");
 }

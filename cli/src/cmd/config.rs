@@ -1,13 +1,55 @@
-//! `routelab config` (being built; owned by the engineer of this subcommand).
+//! `routelab config`: validate decision configs.
 
-/// Arguments of `routelab config`.
+use std::path::PathBuf;
+
+use router_core::config::LoadedConfig;
+
+/// Subcommands of `routelab config`.
 #[derive(clap::Subcommand)]
 pub enum ConfigCommand {
-    /// Placeholder until this subcommand lands.
-    Pending,
+    /// Validate config files: print `ok` and what routelab ignores, or every problem
+    /// (`file:line: yaml.path: message`); exit non-zero if any file is invalid.
+    Check {
+        /// Config files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print only `ok` / the errors, not the ignored list.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 /// Runs `routelab config`.
-pub fn run(_args: ConfigCommand) -> anyhow::Result<()> {
-    anyhow::bail!("`routelab config` is not built yet")
+pub fn run(args: ConfigCommand) -> anyhow::Result<()> {
+    let ConfigCommand::Check { files, quiet } = args;
+    let mut failed = 0usize;
+    for f in &files {
+        match LoadedConfig::from_file(f) {
+            Ok(loaded) => {
+                println!("{}: ok", f.display());
+                if !quiet && !loaded.ignored.is_empty() {
+                    println!("  ignored ({}):", loaded.ignored.len());
+                    for i in &loaded.ignored {
+                        println!("    {i}");
+                    }
+                }
+            }
+            Err(router_core::Error::Invalid(problems)) => {
+                failed += 1;
+                println!("{}: {} problem(s)", f.display(), problems.len());
+                for p in problems {
+                    println!("  {p}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{}: error", f.display());
+                println!("  {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} config file(s) invalid", files.len());
+    }
+    Ok(())
 }

@@ -77,12 +77,16 @@ pub fn run(args: DatasetsCommand) -> anyhow::Result<()> {
         DatasetsCommand::Build(b) => run_build(b),
         DatasetsCommand::Verify(v) => {
             let dir = v.dir.unwrap_or_else(samples_dir);
-            let lines = datasets::verify(&dir)
-                .with_context(|| format!("verifying {}", dir.display()))?;
+            let lines =
+                datasets::verify(&dir).with_context(|| format!("verifying {}", dir.display()))?;
             for line in &lines {
                 println!("{line}");
             }
-            println!("{} files match {}", lines.len(), dir.join("manifest.json").display());
+            println!(
+                "{} files match {}",
+                lines.len(),
+                dir.join("manifest.json").display()
+            );
             Ok(())
         }
     }
@@ -116,7 +120,12 @@ fn run_build(b: BuildArgs) -> anyhow::Result<()> {
             .with_context(|| format!("building {} into {}", kind.name(), out.display()))?;
         println!("{} ({}):", kind.name(), entry.mode);
         for o in &entry.outputs {
-            println!("  {} rows={} sha256={}", out.join(&o.file).display(), o.rows, o.sha256);
+            println!(
+                "  {} rows={} sha256={}",
+                out.join(&o.file).display(),
+                o.rows,
+                o.sha256
+            );
         }
         for (split, labels) in &entry.counts {
             let parts: Vec<String> = labels.iter().map(|(l, n)| format!("{l}={n}")).collect();

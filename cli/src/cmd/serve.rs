@@ -69,12 +69,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         bind: SocketAddr::new(args.host, args.port),
         connect_timeout: Duration::from_millis(args.connect_timeout_ms),
         upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
-        poll_interval: (args.reload_poll_ms > 0).then(|| Duration::from_millis(args.reload_poll_ms)),
+        poll_interval: (args.reload_poll_ms > 0)
+            .then(|| Duration::from_millis(args.reload_poll_ms)),
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));
     }
-    runtime.build()?.block_on(crate::serve::serve(settings, network))
+    runtime
+        .build()?
+        .block_on(crate::serve::serve(settings, network))
 }

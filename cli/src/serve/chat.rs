@@ -57,7 +57,12 @@ pub fn parse_chat(bytes: &[u8]) -> Result<ChatRequest, ApiError> {
     let model = match body.get("model") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(ApiError::bad_request("`model` must be a string", Some("model"))),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`model` must be a string",
+                Some("model"),
+            ))
+        }
     };
     let stream = match body.get("stream") {
         None | Some(Value::Null) => false,
@@ -203,20 +208,39 @@ mod tests {
             (b"{\"messages\":[]}", Some("messages")),
             (b"{\"model\":\"auto\"}", Some("messages")),
             (b"{\"messages\":\"hi\"}", Some("messages")),
-            (b"{\"model\":3,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", Some("model")),
-            (b"{\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", Some("stream")),
-            (b"{\"messages\":[{\"role\":\"user\",\"content\":5}]}", Some("messages[0].content")),
-            (b"{\"messages\":[{\"content\":\"x\"}]}", Some("messages[0].role")),
+            (
+                b"{\"model\":3,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                Some("model"),
+            ),
+            (
+                b"{\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                Some("stream"),
+            ),
+            (
+                b"{\"messages\":[{\"role\":\"user\",\"content\":5}]}",
+                Some("messages[0].content"),
+            ),
+            (
+                b"{\"messages\":[{\"content\":\"x\"}]}",
+                Some("messages[0].role"),
+            ),
         ];
         for (body, param) in cases {
             let err = parse_chat(body).unwrap_err();
             assert_eq!(err.status, 400, "{}", String::from_utf8_lossy(body));
-            assert_eq!(err.param.as_deref(), param, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                err.param.as_deref(),
+                param,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
-        let err = parse_chat(b"{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}").unwrap_err();
+        let err =
+            parse_chat(b"{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}").unwrap_err();
         assert!(err.message.contains("UTF-8"), "{}", err.message);
-        let err = parse_chat(br#"{"messages":[{"role":"user","content":[{"type":"text","text":1}]}]}"#)
-            .unwrap_err();
+        let err =
+            parse_chat(br#"{"messages":[{"role":"user","content":[{"type":"text","text":1}]}]}"#)
+                .unwrap_err();
         assert_eq!(err.param.as_deref(), Some("messages[0].content[0].text"));
     }
 }

@@ -9,12 +9,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
-
-use router_core::plugins::BlockAction;
-
 use router_core::engine::RouteOutcome;
-use router_core::request::RouteRequest;
+use router_core::plugins::BlockAction;
+use router_core::request::{ChatMessage, RouteRequest};
+use serde_json::{json, Map, Value};
 
 use super::chat;
 use super::error::ApiError;
@@ -177,12 +175,17 @@ pub async fn chat_completions(
         let model = model_target(&policy, name)?;
         let mut body = chat.body;
         rewrite::set_model(&mut body, &model.upstream_model);
-        return proxy(&state, &headers, model, body, PASSTHROUGH).await;
+        return proxy(&state, &headers, model, body, PASSTHROUGH, None).await;
     }
     let outcome = route(&state, policy.clone(), chat.route_request(), false).await?;
     let decision = decision_label(&outcome);
     if let Some(block) = &outcome.block {
-        return Ok(block_response(settings.block_mode, decision, block, chat.stream));
+        return Ok(block_response(
+            settings.block_mode,
+            decision,
+            block,
+            chat.stream,
+        ));
     }
     let model = model_target(&policy, &outcome.model)?;
     let mut body = chat.body;
@@ -196,7 +199,79 @@ pub async fn chat_completions(
         outcome.use_reasoning,
         outcome.reasoning_effort.as_deref(),
     );
-    proxy(&state, &headers, model, body, decision).await
+    let cache = match &outcome.decision {
+        Some(d) if !chat.stream && outcome.cache.is_some() => {
+            cache_slot(&policy, d, &chat.messages).await
+        }
+        _ => None,
+    };
+    if let Some(slot) = &cache {
+        if let Some(hit) = slot.lookup(&policy) {
+            state.metrics.cache("hit");
+            state.metrics.model(&model.name);
+            let mut response = (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                hit,
+            )
+                .into_response();
+            add_headers(&mut response, decision, &model.name, "hit");
+            return Ok(response);
+        }
+        state.metrics.cache("miss");
+    }
+    let cache = cache.map(|slot| (&policy, slot));
+    proxy(&state, &headers, model, body, decision, cache).await
+}
+
+/// Where a response is looked up and stored: the decision's cache and the prompt's key.
+struct CacheSlot {
+    decision: String,
+    key: Vec<f32>,
+}
+
+impl CacheSlot {
+    fn lookup(&self, policy: &Policy) -> Option<Bytes> {
+        policy.caches()?.lookup(&self.decision, &self.key)
+    }
+
+    fn store(&self, policy: &Policy, response: Bytes) {
+        if let Some(caches) = policy.caches() {
+            caches.store(&self.decision, &self.key, response);
+        }
+    }
+}
+
+/// Embeds the last user turn for `decision`'s cache; `None` when the decision has no cache or
+/// the embedding fails (logged; the request goes on uncached).
+async fn cache_slot(
+    policy: &Arc<Policy>,
+    decision: &str,
+    messages: &[ChatMessage],
+) -> Option<CacheSlot> {
+    if !policy.caches()?.has(decision) {
+        return None;
+    }
+    let text = RouteRequest {
+        messages: messages.to_vec(),
+    }
+    .user_text()
+    .to_owned();
+    let p = policy.clone();
+    let embedded = tokio::task::spawn_blocking(move || p.caches().map(|c| c.embed(&text))).await;
+    match embedded {
+        Ok(Some(Ok(key))) => Some(CacheSlot {
+            decision: decision.to_owned(),
+            key,
+        }),
+        Ok(Some(Err(e))) => {
+            tracing::warn!(decision, error = %e, "cache key embedding failed; not cached");
+            None
+        }
+        _ => None,
+    }
 }
 
 fn model_target<'p>(policy: &'p Policy, name: &str) -> Result<&'p ModelTarget, ApiError> {
@@ -207,13 +282,15 @@ fn model_target<'p>(policy: &'p Policy, name: &str) -> Result<&'p ModelTarget, A
     })
 }
 
-/// Sends the request to the model and relays the answer with routelab's headers.
+/// Sends the request to the model and relays the answer with routelab's headers. With a
+/// cache slot the answer is read whole and, when successful, stored.
 async fn proxy(
     state: &AppState,
     headers: &HeaderMap,
     model: &ModelTarget,
     body: Map<String, Value>,
     decision: &str,
+    cache: Option<(&Arc<Policy>, CacheSlot)>,
 ) -> Result<Response, ApiError> {
     state.metrics.model(&model.name);
     let payload = serde_json::to_vec(&Value::Object(body))
@@ -227,9 +304,21 @@ async fn proxy(
         &state.metrics,
     )
     .await?;
-    let mut response =
-        upstream::stream_response(upstream_response, model.name.clone(), state.metrics.clone());
-    add_headers(&mut response, decision, &model.name, "off");
+    let (mut response, cache_state) = match cache {
+        Some((policy, slot)) => {
+            let buffered =
+                upstream::buffer_response(upstream_response, &model.name, &state.metrics).await?;
+            if buffered.status.is_success() {
+                slot.store(policy, buffered.body.clone());
+            }
+            (buffered.into_response(), "miss")
+        }
+        None => (
+            upstream::stream_response(upstream_response, model.name.clone(), state.metrics.clone()),
+            "off",
+        ),
+    };
+    add_headers(&mut response, decision, &model.name, cache_state);
     Ok(response)
 }
 
@@ -289,7 +378,10 @@ fn block_completion(message: &str, stream: bool) -> Response {
         });
         let sse = format!("data: {chunk}\n\ndata: [DONE]\n\n");
         (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            )],
             Body::from(sse),
         )
             .into_response()
@@ -308,7 +400,11 @@ fn block_completion(message: &str, stream: bool) -> Response {
 pub async fn method_not_allowed(request: Request) -> ApiError {
     let mut e = ApiError::route_not_found(request.uri().path());
     e.status = StatusCode::METHOD_NOT_ALLOWED;
-    e.message = format!("{} is not allowed on {}", request.method(), request.uri().path());
+    e.message = format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    );
     e.code = "method_not_allowed";
     e
 }

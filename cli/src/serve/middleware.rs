@@ -73,8 +73,6 @@ pub async fn count_requests(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "other".to_owned());
     let response = next.run(request).await;
-    state
-        .metrics
-        .request(&endpoint, response.status().as_u16());
+    state.metrics.request(&endpoint, response.status().as_u16());
     response
 }

@@ -1,11 +1,12 @@
 //! `routelab serve`: an OpenAI-compatible HTTP server that routes each chat request with
 //! router-core and proxies it to the chosen upstream model.
 //!
-//! Modules: [`chat`] parses bodies, [`policy`] adapts router-core (routing, models, reasoning,
+//! Modules: [`chat`] parses bodies, [`cache`] holds the decisions' response caches, [`policy`] adapts router-core (routing, models, reasoning,
 //! cache), [`rewrite`] edits the outgoing body, [`upstream`] proxies, [`handlers`] are the
 //! endpoints, [`middleware`] limits concurrency and counts requests, [`metrics`] renders
 //! Prometheus text, [`reload`] swaps configs in, [`error`] is OpenAI's error format.
 
+pub mod cache;
 pub mod chat;
 pub mod error;
 pub mod handlers;
@@ -56,7 +57,10 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/metrics", get(handlers::metrics))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .layer(from_fn_with_state(state.clone(), middleware::count_requests))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::count_requests,
+        ))
         .with_state(state)
 }
 

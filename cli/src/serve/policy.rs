@@ -10,6 +10,7 @@ use router_core::request::RouteRequest;
 use router_core::signals::SignalKind;
 use serde_json::{Map, Value};
 
+use super::cache::ResponseCaches;
 use super::upstream::Backend;
 
 /// Where requests for one configured model go.
@@ -68,6 +69,7 @@ pub struct Policy {
     router: Router,
     models: Vec<ModelTarget>,
     uses_models: bool,
+    caches: Option<ResponseCaches>,
 }
 
 impl Policy {
@@ -75,10 +77,15 @@ impl Policy {
     pub fn load(path: &Path) -> anyhow::Result<Policy> {
         let loaded = LoadedConfig::from_file(path)?;
         let router = Router::new(&loaded)?;
-        Self::from_router(router, &|var| std::env::var(var).ok())
+        let caches = ResponseCaches::build(&loaded)?;
+        Self::from_router(router, caches, &|var| std::env::var(var).ok())
     }
 
-    fn from_router(router: Router, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Policy> {
+    fn from_router(
+        router: Router,
+        caches: Option<ResponseCaches>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Policy> {
         let models = router
             .config()
             .providers
@@ -96,6 +103,7 @@ impl Policy {
             router,
             models,
             uses_models,
+            caches,
         })
     }
 
@@ -113,6 +121,11 @@ impl Policy {
     /// routing is CPU work that must leave the async threads.
     pub fn uses_models(&self) -> bool {
         self.uses_models
+    }
+
+    /// The response caches, when some decision has a cache plugin.
+    pub fn caches(&self) -> Option<&ResponseCaches> {
+        self.caches.as_ref()
     }
 
     /// Routes a request; `trace` adds the per-decision evaluation.
@@ -182,8 +195,10 @@ routing:
         let loaded =
             LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
         let router = Router::new(&loaded).expect("router");
-        Policy::from_router(router, &|var| (var == "TEST_KEY_VAR").then(|| "from-env".into()))
-            .expect("policy")
+        Policy::from_router(router, None, &|var| {
+            (var == "TEST_KEY_VAR").then(|| "from-env".into())
+        })
+        .expect("policy")
     }
 
     #[test]
@@ -192,9 +207,15 @@ routing:
         assert_eq!(p.model_names().collect::<Vec<_>>(), ["small", "big"]);
         let small = p.model("small").unwrap();
         assert_eq!(small.upstream_model, "qwen3-8b-instruct");
-        assert_eq!(small.backends[0].url, "http://127.0.0.1:9001/v1/chat/completions");
+        assert_eq!(
+            small.backends[0].url,
+            "http://127.0.0.1:9001/v1/chat/completions"
+        );
         assert_eq!(small.backends[0].api_key, None);
-        assert_eq!(small.backends[1].url, "https://api.example.com/v1/chat/completions");
+        assert_eq!(
+            small.backends[1].url,
+            "https://api.example.com/v1/chat/completions"
+        );
         assert_eq!(small.backends[1].api_key.as_deref(), Some("from-env"));
         let big = p.model("big").unwrap();
         assert_eq!(big.upstream_model, "big");
@@ -207,17 +228,30 @@ routing:
     #[test]
     fn routes_and_patches_reasoning() {
         let p = policy();
-        let out = p.route(&RouteRequest::from_prompt("please prove this"), false).unwrap();
+        let out = p
+            .route(&RouteRequest::from_prompt("please prove this"), false)
+            .unwrap();
         assert_eq!(out.decision.as_deref(), Some("hard_route"));
         assert_eq!(out.model, "big");
         let mut body = json!({"model": "auto", "reasoning": {"summary": "auto"}})
             .as_object()
             .unwrap()
             .clone();
-        p.apply_reasoning("big", &mut body, out.use_reasoning, out.reasoning_effort.as_deref());
-        assert_eq!(body["reasoning"], json!({"summary": "auto", "effort": "high"}));
+        p.apply_reasoning(
+            "big",
+            &mut body,
+            out.use_reasoning,
+            out.reasoning_effort.as_deref(),
+        );
+        assert_eq!(
+            body["reasoning"],
+            json!({"summary": "auto", "effort": "high"})
+        );
         let mut body = Map::new();
         p.apply_reasoning("small", &mut body, false, None);
-        assert_eq!(Value::Object(body), json!({"chat_template_kwargs": {"enable_thinking": false}}));
+        assert_eq!(
+            Value::Object(body),
+            json!({"chat_template_kwargs": {"enable_thinking": false}})
+        );
     }
 }

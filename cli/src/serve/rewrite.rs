@@ -50,7 +50,10 @@ mod tests {
     fn sets_model() {
         let mut b = obj(json!({"model": "auto", "n": 1}));
         set_model(&mut b, "qwen3-8b-instruct");
-        assert_eq!(Value::Object(b), json!({"model": "qwen3-8b-instruct", "n": 1}));
+        assert_eq!(
+            Value::Object(b),
+            json!({"model": "qwen3-8b-instruct", "n": 1})
+        );
     }
 
     #[test]

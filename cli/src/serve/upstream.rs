@@ -221,7 +221,10 @@ pub async fn buffer_response(
 }
 
 /// Builds the HTTP client used for every upstream.
-pub fn client(connect_timeout: Duration, total_timeout: Duration) -> anyhow::Result<reqwest::Client> {
+pub fn client(
+    connect_timeout: Duration,
+    total_timeout: Duration,
+) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .timeout(total_timeout)

@@ -47,7 +47,9 @@ fn header_u64(h: &HeaderMap, name: &str) -> Option<u64> {
 
 async fn echo(State(state): State<Arc<EchoState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let body: Value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     let headers: BTreeMap<String, String> = parts
@@ -67,11 +69,16 @@ async fn echo(State(state): State<Arc<EchoState>>, request: Request) -> Response
     }
     if let Some(code) = header_u64(&parts.headers, "x-test-status") {
         let status = StatusCode::from_u16(code as u16).unwrap();
-        return (status, axum::Json(json!({"error": {"message": "upstream says no"}}))).into_response();
+        return (
+            status,
+            axum::Json(json!({"error": {"message": "upstream says no"}})),
+        )
+            .into_response();
     }
     if body.get("stream") == Some(&Value::Bool(true)) {
         let chunks = header_u64(&parts.headers, "x-test-chunks").unwrap_or(3);
-        let delay = Duration::from_millis(header_u64(&parts.headers, "x-test-delay-ms").unwrap_or(0));
+        let delay =
+            Duration::from_millis(header_u64(&parts.headers, "x-test-delay-ms").unwrap_or(0));
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
         let st = state.clone();
         tokio::spawn(async move {
@@ -84,7 +91,11 @@ async fn echo(State(state): State<Arc<EchoState>>, request: Request) -> Response
                 }
                 let chunk = json!({"object": "chat.completion.chunk", "upstream": st.name,
                                    "choices": [{"index": 0, "delta": {"content": format!("c{i}")}}]});
-                if tx.send(Bytes::from(format!("data: {chunk}\n\n"))).await.is_err() {
+                if tx
+                    .send(Bytes::from(format!("data: {chunk}\n\n")))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -133,7 +144,9 @@ impl EchoUpstream {
 
     /// The last request received.
     pub fn last(&self) -> Received {
-        self.received().pop().expect("the upstream received no request")
+        self.received()
+            .pop()
+            .expect("the upstream received no request")
     }
 
     /// When the last SSE chunk was handed to the connection.
@@ -229,7 +242,12 @@ impl Server {
 
     /// The server's metrics text.
     pub async fn metrics(&self) -> String {
-        reqwest::get(self.url("/metrics")).await.unwrap().text().await.unwrap()
+        reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 }
 

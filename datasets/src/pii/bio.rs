@@ -119,7 +119,14 @@ mod tests {
         let (tags, partial) = bio_tags(&offsets, &spans);
         assert_eq!(
             tags,
-            ["O", "B-PERSON", "I-PERSON", "O", "B-PHONE_NUMBER", "I-PHONE_NUMBER"]
+            [
+                "O",
+                "B-PERSON",
+                "I-PERSON",
+                "O",
+                "B-PHONE_NUMBER",
+                "I-PHONE_NUMBER"
+            ]
         );
         assert_eq!(partial, 0);
         assert_eq!(

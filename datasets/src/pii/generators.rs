@@ -8,7 +8,11 @@ use crate::hashing::SeededRng;
 pub fn credit_card(rng: &mut SeededRng) -> String {
     let (prefix, len, groups): (&str, usize, &[usize]) = match rng.below(3) {
         0 => ("4", 16, &[4, 4, 4, 4]),
-        1 => (["51", "52", "53", "54", "55"][rng.index(5)], 16, &[4, 4, 4, 4]),
+        1 => (
+            ["51", "52", "53", "54", "55"][rng.index(5)],
+            16,
+            &[4, 4, 4, 4],
+        ),
         _ => (["34", "37"][rng.index(2)], 15, &[4, 6, 5]),
     };
     let mut digits: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
@@ -256,9 +260,15 @@ mod tests {
             let ssn = us_ssn(&mut rng);
             let digits: String = ssn.chars().filter(char::is_ascii_digit).collect();
             assert_eq!(digits.len(), 9, "{ssn}");
-            assert!(!digits.starts_with("000") && !digits.starts_with("666"), "{ssn}");
+            assert!(
+                !digits.starts_with("000") && !digits.starts_with("666"),
+                "{ssn}"
+            );
             let ip = ip_address(&mut rng);
-            assert!(ip.split('.').count() == 4 || ip.split(':').count() == 8, "{ip}");
+            assert!(
+                ip.split('.').count() == 4 || ip.split(':').count() == 8,
+                "{ip}"
+            );
         }
     }
 }

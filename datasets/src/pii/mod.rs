@@ -17,7 +17,7 @@ use arrow::datatypes::{DataType, Field, Fields, Schema};
 
 use crate::error::{Error, Result};
 use crate::hashing::{stable_hash, SeededRng};
-use crate::manifest::{bump, OutputRecord};
+use crate::manifest::{bump, Counts, OutputRecord};
 use crate::parquet_io::write_parquet_atomic;
 use crate::sources::sha256_file;
 use crate::split::{stratified_split, Split};
@@ -172,9 +172,15 @@ pub fn to_batch(rows: &[PiiRow]) -> Result<RecordBatch> {
     let spans_struct = StructArray::new(
         span_fields(),
         vec![
-            Arc::new(Int64Array::from_iter_values(flat.iter().map(|s| s.start as i64))) as ArrayRef,
-            Arc::new(Int64Array::from_iter_values(flat.iter().map(|s| s.end as i64))),
-            Arc::new(StringArray::from_iter_values(flat.iter().map(|s| s.label.as_str()))),
+            Arc::new(Int64Array::from_iter_values(
+                flat.iter().map(|s| s.start as i64),
+            )) as ArrayRef,
+            Arc::new(Int64Array::from_iter_values(
+                flat.iter().map(|s| s.end as i64),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                flat.iter().map(|s| s.label.as_str()),
+            )),
         ],
         None,
     );
@@ -187,12 +193,22 @@ pub fn to_batch(rows: &[PiiRow]) -> Result<RecordBatch> {
     RecordBatch::try_new(
         Arc::new(schema()),
         vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.text.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.text.as_str()),
+            )),
             Arc::new(spans),
-            Arc::new(string_list(rows.iter().map(|r| r.tokens.as_slice()).collect())),
-            Arc::new(string_list(rows.iter().map(|r| r.tags.as_slice()).collect())),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.group.as_str()))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.source.as_str()))),
+            Arc::new(string_list(
+                rows.iter().map(|r| r.tokens.as_slice()).collect(),
+            )),
+            Arc::new(string_list(
+                rows.iter().map(|r| r.tags.as_slice()).collect(),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.group.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.source.as_str()),
+            )),
         ],
     )
     .map_err(|e| Error::Parquet {
@@ -206,7 +222,7 @@ pub fn to_batch(rows: &[PiiRow]) -> Result<RecordBatch> {
 pub fn write_splits(
     dir: &Path,
     mut splits: BTreeMap<Split, Vec<PiiRow>>,
-) -> Result<(Vec<OutputRecord>, BTreeMap<String, BTreeMap<String, usize>>)> {
+) -> Result<(Vec<OutputRecord>, Counts)> {
     let mut outputs = Vec::new();
     let mut counts = BTreeMap::new();
     for split in Split::ALL {
@@ -243,7 +259,10 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         // the entity-free template is filled once
-        assert_eq!(a.iter().filter(|f| f.text == "No entities here.").count(), 1);
+        assert_eq!(
+            a.iter().filter(|f| f.text == "No entities here.").count(),
+            1
+        );
         let texts: HashSet<&str> = a.iter().map(|f| f.text.as_str()).collect();
         assert_eq!(texts.len(), a.len());
     }
@@ -269,7 +288,10 @@ mod tests {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        assert_eq!(names, ["text", "spans", "tokens", "tags", "group", "source"]);
+        assert_eq!(
+            names,
+            ["text", "spans", "tokens", "tags", "group", "source"]
+        );
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(template_group(7), "presidio-template:L007");
     }

@@ -154,7 +154,9 @@ fn csv_records(file: &str, text: &str) -> Result<(csv::StringRecord, Vec<csv::St
         .clone();
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
-        rows.push(rec.map_err(|e| Error::bad_input(file, format!("row {}", i + 2), e.to_string()))?);
+        rows.push(
+            rec.map_err(|e| Error::bad_input(file, format!("row {}", i + 2), e.to_string()))?,
+        );
     }
     Ok((headers, rows))
 }
@@ -523,7 +525,9 @@ pub(crate) mod tests {
                         "CREDIT_CARD" => assert!(generators::luhn_valid(&value), "{value}"),
                         "EMAIL_ADDRESS" => assert!(value.contains('@'), "{value}"),
                         "PERSON" => assert!(
-                            ["Anna", "Jörg", "Lind", "Weiß"].iter().any(|n| value.contains(n)),
+                            ["Anna", "Jörg", "Lind", "Weiß"]
+                                .iter()
+                                .any(|n| value.contains(n)),
                             "{value}"
                         ),
                         "URL" => assert!(value.contains("example."), "{value}"),
@@ -547,6 +551,9 @@ pub(crate) mod tests {
             .fill(&src.templates[1], &mut SeededRng::new(1))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 2") && err.contains("favourite_colour"), "{err}");
+        assert!(
+            err.contains("line 2") && err.contains("favourite_colour"),
+            "{err}"
+        );
     }
 }

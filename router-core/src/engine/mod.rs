@@ -191,31 +191,51 @@ impl Router {
         Ok(self.decide(self.signals(request)?, true))
     }
 
-    /// Evaluates the decisions on already computed signal matches (matches of rules no decision
-    /// uses are kept in the outcome but do not influence it).
-    pub fn decide(&self, matches: Vec<SignalMatch>, trace: bool) -> RouteOutcome {
+    /// Decision evaluation alone: the winning decision's name and confidence for already
+    /// computed signal matches (`None`: no decision matched). Allocation-light fast path.
+    pub fn select(&self, matches: &[SignalMatch]) -> Option<(&str, f32)> {
+        let table = self.table(matches);
+        self.best(&table)
+            .map(|(i, c)| (self.decisions[i].name.as_str(), c))
+    }
+
+    /// The per-request confidence table: one slot per used signal rule.
+    fn table(&self, matches: &[SignalMatch]) -> Vec<f32> {
         let mut table = vec![NO_MATCH; self.n_slots];
-        for m in &matches {
+        for m in matches {
             if let Some(&s) = self.slots.get(&m.kind).and_then(|n| n.get(m.name.as_str())) {
                 let v = &mut table[s as usize];
                 *v = v.max(m.confidence.clamp(0.0, 1.0));
             }
         }
+        table
+    }
+
+    /// The winning decision `(index, confidence)` under the configured strategy.
+    fn best(&self, table: &[f32]) -> Option<(usize, f32)> {
         let strategy = self.loaded.config.routing.strategy;
         let mut best: Option<(usize, f32)> = None;
         for (i, d) in self.decisions.iter().enumerate() {
-            let c = d.root.eval(&table);
+            let c = d.root.eval(table);
             if c < 0.0 {
                 continue;
             }
             let better = match best {
                 None => true,
-                Some((b, bc)) => self.better(strategy, (i, c), (b, bc)) == Ordering::Greater,
+                Some(b) => self.better(strategy, (i, c), b) == Ordering::Greater,
             };
             if better {
                 best = Some((i, c));
             }
         }
+        best
+    }
+
+    /// Evaluates the decisions on already computed signal matches (matches of rules no decision
+    /// uses are kept in the outcome but do not influence it).
+    pub fn decide(&self, matches: Vec<SignalMatch>, trace: bool) -> RouteOutcome {
+        let table = self.table(&matches);
+        let best = self.best(&table);
         let trace = trace.then(|| self.trace(&table, &matches));
         let cfg = &self.loaded.config;
         match best {

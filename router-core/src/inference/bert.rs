@@ -39,7 +39,7 @@ impl BertEncoder {
             path: w.file().display().to_string(),
             message,
         };
-        if heads == 0 || h % heads != 0 {
+        if heads == 0 || (h / heads) * heads != h {
             return Err(model_err(format!(
                 "hidden_size {h} is not a multiple of num_attention_heads {heads}"
             )));
@@ -99,7 +99,12 @@ impl BertEncoder {
         })
     }
 
-    fn attention(&self, layer: &Layer, x: &Tensor, mask_bias: Option<&Tensor>) -> candle_core::Result<Tensor> {
+    fn attention(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        mask_bias: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
         let (b, s, _) = x.dims3()?;
         let qkv = layer
             .qkv
@@ -135,12 +140,18 @@ impl Encoder for BertEncoder {
         if s > max_pos {
             candle_core::bail!("sequence of {s} tokens exceeds max_position_embeddings {max_pos}");
         }
-        let pos = self.position.narrow(0, 0, s)?.broadcast_add(&self.token_type0)?;
+        let pos = self
+            .position
+            .narrow(0, 0, s)?
+            .broadcast_add(&self.token_type0)?;
         let x = self.word.forward(input_ids)?.broadcast_add(&pos)?;
         let mut x = self.emb_norm.forward(&x)?;
         // Additive mask: 0 for real tokens, f32::MIN for padding (as HF does); skipped when the
         // batch has no padding.
-        let real = attention_mask.to_dtype(DType::F32)?.sum_all()?.to_scalar::<f32>()?;
+        let real = attention_mask
+            .to_dtype(DType::F32)?
+            .sum_all()?
+            .to_scalar::<f32>()?;
         let mask_bias = if (real as usize) < b * s {
             let m = attention_mask.to_dtype(DType::F32)?;
             Some(((1.0 - m)? * f32::MIN as f64)?.reshape((b, 1, 1, s))?)
@@ -149,7 +160,9 @@ impl Encoder for BertEncoder {
         };
         for layer in &self.layers {
             let a = self.attention(layer, &x, mask_bias.as_ref())?;
-            let a = layer.attn_norm.forward(&(layer.attn_out.forward(&a)? + &x)?)?;
+            let a = layer
+                .attn_norm
+                .forward(&(layer.attn_out.forward(&a)? + &x)?)?;
             let f = layer.intermediate.forward(&a)?.gelu_erf()?;
             x = layer.out_norm.forward(&(layer.output.forward(&f)? + &a)?)?;
         }

@@ -26,5 +26,5 @@ pub use encoder::Encoder;
 pub use options::{InferenceOptions, DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH};
 pub use registry::ModelRegistry;
 pub use sequence::SequenceClassifier;
-pub use source::ModelSource;
+pub use source::{ModelSource, HUB_SCHEME};
 pub use token::{aggregate_bio, Entity, TokenClassifier, TokenTag};

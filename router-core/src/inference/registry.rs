@@ -45,7 +45,9 @@ impl ModelRegistry {
 
     /// The token classifier at `source`, loaded on first use.
     pub fn token(&self, source: &ModelSource) -> Result<Arc<TokenClassifier>> {
-        get_or_load(&self.token, source, |s| TokenClassifier::load(s, &self.options))
+        get_or_load(&self.token, source, |s| {
+            TokenClassifier::load(s, &self.options)
+        })
     }
 
     /// The embedder at `source`, loaded on first use.
@@ -61,7 +63,9 @@ fn get_or_load<T>(
 ) -> Result<Arc<T>> {
     let dir = source.resolve()?;
     let key = dir.canonicalize().unwrap_or(dir.clone());
-    let mut map = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(m) = map.get(&key) {
         return Ok(Arc::clone(m));
     }

@@ -114,7 +114,10 @@ pub(crate) fn load_head(l: &Loaded, hidden: usize) -> Result<(Linear, Vec<String
     let weight = l.weights.get_any(&wname)?;
     let (k, d) = weight.dims2().map_err(|_| Error::Model {
         path: l.weights.file().display().to_string(),
-        message: format!("tensor `{wname}` has shape {:?}, expected [labels, {hidden}]", weight.dims()),
+        message: format!(
+            "tensor `{wname}` has shape {:?}, expected [labels, {hidden}]",
+            weight.dims()
+        ),
     })?;
     if d != hidden || k == 0 {
         return Err(Error::Model {

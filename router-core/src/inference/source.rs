@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::export::{CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
 use crate::{Error, Result};
 
+/// Prefix that marks a Hugging Face repo id in a config.
+pub const HUB_SCHEME: &str = "hf://";
+
 /// Files a model directory must hold.
 const REQUIRED_FILES: [&str; 3] = [CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE];
 
@@ -21,10 +24,15 @@ pub enum ModelSource {
 }
 
 impl ModelSource {
-    /// Interprets a config string: an existing path, or anything that looks like a path
-    /// (absolute, `./`, `../`, `~/`, more than one `/`), is a directory (relative ones resolved
-    /// against `base_dir`); `org/name` that is not an existing directory is a hub repo id.
+    /// Interprets a config string: `hf://org/name` is a hub repo id; an existing directory, or
+    /// anything path-like (absolute, `./`, `../`, `~/`, not exactly one `/`), is a directory
+    /// (relative ones resolved against `base_dir`); `org/name` that is not a directory is a hub
+    /// repo id only if the HF cache holds it, else a (missing) directory, so a typo never
+    /// reaches the network.
     pub fn parse(spec: &str, base_dir: &Path) -> Self {
+        if let Some(repo) = spec.strip_prefix(HUB_SCHEME) {
+            return ModelSource::Hub(repo.to_string());
+        }
         let expanded = expand_home(spec);
         let path = if expanded.is_absolute() {
             expanded
@@ -36,7 +44,7 @@ impl ModelSource {
             || spec.starts_with("../")
             || spec.starts_with("~/")
             || spec.matches('/').count() != 1;
-        if path.is_dir() || path_like {
+        if path.is_dir() || path_like || cached_snapshot(spec).is_none() {
             ModelSource::Dir(path)
         } else {
             ModelSource::Hub(spec.to_string())
@@ -59,7 +67,7 @@ impl fmt::Display for ModelSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ModelSource::Dir(p) => write!(f, "{}", p.display()),
-            ModelSource::Hub(r) => write!(f, "hf://{r}"),
+            ModelSource::Hub(r) => write!(f, "{HUB_SCHEME}{r}"),
         }
     }
 }
@@ -75,7 +83,9 @@ fn check_dir(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::Model {
             path: dir.display().to_string(),
-            message: "model directory does not exist".into(),
+            message: format!(
+                "model directory does not exist (a Hugging Face repo id is written {HUB_SCHEME}org/name)"
+            ),
         });
     }
     for file in REQUIRED_FILES {
@@ -96,13 +106,17 @@ fn offline() -> bool {
     )
 }
 
+/// The cached snapshot files of `repo`, if the HF cache holds all of them.
+fn cached_snapshot(repo: &str) -> Option<Vec<PathBuf>> {
+    let cached = hf_hub::Cache::from_env().model(repo.to_string());
+    REQUIRED_FILES.iter().map(|f| cached.get(f)).collect()
+}
+
 fn resolve_hub(repo: &str) -> Result<PathBuf> {
-    let cache = hf_hub::Cache::from_env();
-    let cached = cache.model(repo.to_string());
-    let found: Option<Vec<PathBuf>> = REQUIRED_FILES.iter().map(|f| cached.get(f)).collect();
-    if let Some(paths) = found {
+    if let Some(paths) = cached_snapshot(repo) {
         return snapshot_dir(repo, &paths);
     }
+    let cache = hf_hub::Cache::from_env();
     if offline() {
         return Err(Error::Model {
             path: format!("hf://{repo}"),
@@ -136,8 +150,7 @@ fn snapshot_dir(repo: &str, paths: &[PathBuf]) -> Result<PathBuf> {
         Some(d) if paths.iter().all(|p| p.parent() == Some(d.as_path())) => Ok(d),
         _ => Err(Error::Model {
             path: format!("hf://{repo}"),
-            message: "cached files are spread over several snapshots; re-download the model"
-                .into(),
+            message: "cached files are spread over several snapshots; re-download the model".into(),
         }),
     }
 }
@@ -150,8 +163,13 @@ mod tests {
     fn parse_tells_paths_from_repo_ids() {
         let base = Path::new("/cfg");
         assert_eq!(
-            ModelSource::parse("models/x", base),
-            ModelSource::Hub("models/x".into())
+            ModelSource::parse("hf://org/x", base),
+            ModelSource::Hub("org/x".into())
+        );
+        // Not a directory and not in the HF cache: a directory (never the network).
+        assert_eq!(
+            ModelSource::parse("models/not-cached-anywhere", base),
+            ModelSource::Dir(PathBuf::from("/cfg/models/not-cached-anywhere"))
         );
         assert_eq!(
             ModelSource::parse("./models/x", base),

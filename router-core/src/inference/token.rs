@@ -259,7 +259,10 @@ mod tests {
         ];
         let e = aggregate_bio(text, &tags);
         assert_eq!(e.len(), 2);
-        assert_eq!((e[0].label.as_str(), e[0].start, e[0].end), ("EMAIL", 5, 13));
+        assert_eq!(
+            (e[0].label.as_str(), e[0].start, e[0].end),
+            ("EMAIL", 5, 13)
+        );
         assert_eq!(e[0].text, "bob@x.io");
         assert!((e[0].score - 0.7).abs() < 1e-6);
         assert_eq!(e[1].text, "Ann Lee");
@@ -275,7 +278,10 @@ mod tests {
             tag("I-Y", 0.5, 6, 8),
         ];
         let e = aggregate_bio(text, &tags);
-        let spans: Vec<_> = e.iter().map(|e| (e.label.as_str(), e.text.as_str())).collect();
+        let spans: Vec<_> = e
+            .iter()
+            .map(|e| (e.label.as_str(), e.text.as_str()))
+            .collect();
         assert_eq!(spans, [("X", "ab"), ("X", "cd"), ("Y", "ef")]);
     }
 

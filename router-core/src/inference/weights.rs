@@ -35,13 +35,12 @@ impl Weights {
             path: file.display().to_string(),
             message: format!("cannot read: {e}"),
         })?;
-        let tensors =
-            candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| {
-                Error::Model {
-                    path: file.display().to_string(),
-                    message: format!("not a valid safetensors file: {e}"),
-                }
-            })?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| {
+            Error::Model {
+                path: file.display().to_string(),
+                message: format!("not a valid safetensors file: {e}"),
+            }
+        })?;
         Ok(Weights { file, tensors })
     }
 
@@ -100,14 +99,24 @@ impl Weights {
     }
 
     /// A `Linear` layer from `<name>.weight` (`[out, in]`) and `<name>.bias` (`[out]`).
-    pub(crate) fn linear(&self, name: &str, d_in: usize, d_out: usize) -> Result<candle_nn::Linear> {
+    pub(crate) fn linear(
+        &self,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+    ) -> Result<candle_nn::Linear> {
         let w = self.get(&format!("{name}.weight"), &[d_out, d_in])?;
         let b = self.get(&format!("{name}.bias"), &[d_out])?;
         Ok(candle_nn::Linear::new(w, Some(b)))
     }
 
     /// A `LayerNorm` from `<name>.weight` and `<name>.bias` of size `d`.
-    pub(crate) fn layer_norm(&self, name: &str, d: usize, eps: f64) -> Result<candle_nn::LayerNorm> {
+    pub(crate) fn layer_norm(
+        &self,
+        name: &str,
+        d: usize,
+        eps: f64,
+    ) -> Result<candle_nn::LayerNorm> {
         let w = self.get(&format!("{name}.weight"), &[d])?;
         let b = self.get(&format!("{name}.bias"), &[d])?;
         Ok(candle_nn::LayerNorm::new(w, b, eps))

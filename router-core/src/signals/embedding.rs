@@ -97,10 +97,7 @@ impl Signal for EmbeddingSignal {
             .filter_map(|r| {
                 let sims: Vec<f32> = r.vectors.iter().map(|v| dot(&q, v)).collect();
                 let score = aggregate(&sims, r.aggregation, r.top_k)?;
-                let (best, best_sim) = sims
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))?;
+                let (best, best_sim) = sims.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
                 (score >= r.threshold).then(|| SignalMatch {
                     kind: SignalKind::Embedding,
                     name: r.name.clone(),

@@ -25,12 +25,19 @@ pub fn model_registry() -> &'static ModelRegistry {
     REGISTRY.get_or_init(|| ModelRegistry::new(InferenceOptions::default()))
 }
 
-fn source(path: Option<&String>, field: &str, kind: SignalKind, base_dir: &Path) -> Result<ModelSource> {
+fn source(
+    path: Option<&String>,
+    field: &str,
+    kind: SignalKind,
+    base_dir: &Path,
+) -> Result<ModelSource> {
     match path {
         Some(p) if !p.trim().is_empty() => Ok(ModelSource::parse(p, base_dir)),
         _ => Err(Error::Config {
             location: format!("global.model_catalog.{field}"),
-            message: format!("{kind} signals are used by a decision but no model is configured here"),
+            message: format!(
+                "{kind} signals are used by a decision but no model is configured here"
+            ),
         }),
     }
 }
@@ -52,19 +59,58 @@ pub fn build_model_signal(
     let registry = model_registry();
     match kind {
         SignalKind::Domain => {
-            let src = source(catalog.system.domain_classifier.as_ref(), "system.domain_classifier", kind, base_dir)?;
-            let t = threshold(catalog.modules.classifier.domain.as_ref(), DEFAULT_DOMAIN_THRESHOLD);
-            Ok(Box::new(DomainSignal::new(registry.sequence(&src)?, &signals.domains, Some(used), t)?))
+            let src = source(
+                catalog.system.domain_classifier.as_ref(),
+                "system.domain_classifier",
+                kind,
+                base_dir,
+            )?;
+            let t = threshold(
+                catalog.modules.classifier.domain.as_ref(),
+                DEFAULT_DOMAIN_THRESHOLD,
+            );
+            Ok(Box::new(DomainSignal::new(
+                registry.sequence(&src)?,
+                &signals.domains,
+                Some(used),
+                t,
+            )?))
         }
         SignalKind::Jailbreak => {
-            let src = source(catalog.system.prompt_guard.as_ref(), "system.prompt_guard", kind, base_dir)?;
-            let t = threshold(catalog.modules.prompt_guard.as_ref(), DEFAULT_JAILBREAK_THRESHOLD);
-            Ok(Box::new(JailbreakSignal::new(registry.sequence(&src)?, &signals.jailbreak, Some(used), t)?))
+            let src = source(
+                catalog.system.prompt_guard.as_ref(),
+                "system.prompt_guard",
+                kind,
+                base_dir,
+            )?;
+            let t = threshold(
+                catalog.modules.prompt_guard.as_ref(),
+                DEFAULT_JAILBREAK_THRESHOLD,
+            );
+            Ok(Box::new(JailbreakSignal::new(
+                registry.sequence(&src)?,
+                &signals.jailbreak,
+                Some(used),
+                t,
+            )?))
         }
         SignalKind::Pii => {
-            let src = source(catalog.system.pii_classifier.as_ref(), "system.pii_classifier", kind, base_dir)?;
-            let t = threshold(catalog.modules.classifier.pii.as_ref(), DEFAULT_PII_THRESHOLD);
-            Ok(Box::new(PiiSignal::new(registry.token(&src)?, &signals.pii, Some(used), t)))
+            let src = source(
+                catalog.system.pii_classifier.as_ref(),
+                "system.pii_classifier",
+                kind,
+                base_dir,
+            )?;
+            let t = threshold(
+                catalog.modules.classifier.pii.as_ref(),
+                DEFAULT_PII_THRESHOLD,
+            );
+            Ok(Box::new(PiiSignal::new(
+                registry.token(&src)?,
+                &signals.pii,
+                Some(used),
+                t,
+            )))
         }
         SignalKind::Embedding => {
             let src = source(
@@ -73,7 +119,11 @@ pub fn build_model_signal(
                 kind,
                 base_dir,
             )?;
-            Ok(Box::new(EmbeddingSignal::new(registry.embedder(&src)?, &signals.embeddings, Some(used))?))
+            Ok(Box::new(EmbeddingSignal::new(
+                registry.embedder(&src)?,
+                &signals.embeddings,
+                Some(used),
+            )?))
         }
         SignalKind::Keyword | SignalKind::Context | SignalKind::Language => Err(Error::Config {
             location: format!("routing.signals ({kind})"),

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
-use router_core::export::{
-    ModelConfig, Pooling, Task, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
-};
+use router_core::export::{ModelConfig, Pooling, Task, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
 
 /// Directory of checked-in fixtures.
 pub fn fixtures() -> PathBuf {
@@ -52,7 +50,9 @@ impl Lcg {
 /// Config of the tiny BERT: hidden 32, 2 layers, 4 heads, vocab of the tiny tokenizer.
 pub fn tiny_config(task: Option<Task>, labels: &[&str], pooling: Option<Pooling>) -> ModelConfig {
     let mut c = ModelConfig {
-        architectures: task.map(|t| vec![t.architecture().to_string()]).unwrap_or_default(),
+        architectures: task
+            .map(|t| vec![t.architecture().to_string()])
+            .unwrap_or_default(),
         model_type: "bert".into(),
         vocab_size: 41,
         hidden_size: 32,
@@ -75,7 +75,12 @@ pub fn tiny_config(task: Option<Task>, labels: &[&str], pooling: Option<Pooling>
 
 /// Random weights for `config` under `prefix` (`"bert."` or `""`), with a pooler and, when
 /// `head_rows > 0`, a `classifier` of that many rows.
-pub fn tiny_weights(config: &ModelConfig, prefix: &str, head_rows: usize, seed: u64) -> HashMap<String, Tensor> {
+pub fn tiny_weights(
+    config: &ModelConfig,
+    prefix: &str,
+    head_rows: usize,
+    seed: u64,
+) -> HashMap<String, Tensor> {
     let mut r = Lcg(seed);
     let h = config.hidden_size;
     let mut t = HashMap::new();
@@ -83,21 +88,66 @@ pub fn tiny_weights(config: &ModelConfig, prefix: &str, head_rows: usize, seed: 
         t.insert(name, r.tensor(shape, scale));
     };
     let e = format!("{prefix}embeddings");
-    put(format!("{e}.word_embeddings.weight"), &[config.vocab_size, h], 1.0, &mut r);
-    put(format!("{e}.position_embeddings.weight"), &[config.max_position_embeddings, h], 0.5, &mut r);
-    put(format!("{e}.token_type_embeddings.weight"), &[config.type_vocab_size, h], 0.5, &mut r);
+    put(
+        format!("{e}.word_embeddings.weight"),
+        &[config.vocab_size, h],
+        1.0,
+        &mut r,
+    );
+    put(
+        format!("{e}.position_embeddings.weight"),
+        &[config.max_position_embeddings, h],
+        0.5,
+        &mut r,
+    );
+    put(
+        format!("{e}.token_type_embeddings.weight"),
+        &[config.type_vocab_size, h],
+        0.5,
+        &mut r,
+    );
     let mut lns = vec![format!("{e}.LayerNorm")];
     for i in 0..config.num_hidden_layers {
         let l = format!("{prefix}encoder.layer.{i}");
         for p in ["query", "key", "value"] {
-            put(format!("{l}.attention.self.{p}.weight"), &[h, h], 0.3, &mut r);
+            put(
+                format!("{l}.attention.self.{p}.weight"),
+                &[h, h],
+                0.3,
+                &mut r,
+            );
             put(format!("{l}.attention.self.{p}.bias"), &[h], 0.1, &mut r);
         }
-        put(format!("{l}.attention.output.dense.weight"), &[h, h], 0.3, &mut r);
-        put(format!("{l}.attention.output.dense.bias"), &[h], 0.1, &mut r);
-        put(format!("{l}.intermediate.dense.weight"), &[config.intermediate_size, h], 0.3, &mut r);
-        put(format!("{l}.intermediate.dense.bias"), &[config.intermediate_size], 0.1, &mut r);
-        put(format!("{l}.output.dense.weight"), &[h, config.intermediate_size], 0.3, &mut r);
+        put(
+            format!("{l}.attention.output.dense.weight"),
+            &[h, h],
+            0.3,
+            &mut r,
+        );
+        put(
+            format!("{l}.attention.output.dense.bias"),
+            &[h],
+            0.1,
+            &mut r,
+        );
+        put(
+            format!("{l}.intermediate.dense.weight"),
+            &[config.intermediate_size, h],
+            0.3,
+            &mut r,
+        );
+        put(
+            format!("{l}.intermediate.dense.bias"),
+            &[config.intermediate_size],
+            0.1,
+            &mut r,
+        );
+        put(
+            format!("{l}.output.dense.weight"),
+            &[h, config.intermediate_size],
+            0.3,
+            &mut r,
+        );
         put(format!("{l}.output.dense.bias"), &[h], 0.1, &mut r);
         lns.push(format!("{l}.attention.output.LayerNorm"));
         lns.push(format!("{l}.output.LayerNorm"));
@@ -122,9 +172,18 @@ pub fn tiny_weights(config: &ModelConfig, prefix: &str, head_rows: usize, seed: 
 }
 
 /// Writes `config`, `weights` and a tokenizer into `dir`.
-pub fn write_model(dir: &Path, config: &ModelConfig, weights: &HashMap<String, Tensor>, tokenizer: &Path) {
+pub fn write_model(
+    dir: &Path,
+    config: &ModelConfig,
+    weights: &HashMap<String, Tensor>,
+    tokenizer: &Path,
+) {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join(CONFIG_FILE), serde_json::to_string_pretty(config).unwrap()).unwrap();
+    std::fs::write(
+        dir.join(CONFIG_FILE),
+        serde_json::to_string_pretty(config).unwrap(),
+    )
+    .unwrap();
     candle_core::safetensors::save(weights, dir.join(WEIGHTS_FILE)).unwrap();
     std::fs::copy(tokenizer, dir.join(TOKENIZER_FILE)).unwrap();
 }
@@ -134,7 +193,12 @@ pub fn tiny_model(dir: &Path, task: Option<Task>, labels: &[&str], pooling: Opti
     let config = tiny_config(task, labels, pooling);
     let prefix = if task.is_some() { "bert." } else { "" };
     let weights = tiny_weights(&config, prefix, labels.len(), 7);
-    write_model(dir, &config, &weights, &fixtures().join("tiny").join(TOKENIZER_FILE));
+    write_model(
+        dir,
+        &config,
+        &weights,
+        &fixtures().join("tiny").join(TOKENIZER_FILE),
+    );
 }
 
 /// Reference fixture file `expected.json`, parsed.
@@ -165,7 +229,8 @@ pub fn minilm_task_model(dir: &Path, task: Task, pooling: Option<Pooling>) {
             .map(|(k, v)| (format!("bert.{k}"), v))
             .collect();
     weights.extend(
-        candle_core::safetensors::load(fixtures().join("reference").join(head), &Device::Cpu).unwrap(),
+        candle_core::safetensors::load(fixtures().join("reference").join(head), &Device::Cpu)
+            .unwrap(),
     );
     write_model(dir, &config, &weights, &base.join(TOKENIZER_FILE));
 }

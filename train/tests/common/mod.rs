@@ -8,7 +8,9 @@ pub fn minilm_dir() -> PathBuf {
     let dir = std::env::var_os("ROUTELAB_MODEL_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
             home.join(".cache/routelab/models/all-MiniLM-L6-v2")
         });
     assert!(
@@ -31,9 +33,18 @@ use rand::{Rng, SeedableRng};
 use train::config::{TaskName, TrainConfig};
 
 /// Words of the synthetic vocabulary.
-pub const FILLER: [&str; 10] = ["the", "a", "how", "do", "i", "what", "is", "please", "explain", "my"];
+pub const FILLER: [&str; 10] = [
+    "the", "a", "how", "do", "i", "what", "is", "please", "explain", "my",
+];
 /// Words that mark the `math` class.
-pub const MATH: [&str; 6] = ["integral", "derivative", "equation", "matrix", "algebra", "prime"];
+pub const MATH: [&str; 6] = [
+    "integral",
+    "derivative",
+    "equation",
+    "matrix",
+    "algebra",
+    "prime",
+];
 /// Words that mark the `code` class.
 pub const CODE: [&str; 6] = ["python", "compile", "function", "rust", "bug", "loop"];
 /// Person and location names for the token task.
@@ -43,7 +54,14 @@ pub const PLACES: [&str; 2] = ["paris", "berlin"];
 
 /// The whole synthetic vocabulary.
 pub fn vocab() -> Vec<&'static str> {
-    FILLER.iter().chain(&MATH).chain(&CODE).chain(&NAMES).chain(&PLACES).copied().collect()
+    FILLER
+        .iter()
+        .chain(&MATH)
+        .chain(&CODE)
+        .chain(&NAMES)
+        .chain(&PLACES)
+        .copied()
+        .collect()
 }
 
 /// Writes a tiny random base model into `dir`.
@@ -57,8 +75,14 @@ pub fn seq_jsonl(path: &Path, n: usize, seed: u64) -> Vec<String> {
     let mut lines = Vec::new();
     let mut texts = Vec::new();
     for i in 0..n {
-        let (label, words) = if i % 2 == 0 { ("math", &MATH) } else { ("code", &CODE) };
-        let mut w: Vec<&str> = (0..rng.random_range(3..7)).map(|_| FILLER[rng.random_range(0..10)]).collect();
+        let (label, words) = if i % 2 == 0 {
+            ("math", &MATH)
+        } else {
+            ("code", &CODE)
+        };
+        let mut w: Vec<&str> = (0..rng.random_range(3..7))
+            .map(|_| FILLER[rng.random_range(0..10)])
+            .collect();
         let at = rng.random_range(0..=w.len());
         w.insert(at, words[rng.random_range(0..6)]);
         let text = w.join(" ");

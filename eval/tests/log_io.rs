@@ -1,0 +1,132 @@
+//! Request-log reading, writing and schema errors.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int32Array};
+use common::*;
+use eval::log_reader::RequestLog;
+use eval::log_schema::{LogRow, ModelField, ModelOutcome};
+use eval::log_writer::RequestLogWriter;
+use eval::EvalError;
+
+#[test]
+fn reads_tiny_log_in_small_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("log.parquet");
+    tiny_log(&p);
+    let mut log = RequestLog::open(&p, 3).unwrap();
+    assert_eq!(log.num_rows(), 4);
+    assert_eq!(log.models(), vec!["small", "big"]);
+    assert!(log.has_quality("big") && log.has_category() && log.has_expected_decision());
+    let first = log.next_batch().unwrap().unwrap();
+    assert_eq!(first.len(), 3);
+    let second = log.next_batch().unwrap().unwrap();
+    assert_eq!(second.len(), 1);
+    assert!(log.next_batch().is_none());
+    let r3 = &second[0];
+    assert_eq!(r3.request_id, "r3");
+    assert_eq!(r3.outcomes[1].quality, None, "null quality stays unscored, not 0");
+    assert_eq!(r3.outcomes[0].quality, Some(0.0));
+    assert_eq!(r3.outcomes[0].output_tokens, Some(500));
+}
+
+#[test]
+fn writer_round_trips_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.parquet");
+    let models = vec!["a/b".to_string(), "c".to_string()];
+    let mut w = RequestLogWriter::create(&p, &models, &ModelField::ALL, true).unwrap();
+    let row = LogRow {
+        request_id: "x".into(),
+        prompt: None,
+        messages: Some(r#"[{"role":"user","content":"hi"}]"#.into()),
+        category: Some("cat".into()),
+        expected_decision: None,
+        outcomes: vec![
+            ModelOutcome {
+                quality: Some(0.5),
+                input_tokens: Some(3),
+                output_tokens: Some(4),
+                cost: Some(0.25),
+                latency_ms: Some(12.0),
+            },
+            ModelOutcome::default(),
+        ],
+    };
+    w.push(row.clone()).unwrap();
+    w.finish().unwrap();
+    let rows: Vec<LogRow> = RequestLog::open(&p, 10).unwrap().flat_map(|b| b.unwrap()).collect();
+    assert_eq!(rows, vec![row.clone()]);
+    let req = rows[0].route_request("w", 0).unwrap();
+    assert_eq!(req.user_text(), "hi");
+}
+
+fn open_err(cols: Vec<(&str, ArrayRef)>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.parquet");
+    write_parquet(&p, cols);
+    let mut log = match RequestLog::open(&p, 8) {
+        Err(e) => return e.to_string(),
+        Ok(l) => l,
+    };
+    match log.next_batch() {
+        Some(Err(e)) => e.to_string(),
+        other => panic!("expected an error, got {:?}", other.map(|r| r.map(|v| v.len()))),
+    }
+}
+
+#[test]
+fn schema_errors_name_file_column_and_types() {
+    let e = open_err(vec![("prompt", strs(&[Some("p")]))]);
+    assert!(e.contains("bad.parquet") && e.contains("missing column `request_id`"), "{e}");
+    let e = open_err(vec![("request_id", strs(&[Some("a")]))]);
+    assert!(e.contains("`prompt`"), "{e}");
+    let e = open_err(vec![
+        ("request_id", strs(&[Some("a")])),
+        ("prompt", strs(&[Some("p")])),
+        ("m|quality", strs(&[Some("good")])),
+    ]);
+    assert!(
+        e.contains("bad.parquet") && e.contains("column `m|quality` has type Utf8, expected Float64"),
+        "{e}"
+    );
+    let e = open_err(vec![
+        ("request_id", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
+        ("prompt", strs(&[Some("p")])),
+    ]);
+    assert!(e.contains("`request_id` has type Int32, expected Utf8"), "{e}");
+}
+
+#[test]
+fn bad_values_name_the_row() {
+    let e = open_err(vec![
+        ("request_id", strs(&[Some("a"), Some("b")])),
+        ("prompt", strs(&[Some("p"), Some("q")])),
+        ("m|quality", f64s(&[Some(0.5), Some(1.5)])),
+    ]);
+    assert!(e.contains("row 1") && e.contains("m|quality") && e.contains("outside [0, 1]"), "{e}");
+    let e = open_err(vec![("request_id", strs(&[None])), ("prompt", strs(&[Some("p")]))]);
+    assert!(e.contains("row 0") && e.contains("request_id is null"), "{e}");
+}
+
+#[test]
+fn integer_quality_columns_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("int.parquet");
+    write_parquet(
+        &p,
+        vec![
+            ("request_id", strs(&[Some("a")])),
+            ("prompt", strs(&[Some("p")])),
+            ("m|quality", i64s(&[Some(1)])),
+        ],
+    );
+    let rows = RequestLog::open(&p, 8).unwrap().next_batch().unwrap().unwrap();
+    assert_eq!(rows[0].outcomes[0].quality, Some(1.0));
+    assert!(matches!(
+        LogRow { messages: Some("not json".into()), ..Default::default() }.route_request("f", 7),
+        Err(EvalError::BadValue { row: 7, .. })
+    ));
+}
