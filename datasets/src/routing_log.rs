@@ -53,7 +53,7 @@ pub const LITELLM_PRICES_PATH: &str = "litellm/model_prices_and_context_window_b
 /// `model_prices_and_context_window_backup.json` (full builds download the wheel and check
 /// them with [`verify_prices`]; sample builds use them as pinned). For Mixtral the Together AI entry is used: it is
 /// the table's entry for exactly `mistralai/Mixtral-8x7B-Instruct-v0.1`, served unquantised
-/// by a hosted API (others in the table range from 0.07 to 0.91 USD per million tokens).
+/// by a hosted API (other hosted entries range from 0.07 to 1.0 USD per million tokens).
 pub const PRICES: [ModelPrice; 2] = [
     ModelPrice {
         model: "gpt-4-1106-preview",

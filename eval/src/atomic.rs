@@ -17,7 +17,9 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically (temp file + rename), creating parent directories.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes).map_err(|e| EvalError::io(path, e)))
+    write_atomic_with(path, |w| {
+        w.write_all(bytes).map_err(|e| EvalError::io(path, e))
+    })
 }
 
 /// Opens a temp file beside `path`, lets `fill` write it, then renames it over `path`.

@@ -57,7 +57,10 @@ impl ConfusionCounter {
 
     /// Counts one labelled row; `None` prediction counts as [`NO_PREDICTION`].
     pub fn add(&mut self, truth: &str, predicted: Option<&str>) {
-        let key = (truth.to_string(), predicted.unwrap_or(NO_PREDICTION).to_string());
+        let key = (
+            truth.to_string(),
+            predicted.unwrap_or(NO_PREDICTION).to_string(),
+        );
         *self.pairs.entry(key).or_insert(0) += 1;
     }
 
@@ -83,7 +86,11 @@ impl ConfusionCounter {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let index: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+        let index: BTreeMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
         let k = labels.len();
         let mut matrix = vec![vec![0u64; k]; k];
         for ((t, p), c) in &self.pairs {
@@ -96,8 +103,16 @@ impl ConfusionCounter {
                 let tp = matrix[i][i] as f64;
                 let support: u64 = matrix[i].iter().sum();
                 let predicted: u64 = matrix.iter().map(|row| row[i]).sum();
-                let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
-                let recall = if support > 0 { tp / support as f64 } else { 0.0 };
+                let precision = if predicted > 0 {
+                    tp / predicted as f64
+                } else {
+                    0.0
+                };
+                let recall = if support > 0 {
+                    tp / support as f64
+                } else {
+                    0.0
+                };
                 let f1 = if precision + recall > 0.0 {
                     2.0 * precision * recall / (precision + recall)
                 } else {
@@ -133,7 +148,14 @@ mod tests {
     fn hand_computed_scores() {
         // truth/pred: a/a a/a a/b b/b b/(none) c/c
         let mut c = ConfusionCounter::new();
-        for (t, p) in [("a", Some("a")), ("a", Some("a")), ("a", Some("b")), ("b", Some("b")), ("b", None), ("c", Some("c"))] {
+        for (t, p) in [
+            ("a", Some("a")),
+            ("a", Some("a")),
+            ("a", Some("b")),
+            ("b", Some("b")),
+            ("b", None),
+            ("c", Some("c")),
+        ] {
             c.add(t, p);
         }
         let s = c.finish().unwrap();

@@ -191,7 +191,11 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         let (oa, ob) = (run_a.outcome[r], run_b.outcome[r]);
         cdiff.push(ob.cost - oa.cost);
         model_changes += u64::from(run_a.model[r] != run_b.model[r]);
-        let cat = data.strings.name(data.category[r]).unwrap_or(crate::classify::NO_PREDICTION).to_string();
+        let cat = data
+            .strings
+            .name(data.category[r])
+            .unwrap_or(crate::classify::NO_PREDICTION)
+            .to_string();
         let e = per_cat.entry(cat.clone()).or_insert_with(|| CategoryDiff {
             category: cat.clone(),
             requests: 0,
@@ -268,7 +272,10 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         message: e.to_string(),
     })?;
     write_atomic(&json_path, json.as_bytes())?;
-    write_atomic(&opts.out_dir.join("compare.md"), render_md(&report).as_bytes())?;
+    write_atomic(
+        &opts.out_dir.join("compare.md"),
+        render_md(&report).as_bytes(),
+    )?;
     Ok(report)
 }
 
@@ -292,28 +299,76 @@ pub fn render_md(r: &CompareReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# routelab compare\n\n- A: `{}` (sha256 `{}`)\n- B: `{}` (sha256 `{}`)\n- log: `{}` (sha256 `{}`), {} requests, {} paired scored, {} with a different model\n",
         r.config_a.path, r.config_a.sha256, r.config_b.path, r.config_b.sha256, r.log.path, r.log.sha256, r.requests, r.paired_scored, r.model_changes);
-    s.push_str("| | mean quality | correct | unscored | cost / 1k req |\n|---|---:|---:|---:|---:|\n");
+    s.push_str(
+        "| | mean quality | correct | unscored | cost / 1k req |\n|---|---:|---:|---:|---:|\n",
+    );
     for m in [&r.a, &r.b] {
-        let _ = writeln!(s, "| {} | {} | {} | {} | {:.4} |", m.name, opt(m.mean_quality, 4), pct(m.correct_rate), m.unscored, m.cost_per_1k);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.4} |",
+            m.name,
+            opt(m.mean_quality, 4),
+            pct(m.correct_rate),
+            m.unscored,
+            m.cost_per_1k
+        );
     }
     let _ = writeln!(s, "\n- quality B − A: {}", ci(&r.quality_diff, 1.0, 4));
-    let _ = writeln!(s, "- cost B − A per 1k requests (USD): {}", ci(&r.cost_diff, 1000.0, 4));
+    let _ = writeln!(
+        s,
+        "- cost B − A per 1k requests (USD): {}",
+        ci(&r.cost_diff, 1000.0, 4)
+    );
     let m = &r.mcnemar;
-    let _ = writeln!(s, "- McNemar ({}): A-only correct {}, B-only correct {}, both {}, neither {}; p = {:.4}{}",
-        m.method, m.only_a, m.only_b, m.both_correct, m.both_wrong, m.p_value,
-        m.statistic.map(|x| format!(", χ² = {x:.3}")).unwrap_or_default());
+    let p = if m.p_value < 1e-4 {
+        format!("{:.2e}", m.p_value)
+    } else {
+        format!("{:.4}", m.p_value)
+    };
+    let _ = writeln!(
+        s,
+        "- McNemar ({}): A-only correct {}, B-only correct {}, both {}, neither {}; p = {p}{}",
+        m.method,
+        m.only_a,
+        m.only_b,
+        m.both_correct,
+        m.both_wrong,
+        m.statistic
+            .map(|x| format!(", χ² = {x:.3}"))
+            .unwrap_or_default()
+    );
     s.push_str("\n## Per category\n\n| category | requests | quality A | quality B | cost A | cost B | A-only correct | B-only correct |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for c in &r.per_category {
-        let _ = writeln!(s, "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {} |", c.category, c.requests, opt(c.quality_a, 4), opt(c.quality_b, 4), c.cost_a, c.cost_b, c.only_a_correct, c.only_b_correct);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {} |",
+            c.category,
+            c.requests,
+            opt(c.quality_a, 4),
+            opt(c.quality_b, 4),
+            c.cost_a,
+            c.cost_b,
+            c.only_a_correct,
+            c.only_b_correct
+        );
     }
     if !r.flipped.is_empty() {
         s.push_str("\n## Flipped requests (examples)\n\n| request | category | direction | A (model / decision / q) | B (model / decision / q) | prompt |\n|---|---|---|---|---|---|\n");
         for f in &r.flipped {
-            let _ = writeln!(s, "| {} | {} | {} | {} / {} / {} | {} / {} / {} | {} |",
-                f.request_id, f.category.as_deref().unwrap_or(""), f.direction,
-                f.model_a, f.decision_a.as_deref().unwrap_or("(default)"), f.quality_a,
-                f.model_b, f.decision_b.as_deref().unwrap_or("(default)"), f.quality_b,
-                f.prompt_excerpt.replace('|', "\\|"));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} / {} / {} | {} / {} / {} | {} |",
+                f.request_id,
+                f.category.as_deref().unwrap_or(""),
+                f.direction,
+                f.model_a,
+                f.decision_a.as_deref().unwrap_or("(default)"),
+                f.quality_a,
+                f.model_b,
+                f.decision_b.as_deref().unwrap_or("(default)"),
+                f.quality_b,
+                f.prompt_excerpt.replace('|', "\\|")
+            );
         }
     }
     s

@@ -104,13 +104,18 @@ pub fn non_decreasing_hull(points: &[CostQuality]) -> Vec<CostQuality> {
         .copied()
         .filter(|p| p.cost.is_finite() && p.quality.is_finite())
         .collect();
-    pts.sort_by(|a, b| a.cost.total_cmp(&b.cost).then(b.quality.total_cmp(&a.quality)));
+    pts.sort_by(|a, b| {
+        a.cost
+            .total_cmp(&b.cost)
+            .then(b.quality.total_cmp(&a.quality))
+    });
     pts.dedup_by(|b, a| a.cost == b.cost);
     let mut hull: Vec<CostQuality> = Vec::with_capacity(pts.len());
     for p in pts {
         while hull.len() >= 2 {
             let (o, a) = (hull[hull.len() - 2], hull[hull.len() - 1]);
-            let cross = (a.cost - o.cost) * (p.quality - o.quality) - (a.quality - o.quality) * (p.cost - o.cost);
+            let cross = (a.cost - o.cost) * (p.quality - o.quality)
+                - (a.quality - o.quality) * (p.cost - o.cost);
             if cross >= 0.0 {
                 hull.pop();
             } else {
@@ -150,8 +155,11 @@ pub fn hull_quality_at(hull: &[CostQuality], c: f64) -> Option<f64> {
 pub fn aiq(points: &[CostQuality]) -> Option<f64> {
     let hull = non_decreasing_hull(points);
     let c_min = points.iter().map(|p| p.cost).fold(f64::INFINITY, f64::min);
-    let c_max = points.iter().map(|p| p.cost).fold(f64::NEG_INFINITY, f64::max);
-    if !(c_max > c_min) {
+    let c_max = points
+        .iter()
+        .map(|p| p.cost)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if c_max.is_nan() || c_min.is_nan() || c_max <= c_min {
         return None;
     }
     let mut area: f64 = hull

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, ListBuilder, RecordBatch, StringBuilder,
+    ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, ListBuilder, RecordBatch,
+    StringBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;

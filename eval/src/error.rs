@@ -4,12 +4,12 @@
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (shown in the message, so not chained as a `source`).
+        cause: std::io::Error,
     },
     /// A Parquet or Arrow error while decoding or encoding a file.
     #[error("{path}: {message}")]
@@ -65,7 +65,7 @@ pub enum EvalError {
     #[error("{0}")]
     Invalid(String),
     /// An error from router-core (config loading or routing).
-    #[error("router: {0}")]
+    #[error(transparent)]
     Router(#[from] router_core::Error),
     /// An error from polars while aggregating.
     #[error("aggregation: {0}")]
@@ -88,10 +88,10 @@ impl From<polars::error::PolarsError> for EvalError {
 
 impl EvalError {
     /// An I/O error on `path`.
-    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+    pub fn io(path: impl AsRef<std::path::Path>, cause: std::io::Error) -> Self {
         EvalError::Io {
             path: path.as_ref().display().to_string(),
-            source,
+            cause,
         }
     }
 

@@ -129,7 +129,12 @@ pub struct ReportMeta<'a> {
 }
 
 /// Scores run `p` of `data` (policy `policy`) into a report.
-pub fn build_report(data: &ReplayData, p: usize, policy: &Policy, meta: ReportMeta<'_>) -> Result<Report> {
+pub fn build_report(
+    data: &ReplayData,
+    p: usize,
+    policy: &Policy,
+    meta: ReportMeta<'_>,
+) -> Result<Report> {
     let run = &data.runs[p];
     let names = data.model_names();
     let scored: Vec<bool> = data.models.iter().map(|m| m.has_quality).collect();
@@ -170,7 +175,12 @@ pub fn build_report(data: &ReplayData, p: usize, policy: &Policy, meta: ReportMe
         sweep: meta.sweep.as_ref().map(|s| s.points.as_slice()),
     });
     let mut router_us = run.router_us.clone();
-    let mut latencies: Vec<f64> = run.outcome.iter().map(|o| o.latency_ms).filter(|l| !l.is_nan()).collect();
+    let mut latencies: Vec<f64> = run
+        .outcome
+        .iter()
+        .map(|o| o.latency_ms)
+        .filter(|l| !l.is_nan())
+        .collect();
     let unknown_latency = (run.len() - latencies.len()) as u64;
     let decision_accuracy = {
         let mut c = ConfusionCounter::new();
@@ -242,7 +252,10 @@ pub fn run_sweep(
     allow_unscored: bool,
 ) -> Result<Sweep> {
     let text = std::fs::read_to_string(config).map_err(|e| EvalError::io(config, e))?;
-    let base_dir = config.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let base_dir = config
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     let names = base.model_names();
     let scored: Vec<bool> = base.models.iter().map(|m| m.has_quality).collect();
     let singles = scoring::single_model_metrics(&base.table, &names);
@@ -264,7 +277,11 @@ pub fn run_sweep(
                 let idx = data.models.iter().position(|x| x.name == names[strong]);
                 let share = idx.map(|i| run.model_shares(data.models.len())[i]);
                 let g = m.mean_quality.and_then(|q| {
-                    crate::curves::pgr(q, singles[weak].mean_quality?, singles[strong].mean_quality?)
+                    crate::curves::pgr(
+                        q,
+                        singles[weak].mean_quality?,
+                        singles[strong].mean_quality?,
+                    )
                 });
                 (share, g)
             }
@@ -291,21 +308,31 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
     let policy = Policy::load(&opts.config, &log_models, &opts.log, opts.allow_unscored)?;
     let decisions_path = opts.out_dir.join("decisions.parquet");
     let mut writer = DecisionsWriter::create(&decisions_path)?;
-    let data = replay(&opts.log, &[&policy], &opts.replay, &mut |_, row, routed| {
-        let r = &routed[0];
-        writer.push(DecisionRow {
-            request_id: row.request_id.clone(),
-            decision: r.outcome.decision.clone(),
-            model: r.outcome.model.clone(),
-            use_reasoning: r.outcome.use_reasoning,
-            confidence: r.outcome.confidence,
-            matched_signals: r.outcome.signals.iter().map(|s| format!("{}:{}", s.kind, s.name)).collect(),
-            quality: (!r.chosen.quality.is_nan()).then_some(r.chosen.quality),
-            cost: r.chosen.cost,
-            latency_ms: (!r.chosen.latency_ms.is_nan()).then_some(r.chosen.latency_ms),
-            router_us: r.router_us,
-        })
-    })?;
+    let data = replay(
+        &opts.log,
+        &[&policy],
+        &opts.replay,
+        &mut |_, row, routed| {
+            let r = &routed[0];
+            writer.push(DecisionRow {
+                request_id: row.request_id.clone(),
+                decision: r.outcome.decision.clone(),
+                model: r.outcome.model.clone(),
+                use_reasoning: r.outcome.use_reasoning,
+                confidence: r.outcome.confidence,
+                matched_signals: r
+                    .outcome
+                    .signals
+                    .iter()
+                    .map(|s| format!("{}:{}", s.kind, s.name))
+                    .collect(),
+                quality: (!r.chosen.quality.is_nan()).then_some(r.chosen.quality),
+                cost: r.chosen.cost,
+                latency_ms: (!r.chosen.latency_ms.is_nan()).then_some(r.chosen.latency_ms),
+                router_us: r.router_us,
+            })
+        },
+    )?;
     writer.finish()?;
     let stats = ReplayStats {
         rows: data.len() as u64,

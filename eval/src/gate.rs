@@ -92,16 +92,29 @@ impl GateResult {
     }
 }
 
-fn absolute(name: &str, actual: Option<f64>, threshold: f64, baseline: Option<f64>, at_least: bool, what: &str) -> Check {
+fn absolute(
+    name: &str,
+    actual: Option<f64>,
+    threshold: f64,
+    baseline: Option<f64>,
+    at_least: bool,
+    what: &str,
+) -> Check {
     let (passed, message) = match actual {
         None => (false, format!("{what} is missing from the report")),
         Some(a) if at_least => (
             a >= threshold,
-            format!("{what} {a:.4} {} minimum {threshold:.4}", if a >= threshold { ">=" } else { "<" }),
+            format!(
+                "{what} {a:.4} {} minimum {threshold:.4}",
+                if a >= threshold { ">=" } else { "<" }
+            ),
         ),
         Some(a) => (
             a <= threshold,
-            format!("{what} {a:.4} {} maximum {threshold:.4}", if a <= threshold { "<=" } else { ">" }),
+            format!(
+                "{what} {a:.4} {} maximum {threshold:.4}",
+                if a <= threshold { "<=" } else { ">" }
+            ),
         ),
     };
     Check {
@@ -123,13 +136,29 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
     let cost = report.policy.cost_per_1k;
     let base_cost = baseline.map(|b| b.policy.cost_per_1k);
     if let Some(th) = t.min_quality {
-        checks.push(absolute("min_quality", quality, th, base_quality, true, "mean quality"));
+        checks.push(absolute(
+            "min_quality",
+            quality,
+            th,
+            base_quality,
+            true,
+            "mean quality",
+        ));
     }
     if let Some(th) = t.max_cost_per_1k {
-        checks.push(absolute("max_cost_per_1k", Some(cost), th, base_cost, false, "cost per 1k requests (USD)"));
+        checks.push(absolute(
+            "max_cost_per_1k",
+            Some(cost),
+            th,
+            base_cost,
+            false,
+            "cost per 1k requests (USD)",
+        ));
     }
     let need_baseline = |key: &str| {
-        EvalError::Invalid(format!("threshold `{key}` compares against a baseline; pass --baseline"))
+        EvalError::Invalid(format!(
+            "threshold `{key}` compares against a baseline; pass --baseline"
+        ))
     };
     if let Some(th) = t.max_quality_drop {
         let b = baseline.ok_or_else(|| need_baseline("max_quality_drop"))?;
@@ -137,7 +166,14 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
             (Some(bq), Some(q)) => Some(bq - q),
             _ => None,
         };
-        let mut c = absolute("max_quality_drop", drop, th, base_quality, false, "quality drop vs baseline");
+        let mut c = absolute(
+            "max_quality_drop",
+            drop,
+            th,
+            base_quality,
+            false,
+            "quality drop vs baseline",
+        );
         if drop.is_none() {
             c.message = "mean quality is missing from the report or the baseline".into();
         }
@@ -153,9 +189,17 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
         } else {
             None
         };
-        let mut c = absolute("max_cost_increase_pct", pct, th, Some(base), false, "cost increase vs baseline (%)");
+        let mut c = absolute(
+            "max_cost_increase_pct",
+            pct,
+            th,
+            Some(base),
+            false,
+            "cost increase vs baseline (%)",
+        );
         if pct.is_none() {
-            c.message = format!("baseline cost is 0 and the report's is {cost:.4}: increase is unbounded");
+            c.message =
+                format!("baseline cost is 0 and the report's is {cost:.4}: increase is unbounded");
         }
         checks.push(c);
     }
@@ -179,7 +223,8 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
             "decision accuracy",
         );
         if c.actual.is_none() {
-            c.message = "decision accuracy is missing (the log has no expected_decision labels)".into();
+            c.message =
+                "decision accuracy is missing (the log has no expected_decision labels)".into();
         }
         checks.push(c);
     }
@@ -193,12 +238,15 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
             "domain signal accuracy",
         );
         if c.actual.is_none() {
-            c.message = "signal accuracy is missing (no category labels or no domain signal)".into();
+            c.message =
+                "signal accuracy is missing (no category labels or no domain signal)".into();
         }
         checks.push(c);
     }
     if checks.is_empty() {
-        return Err(EvalError::Invalid("the thresholds file sets no threshold".into()));
+        return Err(EvalError::Invalid(
+            "the thresholds file sets no threshold".into(),
+        ));
     }
     Ok(GateResult { checks })
 }
@@ -225,18 +273,26 @@ pub fn junit_xml(result: &GateResult, suite: &str) -> String {
     let f = result.failures();
     let suite = xml_escape(suite);
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    s.push_str(&format!("<testsuites name=\"{suite}\" tests=\"{n}\" failures=\"{f}\" errors=\"0\">\n"));
+    s.push_str(&format!(
+        "<testsuites name=\"{suite}\" tests=\"{n}\" failures=\"{f}\" errors=\"0\">\n"
+    ));
     s.push_str(&format!(
         "  <testsuite name=\"{suite}\" tests=\"{n}\" failures=\"{f}\" errors=\"0\" skipped=\"0\">\n"
     ));
     for c in &result.checks {
         let name = xml_escape(&c.name);
         if c.passed {
-            s.push_str(&format!("    <testcase classname=\"routelab.gate\" name=\"{name}\"/>\n"));
+            s.push_str(&format!(
+                "    <testcase classname=\"routelab.gate\" name=\"{name}\"/>\n"
+            ));
         } else {
             let msg = xml_escape(&c.message);
-            s.push_str(&format!("    <testcase classname=\"routelab.gate\" name=\"{name}\">\n"));
-            s.push_str(&format!("      <failure message=\"{msg}\" type=\"threshold\">{msg}</failure>\n"));
+            s.push_str(&format!(
+                "    <testcase classname=\"routelab.gate\" name=\"{name}\">\n"
+            ));
+            s.push_str(&format!(
+                "      <failure message=\"{msg}\" type=\"threshold\">{msg}</failure>\n"
+            ));
             s.push_str("    </testcase>\n");
         }
     }
@@ -249,7 +305,12 @@ fn fmt_opt(v: Option<f64>) -> String {
 }
 
 /// Markdown summary for CI (e.g. `$GITHUB_STEP_SUMMARY`).
-pub fn markdown_summary(result: &GateResult, report: &Report, report_path: &str, baseline_path: Option<&str>) -> String {
+pub fn markdown_summary(
+    result: &GateResult,
+    report: &Report,
+    report_path: &str,
+    baseline_path: Option<&str>,
+) -> String {
     let verdict = if result.passed() { "PASS" } else { "FAIL" };
     let mut s = format!("## routelab gate: {verdict}\n\n");
     s.push_str(&format!(
@@ -274,7 +335,11 @@ pub fn markdown_summary(result: &GateResult, report: &Report, report_path: &str,
             c.threshold,
             fmt_opt(c.actual),
             fmt_opt(c.baseline),
-            if c.passed { "pass".to_string() } else { format!("**FAIL**: {}", c.message) }
+            if c.passed {
+                "pass".to_string()
+            } else {
+                format!("**FAIL**: {}", c.message)
+            }
         ));
     }
     s

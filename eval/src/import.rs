@@ -77,7 +77,12 @@ fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| EvalError::io(p, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("csv" | "parquet")))
+                .filter(|f| {
+                    matches!(
+                        f.extension().and_then(|e| e.to_str()),
+                        Some("csv" | "parquet")
+                    )
+                })
                 .collect();
             inside.sort();
             files.extend(inside);
@@ -188,8 +193,14 @@ fn read_csv(path: &Path) -> Result<StringTable> {
 
 fn read_parquet_as_strings(path: &Path) -> Result<StringTable> {
     let file = std::fs::File::open(path).map_err(|e| EvalError::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| EvalError::parquet(path, e))?;
-    let header: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| EvalError::parquet(path, e))?;
+    let header: Vec<String> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let reader = builder.build().map_err(|e| EvalError::parquet(path, e))?;
     let mut rows = Vec::new();
     for batch in reader {
@@ -229,8 +240,13 @@ fn read_table(path: &Path) -> Result<StringTable> {
 }
 
 fn routellm_category(path: &Path) -> String {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    stem.strip_prefix("mmlu_").map(str::to_string).unwrap_or(stem)
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    stem.strip_prefix("mmlu_")
+        .map(str::to_string)
+        .unwrap_or(stem)
 }
 
 fn import_routellm(files: &[PathBuf], out: &Path) -> Result<ImportSummary> {
@@ -268,7 +284,12 @@ fn import_routellm(files: &[PathBuf], out: &Path) -> Result<ImportSummary> {
             Some(m) => m.clone(),
             None => {
                 models = Some(file_models.clone());
-                writer = Some(RequestLogWriter::create(out, &file_models, &[ModelField::Quality], false)?);
+                writer = Some(RequestLogWriter::create(
+                    out,
+                    &file_models,
+                    &[ModelField::Quality],
+                    false,
+                )?);
                 file_models
             }
         };
@@ -353,8 +374,16 @@ fn import_routerbench(files: &[PathBuf], out: &Path) -> Result<ImportSummary> {
             .iter()
             .map(|m| {
                 Ok((
-                    table.column(path, m, "the model's quality column (RouterBench wide layout)")?,
-                    table.column(path, &format!("{m}{ROUTERBENCH_COST_SUFFIX}"), "cost column")?,
+                    table.column(
+                        path,
+                        m,
+                        "the model's quality column (RouterBench wide layout)",
+                    )?,
+                    table.column(
+                        path,
+                        &format!("{m}{ROUTERBENCH_COST_SUFFIX}"),
+                        "cost column",
+                    )?,
                 ))
             })
             .collect::<Result<_>>()?;
@@ -362,12 +391,15 @@ fn import_routerbench(files: &[PathBuf], out: &Path) -> Result<ImportSummary> {
         for (i, row) in table.rows.iter().enumerate() {
             let r = i as u64;
             let cell = |c: usize| row.get(c).and_then(|x| x.as_deref());
-            let request_id = cell(id_col).map(str::to_string).ok_or_else(|| EvalError::BadValue {
-                path: path.display().to_string(),
-                row: r,
-                column: RB_SAMPLE_ID.into(),
-                message: "sample_id is empty".into(),
-            })?;
+            let request_id =
+                cell(id_col)
+                    .map(str::to_string)
+                    .ok_or_else(|| EvalError::BadValue {
+                        path: path.display().to_string(),
+                        row: r,
+                        column: RB_SAMPLE_ID.into(),
+                        message: "sample_id is empty".into(),
+                    })?;
             let mut outcomes = Vec::with_capacity(models.len());
             for (m, &(qc, cc)) in models.iter().zip(&cols) {
                 let quality = parse_quality(path, r, m, cell(qc))?;

@@ -79,12 +79,13 @@ fn string_column(path: &Path, schema: &Schema, name: &str) -> Result<Option<usiz
 
 impl Layout {
     fn from_schema(path: &Path, schema: &Schema) -> Result<Layout> {
-        let request_id =
-            string_column(path, schema, log_schema::REQUEST_ID)?.ok_or_else(|| EvalError::MissingColumn {
+        let request_id = string_column(path, schema, log_schema::REQUEST_ID)?.ok_or_else(|| {
+            EvalError::MissingColumn {
                 path: path.display().to_string(),
                 column: log_schema::REQUEST_ID.into(),
                 hint: "every request log needs a request id".into(),
-            })?;
+            }
+        })?;
         let prompt = string_column(path, schema, log_schema::PROMPT)?;
         let messages = string_column(path, schema, log_schema::MESSAGES)?;
         if prompt.is_none() && messages.is_none() {
@@ -108,7 +109,11 @@ impl Layout {
                 is_float_compatible(t)
             };
             if !ok {
-                let expected = if kind.is_integer() { "Int64" } else { "Float64" };
+                let expected = if kind.is_integer() {
+                    "Int64"
+                } else {
+                    "Float64"
+                };
                 return Err(type_error(path, field.name(), expected, t));
             }
             let slot = match models.iter_mut().find(|m| m.name == model) {
@@ -145,8 +150,8 @@ impl RequestLog {
     /// Opens `path`, checks its schema and prepares to decode `batch_size` rows at a time.
     pub fn open(path: &Path, batch_size: usize) -> Result<RequestLog> {
         let file = File::open(path).map_err(|e| EvalError::io(path, e))?;
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| EvalError::parquet(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| EvalError::parquet(path, e))?;
         let num_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let layout = Layout::from_schema(path, builder.schema())?;
         let reader = builder
@@ -225,7 +230,8 @@ impl RequestLog {
         let messages = strings(self.layout.messages)?;
         let categories = strings(self.layout.category)?;
         let expected = strings(self.layout.expected_decision)?;
-        let mut model_cols: Vec<[Option<ArrayRef>; 5]> = Vec::with_capacity(self.layout.models.len());
+        let mut model_cols: Vec<[Option<ArrayRef>; 5]> =
+            Vec::with_capacity(self.layout.models.len());
         for m in &self.layout.models {
             let mut cols: [Option<ArrayRef>; 5] = Default::default();
             for (k, field) in ModelField::ALL.into_iter().enumerate() {
@@ -235,7 +241,8 @@ impl RequestLog {
                     } else {
                         DataType::Float64
                     };
-                    cols[k] = Some(arrow::compute::cast(batch.column(i), &target).map_err(cast_err)?);
+                    cols[k] =
+                        Some(arrow::compute::cast(batch.column(i), &target).map_err(cast_err)?);
                 }
             }
             model_cols.push(cols);

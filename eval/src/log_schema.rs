@@ -173,11 +173,17 @@ mod tests {
 
     #[test]
     fn model_columns_round_trip_through_names_with_slashes() {
-        let col = model_column("mistralai/Mixtral-8x7B-Instruct-v0.1", ModelField::InputTokens);
+        let col = model_column(
+            "mistralai/Mixtral-8x7B-Instruct-v0.1",
+            ModelField::InputTokens,
+        );
         assert_eq!(col, "mistralai/Mixtral-8x7B-Instruct-v0.1|input_tokens");
         assert_eq!(
             parse_model_column(&col),
-            Some(("mistralai/Mixtral-8x7B-Instruct-v0.1", ModelField::InputTokens))
+            Some((
+                "mistralai/Mixtral-8x7B-Instruct-v0.1",
+                ModelField::InputTokens
+            ))
         );
         assert_eq!(parse_model_column("prompt"), None);
         assert_eq!(parse_model_column("|quality"), None);

@@ -48,7 +48,11 @@ impl RequestLogWriter {
             cols.push(Field::new(log_schema::MESSAGES, DataType::Utf8, true));
         }
         cols.push(Field::new(log_schema::CATEGORY, DataType::Utf8, true));
-        cols.push(Field::new(log_schema::EXPECTED_DECISION, DataType::Utf8, true));
+        cols.push(Field::new(
+            log_schema::EXPECTED_DECISION,
+            DataType::Utf8,
+            true,
+        ));
         for m in models {
             for f in fields {
                 let t = if f.is_integer() {

@@ -60,7 +60,11 @@ pub struct ModelCostModel {
 
 impl ModelCostModel {
     /// The models of `config` matched to the log's models (`log_models`) and quality columns.
-    pub fn from_config(config: &RouterConfig, log_models: &[String], has_quality: impl Fn(&str) -> bool) -> Vec<Self> {
+    pub fn from_config(
+        config: &RouterConfig,
+        log_models: &[String],
+        has_quality: impl Fn(&str) -> bool,
+    ) -> Vec<Self> {
         config
             .providers
             .models
@@ -116,7 +120,8 @@ pub fn outcome(
         .map(|t| t.max(0) as u64)
         .unwrap_or(settings.default_output_tokens);
     if reasoning {
-        output = (output as f64 * settings.reasoning_multiplier).round() as u64 + settings.reasoning_extra_tokens;
+        output = (output as f64 * settings.reasoning_multiplier).round() as u64
+            + settings.reasoning_extra_tokens;
     }
     let cost = logged
         .and_then(|o| o.cost)
@@ -178,5 +183,72 @@ impl OutcomeTable {
     /// All outcomes of request `r`.
     pub fn row(&self, r: usize) -> &[Outcome] {
         &self.cells[r * self.models..(r + 1) * self.models]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(log_index: Option<usize>) -> ModelCostModel {
+        ModelCostModel {
+            name: "m".into(),
+            log_index,
+            has_quality: true,
+            pricing: Some(Pricing {
+                currency: "USD".into(),
+                prompt_per_1m: 2.0,
+                completion_per_1m: 10.0,
+            }),
+            latency: Some(LatencyProfile {
+                ttft_ms: 100.0,
+                tpot_ms: 5.0,
+            }),
+        }
+    }
+
+    fn row(o: ModelOutcome) -> LogRow {
+        LogRow {
+            request_id: "r".into(),
+            prompt: Some("x".repeat(41)),
+            outcomes: vec![o],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn cost_and_latency_by_hand() {
+        let s = CostSettings {
+            default_output_tokens: 100,
+            chars_per_token: 4.0,
+            reasoning_multiplier: 3.0,
+            reasoning_extra_tokens: 50,
+        };
+        let r = row(ModelOutcome {
+            quality: Some(1.0),
+            ..Default::default()
+        });
+        // 41 chars / 4 -> 11 prompt tokens; 100 completion tokens.
+        let est = estimate_prompt_tokens(&r, &s);
+        assert_eq!(est, 11);
+        let o = outcome(&model(Some(0)), &r, est, false, &s);
+        assert!((o.cost - (11.0 * 2.0 + 100.0 * 10.0) / 1e6).abs() < 1e-15);
+        assert_eq!((o.quality, o.latency_ms), (1.0, 600.0));
+        // Reasoning: 100 * 3 + 50 = 350 completion tokens.
+        let o = outcome(&model(Some(0)), &r, est, true, &s);
+        assert!((o.cost - (11.0 * 2.0 + 350.0 * 10.0) / 1e6).abs() < 1e-15);
+        assert_eq!(o.latency_ms, 100.0 + 5.0 * 350.0);
+        // Logged values win over prices and profiles; no column = unscored.
+        let logged = row(ModelOutcome {
+            quality: None,
+            input_tokens: Some(1),
+            output_tokens: Some(2),
+            cost: Some(0.5),
+            latency_ms: Some(42.0),
+        });
+        let o = outcome(&model(Some(0)), &logged, 0, true, &s);
+        assert_eq!((o.cost, o.latency_ms), (0.5, 42.0));
+        assert!(o.quality.is_nan());
+        assert!(outcome(&model(None), &r, est, false, &s).quality.is_nan());
     }
 }

@@ -45,7 +45,11 @@ impl LogModels {
     pub fn of(path: &Path) -> Result<LogModels> {
         let log = RequestLog::open(path, 1)?;
         let models = log.models();
-        let scored = models.iter().filter(|m| log.has_quality(m)).cloned().collect();
+        let scored = models
+            .iter()
+            .filter(|m| log.has_quality(m))
+            .cloned()
+            .collect();
         Ok(LogModels { models, scored })
     }
 }
@@ -53,10 +57,22 @@ impl LogModels {
 impl Policy {
     /// Compiles `loaded` for replaying `log` (at `log_path`, named in errors). A config model
     /// without a quality column is an error unless `allow_unscored`.
-    pub fn new(name: &str, loaded: &LoadedConfig, log: &LogModels, log_path: &Path, allow_unscored: bool) -> Result<Policy> {
+    pub fn new(
+        name: &str,
+        loaded: &LoadedConfig,
+        log: &LogModels,
+        log_path: &Path,
+        allow_unscored: bool,
+    ) -> Result<Policy> {
         let router = Router::new(loaded)?;
-        let models = ModelCostModel::from_config(&loaded.config, &log.models, |m| log.scored.iter().any(|s| s == m));
-        let missing: Vec<String> = models.iter().filter(|m| !m.has_quality).map(|m| m.name.clone()).collect();
+        let models = ModelCostModel::from_config(&loaded.config, &log.models, |m| {
+            log.scored.iter().any(|s| s == m)
+        });
+        let missing: Vec<String> = models
+            .iter()
+            .filter(|m| !m.has_quality)
+            .map(|m| m.name.clone())
+            .collect();
         if !missing.is_empty() {
             if !allow_unscored {
                 return Err(EvalError::UnscoredModels {
@@ -71,7 +87,10 @@ impl Policy {
                 tracing::info!(model = %m, "log model is not in the config {}; it is ignored", loaded.origin);
             }
         }
-        let uses_domain = router.used_signals().iter().any(|(k, _)| *k == SignalKind::Domain);
+        let uses_domain = router
+            .used_signals()
+            .iter()
+            .any(|(k, _)| *k == SignalKind::Domain);
         Ok(Policy {
             name: name.into(),
             origin: loaded.origin.clone(),
@@ -82,7 +101,12 @@ impl Policy {
     }
 
     /// Loads the config file and compiles it (name = file stem).
-    pub fn load(config: &Path, log: &LogModels, log_path: &Path, allow_unscored: bool) -> Result<Policy> {
+    pub fn load(
+        config: &Path,
+        log: &LogModels,
+        log_path: &Path,
+        allow_unscored: bool,
+    ) -> Result<Policy> {
         let loaded = LoadedConfig::from_file(config)?;
         let name = config
             .file_stem()
@@ -179,13 +203,16 @@ pub fn top_domain(outcome: &RouteOutcome) -> Option<&str> {
         .map(|m| m.name.as_str())
 }
 
+/// Per-row callback of [`replay`]: row index, the row, each policy's routing.
+pub type OnRow<'f> = dyn FnMut(u64, &LogRow, &[Routed<'_>]) -> Result<()> + 'f;
+
 /// Replays `log_path` through every policy; `on_row(row_index, row, routed)` sees each request
 /// with each policy's routing (in policy order) and may fail the replay.
 pub fn replay(
     log_path: &Path,
     policies: &[&Policy],
     opts: &ReplayOptions,
-    on_row: &mut dyn FnMut(u64, &LogRow, &[Routed<'_>]) -> Result<()>,
+    on_row: &mut OnRow<'_>,
 ) -> Result<ReplayData> {
     let start = Instant::now();
     let mut log = RequestLog::open(log_path, opts.batch_size)?;
@@ -202,7 +229,12 @@ pub fn replay(
     // Per policy: its own spec of each union model (for prices), by union index.
     let specs: Vec<Vec<Option<&ModelCostModel>>> = policies
         .iter()
-        .map(|p| models.iter().map(|u| p.models.iter().find(|m| m.name == u.name)).collect())
+        .map(|p| {
+            models
+                .iter()
+                .map(|u| p.models.iter().find(|m| m.name == u.name))
+                .collect()
+        })
         .collect();
     let n_hint = log.num_rows() as usize;
     let mut data = ReplayData {
@@ -221,9 +253,11 @@ pub fn replay(
     let bar = if opts.progress {
         let b = ProgressBar::new(log.num_rows());
         b.set_style(
-            ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} replay [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         b
     } else {
@@ -246,7 +280,8 @@ pub fn replay(
             }
             data.table.push(&row_outcomes);
             data.category.push(data.strings.id(row.category.as_deref()));
-            data.expected_decision.push(data.strings.id(row.expected_decision.as_deref()));
+            data.expected_decision
+                .push(data.strings.id(row.expected_decision.as_deref()));
             outcomes_buf.clear();
             let mut timings = Vec::with_capacity(policies.len());
             for (p, policy) in policies.iter().enumerate() {
@@ -266,10 +301,12 @@ pub fn replay(
                     ))
                 })?;
                 let spec = specs[p][m].unwrap_or(&models[m]);
-                let chosen = outcomes::outcome(spec, row, est_tokens, outcome.use_reasoning, &opts.cost);
+                let chosen =
+                    outcomes::outcome(spec, row, est_tokens, outcome.use_reasoning, &opts.cost);
                 let run = &mut data.runs[p];
                 run.model.push(m as u32);
-                run.decision.push(data.strings.id(outcome.decision.as_deref()));
+                run.decision
+                    .push(data.strings.id(outcome.decision.as_deref()));
                 run.reasoning.push(outcome.use_reasoning);
                 run.confidence.push(outcome.confidence);
                 let predicted = if policies[p].uses_domain {

@@ -7,12 +7,14 @@ use crate::report::{BreakdownRow, PolicyMetrics, Report};
 
 /// Formats an optional number with `d` decimals (`n/a` when absent).
 pub fn opt(v: Option<f64>, d: usize) -> String {
-    v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "n/a".into())
+    v.map(|x| format!("{x:.d$}"))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 /// Formats an optional share as a percentage.
 pub fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "n/a".into())
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 fn policy_row(s: &mut String, m: &PolicyMetrics) {
@@ -68,7 +70,11 @@ fn classification(s: &mut String, title: &str, c: &Classification) {
     );
     s.push_str("| class | support | precision | recall | F1 |\n|---|---:|---:|---:|---:|\n");
     for k in &c.per_class {
-        let _ = writeln!(s, "| {} | {} | {:.4} | {:.4} | {:.4} |", k.label, k.support, k.precision, k.recall, k.f1);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.4} | {:.4} | {:.4} |",
+            k.label, k.support, k.precision, k.recall, k.f1
+        );
     }
     s.push_str("\nConfusion matrix (rows: label, columns: predicted):\n\n| |");
     for l in &c.labels {
@@ -119,8 +125,22 @@ pub fn render(r: &Report) -> String {
     );
     let c = &r.curves;
     s.push_str("\n## Curve metrics\n\n| metric | policy | random | oracle | zero router |\n|---|---:|---:|---:|---:|\n");
-    let _ = writeln!(s, "| APGR | {} | {} | {} | {} |", opt(c.apgr, 4), opt(c.apgr_random, 4), opt(c.apgr_oracle, 4), opt(c.apgr_random, 4));
-    let _ = writeln!(s, "| AIQ | {} | {} | {} | {} |", opt(c.aiq, 4), opt(c.aiq_zero_router, 4), opt(c.aiq_oracle, 4), opt(c.aiq_zero_router, 4));
+    let _ = writeln!(
+        s,
+        "| APGR | {} | {} | {} | {} |",
+        opt(c.apgr, 4),
+        opt(c.apgr_random, 4),
+        opt(c.apgr_oracle, 4),
+        opt(c.apgr_random, 4)
+    );
+    let _ = writeln!(
+        s,
+        "| AIQ | {} | {} | {} | {} |",
+        opt(c.aiq, 4),
+        opt(c.aiq_zero_router, 4),
+        opt(c.aiq_oracle, 4),
+        opt(c.aiq_zero_router, 4)
+    );
     let _ = writeln!(s, "| CPT(50%) | {} | 50.0% | | |", pct(c.cpt50));
     let _ = writeln!(s, "| CPT(80%) | {} | 80.0% | | |", pct(c.cpt80));
     let _ = writeln!(s, "| PGR (this run) | {} | | | |", opt(c.pgr, 4));
@@ -130,7 +150,15 @@ pub fn render(r: &Report) -> String {
     if let Some(sw) = &r.sweep {
         let _ = writeln!(s, "\n## Sweep of `{}`\n\n| value | cost / 1k | mean quality | calls to strong | PGR |\n|---:|---:|---:|---:|---:|", sw.param);
         for p in &sw.points {
-            let _ = writeln!(s, "| {} | {:.4} | {} | {} | {} |", p.value, p.cost_per_1k, opt(p.mean_quality, 4), pct(p.strong_share), opt(p.pgr, 4));
+            let _ = writeln!(
+                s,
+                "| {} | {:.4} | {} | {} | {} |",
+                p.value,
+                p.cost_per_1k,
+                opt(p.mean_quality, 4),
+                pct(p.strong_share),
+                opt(p.pgr, 4)
+            );
         }
     }
     let o = &r.router_overhead_us;
@@ -142,11 +170,25 @@ pub fn render(r: &Report) -> String {
     );
     s.push_str("\n## Models\n\n| model | prompt $/1M | completion $/1M | scored | mean quality (always) | cost / 1k (always) |\n|---|---:|---:|---|---:|---:|\n");
     for m in &r.models {
-        let _ = writeln!(s, "| {} | {} | {} | {} | {} | {:.4} |", m.name, opt(m.prompt_per_1m, 3), opt(m.completion_per_1m, 3), if m.scored { "yes" } else { "no" }, opt(m.mean_quality, 4), m.cost_per_1k);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.4} |",
+            m.name,
+            opt(m.prompt_per_1m, 3),
+            opt(m.completion_per_1m, 3),
+            if m.scored { "yes" } else { "no" },
+            opt(m.mean_quality, 4),
+            m.cost_per_1k
+        );
     }
     breakdown(&mut s, "Calls per model", &r.per_model, false);
     breakdown(&mut s, "Per decision", &r.per_decision, false);
-    breakdown(&mut s, "Per category", &r.per_category, r.signal_accuracy.is_some());
+    breakdown(
+        &mut s,
+        "Per category",
+        &r.per_category,
+        r.signal_accuracy.is_some(),
+    );
     if let Some(c) = &r.decision_accuracy {
         classification(&mut s, "Decision accuracy (vs expected_decision)", c);
     }

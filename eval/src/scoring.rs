@@ -89,13 +89,21 @@ pub fn policy_metrics(name: &str, outcomes: impl Iterator<Item = Outcome>) -> Po
 /// Always-`m` metrics for every model.
 pub fn single_model_metrics(table: &OutcomeTable, names: &[String]) -> Vec<PolicyMetrics> {
     (0..table.models())
-        .map(|m| policy_metrics(&format!("always:{}", names[m]), (0..table.len()).map(|r| table.get(r, m))))
+        .map(|m| {
+            policy_metrics(
+                &format!("always:{}", names[m]),
+                (0..table.len()).map(|r| table.get(r, m)),
+            )
+        })
         .collect()
 }
 
 /// Index of the cheapest scored model (ties: higher quality) and of the strongest scored model
 /// (highest mean quality; ties: cheaper). `scored[m]` says whether model m has quality values.
-pub fn cheapest_and_strongest(singles: &[PolicyMetrics], scored: &[bool]) -> Option<(usize, usize)> {
+pub fn cheapest_and_strongest(
+    singles: &[PolicyMetrics],
+    scored: &[bool],
+) -> Option<(usize, usize)> {
     let cand: Vec<usize> = (0..singles.len())
         .filter(|&m| scored[m] && singles[m].mean_quality.is_some())
         .collect();
@@ -141,7 +149,13 @@ pub fn oracle(table: &OutcomeTable, fallback: usize) -> (PolicyMetrics, Vec<u32>
     let choices: Vec<u32> = (0..table.len())
         .map(|r| oracle_choice(table.row(r)).unwrap_or(fallback) as u32)
         .collect();
-    let m = policy_metrics("oracle", choices.iter().enumerate().map(|(r, &m)| table.get(r, m as usize)));
+    let m = policy_metrics(
+        "oracle",
+        choices
+            .iter()
+            .enumerate()
+            .map(|(r, &m)| table.get(r, m as usize)),
+    );
     (m, choices)
 }
 
@@ -201,7 +215,11 @@ pub fn random_sampled(table: &OutcomeTable, shares: &[f64], seed: u64) -> Policy
 }
 
 /// `(baseline − policy) / baseline`, `None` for a zero baseline.
-pub fn savings(policy: &PolicyMetrics, cheapest: &PolicyMetrics, strongest: &PolicyMetrics) -> Savings {
+pub fn savings(
+    policy: &PolicyMetrics,
+    cheapest: &PolicyMetrics,
+    strongest: &PolicyMetrics,
+) -> Savings {
     let rel = |b: f64| (b > 0.0).then(|| (b - policy.total_cost) / b);
     Savings {
         vs_strongest: rel(strongest.total_cost),
@@ -210,7 +228,10 @@ pub fn savings(policy: &PolicyMetrics, cheapest: &PolicyMetrics, strongest: &Pol
 }
 
 /// Model info rows for the report.
-pub fn model_infos(models: &[crate::outcomes::ModelCostModel], singles: &[PolicyMetrics]) -> Vec<ModelInfo> {
+pub fn model_infos(
+    models: &[crate::outcomes::ModelCostModel],
+    singles: &[PolicyMetrics],
+) -> Vec<ModelInfo> {
     models
         .iter()
         .zip(singles)
@@ -262,7 +283,12 @@ pub fn curve_metrics(i: &CurveInputs<'_>) -> CurveMetrics {
     let mut policy_points: Vec<CostQuality> = match i.sweep {
         Some(s) => s
             .iter()
-            .filter_map(|p| p.mean_quality.map(|q| CostQuality { cost: p.cost_per_1k, quality: q }))
+            .filter_map(|p| {
+                p.mean_quality.map(|q| CostQuality {
+                    cost: p.cost_per_1k,
+                    quality: q,
+                })
+            })
             .collect(),
         None => point(i.policy).into_iter().collect(),
     };
@@ -299,11 +325,19 @@ pub fn curve_metrics(i: &CurveInputs<'_>) -> CurveMetrics {
                 let pts: Vec<PgrPoint> = match i.sweep {
                     Some(s) => s
                         .iter()
-                        .filter_map(|p| Some(PgrPoint { strong_share: p.strong_share?, pgr: p.pgr? }))
+                        .filter_map(|p| {
+                            Some(PgrPoint {
+                                strong_share: p.strong_share?,
+                                pgr: p.pgr?,
+                            })
+                        })
                         .collect(),
                     None => out
                         .pgr
-                        .map(|g| PgrPoint { strong_share: i.policy_shares[strong], pgr: g })
+                        .map(|g| PgrPoint {
+                            strong_share: i.policy_shares[strong],
+                            pgr: g,
+                        })
                         .into_iter()
                         .collect(),
                 };
@@ -345,9 +379,19 @@ pub fn breakdowns(i: &BreakdownInput<'_>) -> Result<[Vec<BreakdownRow>; 3]> {
     let name = |id: u32| i.strings.name(id).unwrap_or(none);
     let n = i.run.len();
     let category: Vec<&str> = i.category.iter().map(|&c| name(c)).collect();
-    let model: Vec<&str> = i.run.model.iter().map(|&m| i.models[m as usize].as_str()).collect();
+    let model: Vec<&str> = i
+        .run
+        .model
+        .iter()
+        .map(|&m| i.models[m as usize].as_str())
+        .collect();
     let decision: Vec<&str> = i.run.decision.iter().map(|&d| name(d)).collect();
-    let quality: Vec<Option<f64>> = i.run.outcome.iter().map(|o| (!o.quality.is_nan()).then_some(o.quality)).collect();
+    let quality: Vec<Option<f64>> = i
+        .run
+        .outcome
+        .iter()
+        .map(|o| (!o.quality.is_nan()).then_some(o.quality))
+        .collect();
     let cost: Vec<f64> = i.run.outcome.iter().map(|o| o.cost).collect();
     let hit: Vec<Option<f64>> = i
         .category
@@ -378,7 +422,10 @@ pub fn breakdowns(i: &BreakdownInput<'_>) -> Result<[Vec<BreakdownRow>; 3]> {
             .sort([key], SortMultipleOptions::default())
             .collect()?;
         let f64s = |c: &str| -> Result<Vec<Option<f64>>> {
-            let s = out.column(c)?.as_materialized_series().cast(&DataType::Float64)?;
+            let s = out
+                .column(c)?
+                .as_materialized_series()
+                .cast(&DataType::Float64)?;
             Ok(s.f64()?.iter().collect())
         };
         let keys: Vec<String> = out
@@ -405,10 +452,61 @@ pub fn breakdowns(i: &BreakdownInput<'_>) -> Result<[Vec<BreakdownRow>; 3]> {
                     mean_quality: mq[r],
                     unscored: un[r].unwrap_or(0.0) as u64,
                     total_cost: tc[r].unwrap_or(0.0),
-                    accuracy: if key == "category" && i.signal { acc[r] } else { None },
+                    accuracy: if key == "category" && i.signal {
+                        acc[r]
+                    } else {
+                        None
+                    },
                 }
             })
             .collect())
     };
     Ok([table("category")?, table("model")?, table("decision")?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(quality: f64, cost: f64) -> Outcome {
+        Outcome {
+            quality,
+            cost,
+            latency_ms: f64::NAN,
+        }
+    }
+
+    #[test]
+    fn oracle_prefers_quality_then_cost_and_skips_unscored() {
+        assert_eq!(oracle_choice(&[o(0.0, 1.0), o(1.0, 5.0)]), Some(1));
+        assert_eq!(oracle_choice(&[o(1.0, 1.0), o(1.0, 5.0)]), Some(0));
+        assert_eq!(
+            oracle_choice(&[o(1.0, 9.0), o(f64::NAN, 5.0), o(1.0, 2.0)]),
+            Some(2)
+        );
+        assert_eq!(oracle_choice(&[o(f64::NAN, 1.0)]), None);
+    }
+
+    #[test]
+    fn random_baselines_match_shares() {
+        let mut t = OutcomeTable::new(2);
+        for _ in 0..1000 {
+            t.push(&[o(0.0, 1.0), o(1.0, 3.0)]);
+        }
+        let singles = single_model_metrics(&t, &["a".into(), "b".into()]);
+        // 25% to b: expected quality 0.25, cost 0.75 * 1000 + 0.25 * 3000 = 1500.
+        let e = random_expected(&singles, &[0.75, 0.25], 1000);
+        assert!((e.mean_quality.unwrap() - 0.25).abs() < 1e-12);
+        assert!((e.total_cost - 1500.0).abs() < 1e-9);
+        let s = random_sampled(&t, &[0.75, 0.25], 9);
+        assert!(
+            (s.mean_quality.unwrap() - 0.25).abs() < 0.05,
+            "{:?}",
+            s.mean_quality
+        );
+        assert_eq!(s, random_sampled(&t, &[0.75, 0.25], 9));
+        let m = policy_metrics("p", [o(1.0, 2.0), o(f64::NAN, 4.0)].into_iter());
+        assert_eq!((m.scored, m.unscored, m.mean_quality), (1, 1, Some(1.0)));
+        assert!((m.cost_per_1k - 3000.0).abs() < 1e-9);
+    }
 }

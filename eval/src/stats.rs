@@ -56,7 +56,12 @@ pub struct BootstrapCi {
 /// `resamples` samples of size n with replacement, take each mean, and report the
 /// `(1-level)/2` and `(1+level)/2` empirical quantiles of those means (nearest-rank on the
 /// sorted means). Returns `None` for an empty input or zero resamples.
-pub fn bootstrap_mean_ci(values: &[f64], resamples: usize, level: f64, seed: u64) -> Option<BootstrapCi> {
+pub fn bootstrap_mean_ci(
+    values: &[f64],
+    resamples: usize,
+    level: f64,
+    seed: u64,
+) -> Option<BootstrapCi> {
     if values.is_empty() || resamples == 0 {
         return None;
     }
@@ -234,7 +239,9 @@ mod tests {
 
     #[test]
     fn bootstrap_ci_brackets_the_mean_and_is_seeded() {
-        let v: Vec<f64> = (0..200).map(|i| if i % 4 == 0 { 1.0 } else { 0.0 }).collect();
+        let v: Vec<f64> = (0..200)
+            .map(|i| if i % 4 == 0 { 1.0 } else { 0.0 })
+            .collect();
         let a = bootstrap_mean_ci(&v, 2000, 0.95, 1).unwrap();
         let b = bootstrap_mean_ci(&v, 2000, 0.95, 1).unwrap();
         assert_eq!(a, b);

@@ -28,15 +28,26 @@ impl std::str::FromStr for SweepSpec {
     type Err = EvalError;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |why: &str| EvalError::Invalid(format!("--sweep `{s}`: {why} (expected PARAM=start:end:steps)"));
+        let bad = |why: &str| {
+            EvalError::Invalid(format!(
+                "--sweep `{s}`: {why} (expected PARAM=start:end:steps)"
+            ))
+        };
         let (param, range) = s.rsplit_once('=').ok_or_else(|| bad("no `=`"))?;
         let parts: Vec<&str> = range.split(':').collect();
         if parts.len() != 3 || param.is_empty() {
             return Err(bad("malformed"));
         }
-        let num = |x: &str| x.trim().parse::<f64>().map_err(|_| bad(&format!("`{x}` is not a number")));
+        let num = |x: &str| {
+            x.trim()
+                .parse::<f64>()
+                .map_err(|_| bad(&format!("`{x}` is not a number")))
+        };
         let (start, end) = (num(parts[0])?, num(parts[1])?);
-        let steps: usize = parts[2].trim().parse().map_err(|_| bad("steps is not a positive integer"))?;
+        let steps: usize = parts[2]
+            .trim()
+            .parse()
+            .map_err(|_| bad("steps is not a positive integer"))?;
         if steps == 0 {
             return Err(bad("steps must be at least 1"));
         }
@@ -79,7 +90,9 @@ fn parse_path(path: &str) -> std::result::Result<Vec<Segment>, String> {
     for part in path.split('.') {
         let (key, selector) = match part.split_once('[') {
             Some((k, rest)) => {
-                let inner = rest.strip_suffix(']').ok_or_else(|| format!("`{part}`: missing `]`"))?;
+                let inner = rest
+                    .strip_suffix(']')
+                    .ok_or_else(|| format!("`{part}`: missing `]`"))?;
                 let sel = match inner.parse::<usize>() {
                     Ok(i) => Selector::Index(i),
                     Err(_) => Selector::Name(inner.to_string()),
@@ -101,7 +114,8 @@ fn parse_path(path: &str) -> std::result::Result<Vec<Segment>, String> {
 
 /// Returns `yaml` with `path` set to `value` (written as an integer when it is integral).
 pub fn set_param(yaml: &str, path: &str, value: f64) -> Result<String> {
-    let mut doc: Value = serde_norway::from_str(yaml).map_err(|e| EvalError::Invalid(format!("config is not YAML: {e}")))?;
+    let mut doc: Value = serde_norway::from_str(yaml)
+        .map_err(|e| EvalError::Invalid(format!("config is not YAML: {e}")))?;
     let segs = parse_path(path).map_err(EvalError::Invalid)?;
     let new = if value.fract() == 0.0 && value.abs() < 9e15 {
         Value::from(value as i64)
@@ -111,31 +125,39 @@ pub fn set_param(yaml: &str, path: &str, value: f64) -> Result<String> {
     let mut cur = &mut doc;
     let last = segs.len() - 1;
     for (i, seg) in segs.iter().enumerate() {
-        let here = segs[..=i].iter().map(|s| s.key.as_str()).collect::<Vec<_>>().join(".");
-        let map: &mut Mapping = cur
-            .as_mapping_mut()
-            .ok_or_else(|| EvalError::Invalid(format!("--sweep {path}: `{here}` is not inside a mapping")))?;
+        let here = segs[..=i]
+            .iter()
+            .map(|s| s.key.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let map: &mut Mapping = cur.as_mapping_mut().ok_or_else(|| {
+            EvalError::Invalid(format!("--sweep {path}: `{here}` is not inside a mapping"))
+        })?;
         let key = Value::from(seg.key.clone());
         if i == last && seg.selector.is_none() {
             map.insert(key, new);
             return serde_norway::to_string(&doc).map_err(|e| EvalError::Invalid(e.to_string()));
         }
-        let next = map
-            .get_mut(&key)
-            .ok_or_else(|| EvalError::Invalid(format!("--sweep {path}: `{here}` does not exist in the config")))?;
+        let next = map.get_mut(&key).ok_or_else(|| {
+            EvalError::Invalid(format!(
+                "--sweep {path}: `{here}` does not exist in the config"
+            ))
+        })?;
         cur = match &seg.selector {
             None => next,
             Some(sel) => {
-                let list = next
-                    .as_sequence_mut()
-                    .ok_or_else(|| EvalError::Invalid(format!("--sweep {path}: `{here}` is not a list")))?;
+                let list = next.as_sequence_mut().ok_or_else(|| {
+                    EvalError::Invalid(format!("--sweep {path}: `{here}` is not a list"))
+                })?;
                 let found = match sel {
                     Selector::Index(ix) => list.get_mut(*ix),
                     Selector::Name(n) => list
                         .iter_mut()
                         .find(|v| v.get("name").and_then(Value::as_str) == Some(n.as_str())),
                 };
-                found.ok_or_else(|| EvalError::Invalid(format!("--sweep {path}: no element {sel:?} in `{here}`")))?
+                found.ok_or_else(|| {
+                    EvalError::Invalid(format!("--sweep {path}: no element {sel:?} in `{here}`"))
+                })?
             }
         };
         if i == last {

@@ -25,15 +25,30 @@ fn report(quality: f64, cost_per_1k: f64, p99: f64, correct: u64) -> Report {
         routelab_version: "0.1.0".into(),
         run_name: "fixture".into(),
         created_utc: "2026-01-01T00:00:00Z".into(),
-        config: InputFile { path: "c.yaml".into(), sha256: "ab".repeat(32) },
-        log: InputFile { path: "l.parquet".into(), sha256: "cd".repeat(32) },
+        config: InputFile {
+            path: "c.yaml".into(),
+            sha256: "ab".repeat(32),
+        },
+        log: InputFile {
+            path: "l.parquet".into(),
+            sha256: "cd".repeat(32),
+        },
         cost_settings: CostSettings::default(),
         requests: 1000,
         models: vec![],
         policy,
-        savings: Savings { vs_strongest: None, vs_cheapest: None },
+        savings: Savings {
+            vs_strongest: None,
+            vs_cheapest: None,
+        },
         baselines: vec![],
-        router_overhead_us: Percentiles { p50: 10.0, p95: 20.0, p99, mean: 12.0, max: p99 },
+        router_overhead_us: Percentiles {
+            p50: 10.0,
+            p95: 20.0,
+            p99,
+            mean: 12.0,
+            max: p99,
+        },
         model_latency_ms: Percentiles::of(&mut []),
         unknown_latency: 0,
         blocked: 0,
@@ -68,11 +83,14 @@ fn thresholds() -> Thresholds {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(actual, expected, "golden file {name} differs");
 }
 
@@ -83,7 +101,11 @@ fn checks_pass_and_fail_by_hand() {
     // no signal accuracy -> fail; min_quality 0.77 >= 0.7 and cost 4.5 <= 5 pass.
     let new = report(0.77, 4.5, 600.0, 7);
     let r = evaluate(&new, Some(&base), &thresholds()).unwrap();
-    let passed: Vec<(&str, bool)> = r.checks.iter().map(|c| (c.name.as_str(), c.passed)).collect();
+    let passed: Vec<(&str, bool)> = r
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.passed))
+        .collect();
     assert_eq!(
         passed,
         vec![
@@ -100,8 +122,19 @@ fn checks_pass_and_fail_by_hand() {
     assert!((r.checks[3].actual.unwrap() - 12.5).abs() < 1e-9);
     assert_eq!(r.failures(), 5);
     golden("gate_fail.junit.xml", &junit_xml(&r, "routelab gate"));
-    golden("gate_fail.summary.md", &markdown_summary(&r, &new, "new/report.json", Some("base/report.json")));
-    let same = evaluate(&base, Some(&base), &Thresholds { min_signal_accuracy: None, ..thresholds() }).unwrap();
+    golden(
+        "gate_fail.summary.md",
+        &markdown_summary(&r, &new, "new/report.json", Some("base/report.json")),
+    );
+    let same = evaluate(
+        &base,
+        Some(&base),
+        &Thresholds {
+            min_signal_accuracy: None,
+            ..thresholds()
+        },
+    )
+    .unwrap();
     assert!(same.passed());
     golden("gate_pass.junit.xml", &junit_xml(&same, "routelab gate"));
 }
@@ -109,7 +142,13 @@ fn checks_pass_and_fail_by_hand() {
 #[test]
 fn bad_threshold_input_is_an_error() {
     let base = report(0.8, 4.0, 300.0, 9);
-    assert!(evaluate(&base, None, &thresholds()).unwrap_err().to_string().contains("--baseline"));
+    assert!(evaluate(&base, None, &thresholds())
+        .unwrap_err()
+        .to_string()
+        .contains("--baseline"));
     assert!(evaluate(&base, None, &Thresholds::default()).is_err());
-    assert!(serde_norway::from_str::<Thresholds>("min_qualty: 0.5\n").is_err(), "typos are rejected");
+    assert!(
+        serde_norway::from_str::<Thresholds>("min_qualty: 0.5\n").is_err(),
+        "typos are rejected"
+    );
 }

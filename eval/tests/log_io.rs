@@ -27,7 +27,10 @@ fn reads_tiny_log_in_small_batches() {
     assert!(log.next_batch().is_none());
     let r3 = &second[0];
     assert_eq!(r3.request_id, "r3");
-    assert_eq!(r3.outcomes[1].quality, None, "null quality stays unscored, not 0");
+    assert_eq!(
+        r3.outcomes[1].quality, None,
+        "null quality stays unscored, not 0"
+    );
     assert_eq!(r3.outcomes[0].quality, Some(0.0));
     assert_eq!(r3.outcomes[0].output_tokens, Some(500));
 }
@@ -57,7 +60,10 @@ fn writer_round_trips_rows() {
     };
     w.push(row.clone()).unwrap();
     w.finish().unwrap();
-    let rows: Vec<LogRow> = RequestLog::open(&p, 10).unwrap().flat_map(|b| b.unwrap()).collect();
+    let rows: Vec<LogRow> = RequestLog::open(&p, 10)
+        .unwrap()
+        .flat_map(|b| b.unwrap())
+        .collect();
     assert_eq!(rows, vec![row.clone()]);
     let req = rows[0].route_request("w", 0).unwrap();
     assert_eq!(req.user_text(), "hi");
@@ -73,14 +79,20 @@ fn open_err(cols: Vec<(&str, ArrayRef)>) -> String {
     };
     match log.next_batch() {
         Some(Err(e)) => e.to_string(),
-        other => panic!("expected an error, got {:?}", other.map(|r| r.map(|v| v.len()))),
+        other => panic!(
+            "expected an error, got {:?}",
+            other.map(|r| r.map(|v| v.len()))
+        ),
     }
 }
 
 #[test]
 fn schema_errors_name_file_column_and_types() {
     let e = open_err(vec![("prompt", strs(&[Some("p")]))]);
-    assert!(e.contains("bad.parquet") && e.contains("missing column `request_id`"), "{e}");
+    assert!(
+        e.contains("bad.parquet") && e.contains("missing column `request_id`"),
+        "{e}"
+    );
     let e = open_err(vec![("request_id", strs(&[Some("a")]))]);
     assert!(e.contains("`prompt`"), "{e}");
     let e = open_err(vec![
@@ -89,14 +101,21 @@ fn schema_errors_name_file_column_and_types() {
         ("m|quality", strs(&[Some("good")])),
     ]);
     assert!(
-        e.contains("bad.parquet") && e.contains("column `m|quality` has type Utf8, expected Float64"),
+        e.contains("bad.parquet")
+            && e.contains("column `m|quality` has type Utf8, expected Float64"),
         "{e}"
     );
     let e = open_err(vec![
-        ("request_id", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
+        (
+            "request_id",
+            Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+        ),
         ("prompt", strs(&[Some("p")])),
     ]);
-    assert!(e.contains("`request_id` has type Int32, expected Utf8"), "{e}");
+    assert!(
+        e.contains("`request_id` has type Int32, expected Utf8"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -106,9 +125,18 @@ fn bad_values_name_the_row() {
         ("prompt", strs(&[Some("p"), Some("q")])),
         ("m|quality", f64s(&[Some(0.5), Some(1.5)])),
     ]);
-    assert!(e.contains("row 1") && e.contains("m|quality") && e.contains("outside [0, 1]"), "{e}");
-    let e = open_err(vec![("request_id", strs(&[None])), ("prompt", strs(&[Some("p")]))]);
-    assert!(e.contains("row 0") && e.contains("request_id is null"), "{e}");
+    assert!(
+        e.contains("row 1") && e.contains("m|quality") && e.contains("outside [0, 1]"),
+        "{e}"
+    );
+    let e = open_err(vec![
+        ("request_id", strs(&[None])),
+        ("prompt", strs(&[Some("p")])),
+    ]);
+    assert!(
+        e.contains("row 0") && e.contains("request_id is null"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -123,10 +151,18 @@ fn integer_quality_columns_are_accepted() {
             ("m|quality", i64s(&[Some(1)])),
         ],
     );
-    let rows = RequestLog::open(&p, 8).unwrap().next_batch().unwrap().unwrap();
+    let rows = RequestLog::open(&p, 8)
+        .unwrap()
+        .next_batch()
+        .unwrap()
+        .unwrap();
     assert_eq!(rows[0].outcomes[0].quality, Some(1.0));
     assert!(matches!(
-        LogRow { messages: Some("not json".into()), ..Default::default() }.route_request("f", 7),
+        LogRow {
+            messages: Some("not json".into()),
+            ..Default::default()
+        }
+        .route_request("f", 7),
         Err(EvalError::BadValue { row: 7, .. })
     ));
 }

@@ -53,7 +53,11 @@ fn hand_computed_policy_baselines_and_accuracy() {
     assert!(close(cheap.cost_per_1k, 2.0));
     let strong = &r.baselines[1];
     assert!(strong.name.contains("big"));
-    assert_eq!((strong.mean_quality, strong.unscored), (Some(1.0), 1), "null quality is unscored, not 0");
+    assert_eq!(
+        (strong.mean_quality, strong.unscored),
+        (Some(1.0), 1),
+        "null quality is unscored, not 0"
+    );
     assert!(close(strong.cost_per_1k, 20.0));
     // Oracle: r0 big, r1 small (tie, cheaper), r2 small, r3 small (only scored) = q 0.75, cost 0.026.
     let oracle = r.baseline("oracle").unwrap();
@@ -67,7 +71,9 @@ fn hand_computed_policy_baselines_and_accuracy() {
     assert!(close(r.savings.vs_cheapest.unwrap(), -4.5));
     // RouteLLM: PGR = (0.75 - 0.5) / (1 - 0.5) = 0.5 at 50% calls to big: on the random line.
     let c = &r.curves;
-    assert!(close(c.pgr.unwrap(), 0.5) && close(c.apgr.unwrap(), 0.5) && close(c.cpt50.unwrap(), 0.5));
+    assert!(
+        close(c.pgr.unwrap(), 0.5) && close(c.apgr.unwrap(), 0.5) && close(c.cpt50.unwrap(), 0.5)
+    );
     // AIQ over costs 2..20: the policy point (11, 0.75) is on the chord, so all equal 0.75.
     assert!(close(c.aiq.unwrap(), 0.75) && close(c.aiq_zero_router.unwrap(), 0.75));
     assert!(close(c.zero_router_quality_at_policy_cost.unwrap(), 0.75));
@@ -77,20 +83,35 @@ fn hand_computed_policy_baselines_and_accuracy() {
     assert!(close(d.macro_f1, 0.4));
     assert_eq!(d.labels, vec!["(none)", "math"]);
     assert_eq!(d.matrix, vec![vec![0, 0], vec![1, 2]]);
-    assert!(r.signal_accuracy.is_none(), "no domain signal in the config");
+    assert!(
+        r.signal_accuracy.is_none(),
+        "no domain signal in the config"
+    );
     // Breakdowns (polars): per category and per model.
     let chat = &r.per_category[0];
-    assert_eq!((chat.key.as_str(), chat.requests, chat.mean_quality), ("chat", 2, Some(0.5)));
+    assert_eq!(
+        (chat.key.as_str(), chat.requests, chat.mean_quality),
+        ("chat", 2, Some(0.5))
+    );
     assert!(close(chat.total_cost, 0.004));
     let big = r.per_model.iter().find(|m| m.key == "big").unwrap();
     assert_eq!((big.requests, big.share), (2, 0.5));
     assert!(r.router_overhead_us.p99 > 0.0);
-    for f in ["report.json", "report.md", "report.html", "decisions.parquet"] {
+    for f in [
+        "report.json",
+        "report.md",
+        "report.html",
+        "decisions.parquet",
+    ] {
         assert!(dir.path().join("out").join(f).exists(), "{f}");
     }
     let back: eval::report::Report =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap()).unwrap();
-    assert_eq!((back.policy.requests, back.policy.mean_quality), (4, Some(0.75)));
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (back.policy.requests, back.policy.mean_quality),
+        (4, Some(0.75))
+    );
     assert!(close(back.policy.total_cost, r.policy.total_cost));
     assert_eq!(back.log.sha256.len(), 64);
     let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
@@ -118,12 +139,27 @@ fn decisions_parquet_has_one_row_per_request() {
     assert_eq!((models.value(0), decisions.value(0)), ("big", "math"));
     assert_eq!(models.value(3), "small");
     assert!(decisions.is_null(3));
-    let matched = b.column_by_name("matched_signals").unwrap().as_any().downcast_ref::<ListArray>().unwrap();
+    let matched = b
+        .column_by_name("matched_signals")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<ListArray>()
+        .unwrap();
     let first = matched.value(0);
     assert_eq!(first.as_string::<i32>().value(0), "keyword:math_kw");
-    let cost = b.column_by_name("cost").unwrap().as_any().downcast_ref::<Float64Array>().unwrap();
+    let cost = b
+        .column_by_name("cost")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
     assert!(close(cost.value(0), 0.02) && close(cost.value(2), 0.002));
-    let quality = b.column_by_name("quality").unwrap().as_any().downcast_ref::<Float64Array>().unwrap();
+    let quality = b
+        .column_by_name("quality")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
     assert_eq!(quality.value(0), 1.0);
 }
 
@@ -132,12 +168,16 @@ fn sweep_traces_the_cost_quality_curve() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "tiny.yaml", CONFIG);
     // long_ctx min_tokens 0: every request is "long" -> big; 100000: only keyword matches -> big.
-    let spec: SweepSpec = "routing.signals.context[long_ctx].min_tokens=0:100000:2".parse().unwrap();
+    let spec: SweepSpec = "routing.signals.context[long_ctx].min_tokens=0:100000:2"
+        .parse()
+        .unwrap();
     let out = run_eval(&options(dir.path(), cfg, Some(spec))).unwrap();
     let sw = out.report.sweep.as_ref().unwrap();
     assert_eq!(sw.points.len(), 2);
     let (p0, p1) = (&sw.points[0], &sw.points[1]);
-    assert!(close(p0.cost_per_1k, 20.0) && p0.mean_quality == Some(1.0) && p0.strong_share == Some(1.0));
+    assert!(
+        close(p0.cost_per_1k, 20.0) && p0.mean_quality == Some(1.0) && p0.strong_share == Some(1.0)
+    );
     assert!(close(p1.cost_per_1k, 11.0) && p1.mean_quality == Some(0.75));
     assert!(close(p1.pgr.unwrap(), 0.5));
     // Curve (0,0) (0.5,0.5) (1,1) with the measured (1,1): APGR 0.5.
@@ -151,14 +191,23 @@ fn config_model_without_outcome_column_is_an_error_unless_allowed() {
         "  models:\n",
         "  models:\n    - name: ghost\n      pricing: {prompt_per_1m: 1, completion_per_1m: 1}\n",
     );
-    let cfg = cfg.replace("        - model: big\n    - name: long", "        - model: ghost\n    - name: long");
+    let cfg = cfg.replace(
+        "        - model: big\n    - name: long",
+        "        - model: ghost\n    - name: long",
+    );
     let cfg = write(dir.path(), "ghost.yaml", &cfg);
     let mut opts = options(dir.path(), cfg, None);
     let err = run_eval(&opts).unwrap_err();
-    assert!(matches!(&err, EvalError::UnscoredModels { models, .. } if models == &vec!["ghost".to_string()]), "{err}");
+    assert!(
+        matches!(&err, EvalError::UnscoredModels { models, .. } if models == &vec!["ghost".to_string()]),
+        "{err}"
+    );
     assert!(err.to_string().contains("--allow-unscored"));
     opts.allow_unscored = true;
     let r = run_eval(&opts).unwrap().report;
     // r0, r1 go to ghost (unscored); r2 = 1, r3 = 0 on small.
-    assert_eq!((r.policy.unscored, r.policy.scored, r.policy.mean_quality), (2, 2, Some(0.5)));
+    assert_eq!(
+        (r.policy.unscored, r.policy.scored, r.policy.mean_quality),
+        (2, 2, Some(0.5))
+    );
 }

@@ -111,7 +111,10 @@ impl PluginConfig {
     /// Types a raw entry. Errors name the offending field (`configuration.status: ...`).
     pub fn from_entry(entry: &PluginEntry) -> Result<Parsed, String> {
         let cfg = &entry.configuration;
-        if !matches!(cfg, serde_norway::Value::Mapping(_) | serde_norway::Value::Null) {
+        if !matches!(
+            cfg,
+            serde_norway::Value::Mapping(_) | serde_norway::Value::Null
+        ) {
             return Err("configuration: expected a mapping".into());
         }
         if let Some(enabled) = cfg.get("enabled") {
@@ -141,15 +144,15 @@ impl PluginConfig {
                 PluginConfig::Block(BlockAction { message, status })
             }
             "system_prompt" => {
-                let system_prompt = get_str(cfg, "system_prompt")?
-                    .ok_or("configuration.system_prompt: missing")?;
+                let system_prompt =
+                    get_str(cfg, "system_prompt")?.ok_or("configuration.system_prompt: missing")?;
                 let mode = match get_str(cfg, "mode")?.as_deref() {
                     None | Some("replace") => SystemPromptMode::Replace,
                     Some("insert") => SystemPromptMode::Insert,
                     Some(other) => {
                         return Err(format!(
-                            "configuration.mode: unknown mode {other:?} (expected insert or replace)"
-                        ))
+                        "configuration.mode: unknown mode {other:?} (expected insert or replace)"
+                    ))
                     }
                 };
                 PluginConfig::SystemPrompt(SystemPromptAction {
@@ -158,7 +161,9 @@ impl PluginConfig {
                 })
             }
             "semantic_cache" | "response_cache" => {
-                let nested = cfg.get("semantic").map(|s| get_f64(s, "similarity_threshold"));
+                let nested = cfg
+                    .get("semantic")
+                    .map(|s| get_f64(s, "similarity_threshold"));
                 let threshold = match (get_f64(cfg, "similarity_threshold")?, nested) {
                     (Some(t), _) => Some(t),
                     (None, Some(r)) => r.map_err(|e| format!("semantic.{e}"))?,
@@ -258,7 +263,8 @@ mod tests {
                 status: 451
             })))
         );
-        let p = PluginConfig::from_entry(&entry("type: fast_response\nconfiguration: {message: hi}"));
+        let p =
+            PluginConfig::from_entry(&entry("type: fast_response\nconfiguration: {message: hi}"));
         assert_eq!(
             p,
             Ok(Parsed::Plugin(PluginConfig::Block(BlockAction {
@@ -271,21 +277,25 @@ mod tests {
         ));
         assert_eq!(
             p,
-            Ok(Parsed::Plugin(PluginConfig::SystemPrompt(SystemPromptAction {
-                system_prompt: "be brief".into(),
-                mode: SystemPromptMode::Insert
-            })))
+            Ok(Parsed::Plugin(PluginConfig::SystemPrompt(
+                SystemPromptAction {
+                    system_prompt: "be brief".into(),
+                    mode: SystemPromptMode::Insert
+                }
+            )))
         );
         let e = entry(
             "type: response_cache\nconfiguration: {enabled: true, semantic: {similarity_threshold: 0.82, x: 1}, ttl_seconds: 7200, scope: user}",
         );
         assert_eq!(
             PluginConfig::from_entry(&e),
-            Ok(Parsed::Plugin(PluginConfig::SemanticCache(SemanticCacheConfig {
-                similarity_threshold: 0.82,
-                ttl_seconds: Some(7200),
-                max_entries: None
-            })))
+            Ok(Parsed::Plugin(PluginConfig::SemanticCache(
+                SemanticCacheConfig {
+                    similarity_threshold: 0.82,
+                    ttl_seconds: Some(7200),
+                    max_entries: None
+                }
+            )))
         );
         assert_eq!(PluginConfig::ignored_keys(&e), vec!["semantic.x", "scope"]);
         assert_eq!(

@@ -72,7 +72,10 @@ fn loads_the_vllm_reference_config() {
     assert_eq!(c.providers.models.len(), 4);
     let q = c.model("qwen3-32b").unwrap();
     assert_eq!(q.pricing.as_ref().unwrap().prompt_per_1m, 1.2);
-    assert_eq!(q.backend_refs[0].chat_url().as_deref(), Some("http://127.0.0.1:8001/v1/chat/completions"));
+    assert_eq!(
+        q.backend_refs[0].chat_url().as_deref(),
+        Some("http://127.0.0.1:8001/v1/chat/completions")
+    );
     let q8 = c.model("qwen3-8b").unwrap();
     assert_eq!(
         q8.backend_refs[1].chat_url().as_deref(),
@@ -84,18 +87,33 @@ fn loads_the_vllm_reference_config() {
     );
     assert_eq!(c.routing.strategy, Strategy::Priority);
     assert_eq!(c.routing.decisions.len(), 23);
-    assert_eq!(c.routing.signals.context[0].min_tokens, Some(TokenCount(32_000)));
-    assert_eq!(c.routing.signals.context[0].max_tokens, Some(TokenCount(256_000)));
+    assert_eq!(
+        c.routing.signals.context[0].min_tokens,
+        Some(TokenCount(32_000))
+    );
+    assert_eq!(
+        c.routing.signals.context[0].max_tokens,
+        Some(TokenCount(256_000))
+    );
     assert_eq!(
         c.global.model_catalog.system.domain_classifier.as_deref(),
         Some("models/mmbert32k-intent-classifier-merged")
     );
     assert_eq!(
-        c.global.model_catalog.embeddings.semantic.bert_model_path.as_deref(),
+        c.global
+            .model_catalog
+            .embeddings
+            .semantic
+            .bert_model_path
+            .as_deref(),
         Some("models/mom-embedding-light")
     );
-    let th = |m: &Option<router_core::config::ThresholdModule>| m.as_ref().and_then(|m| m.threshold);
-    assert_eq!(th(&c.global.model_catalog.modules.classifier.domain), Some(0.5));
+    let th =
+        |m: &Option<router_core::config::ThresholdModule>| m.as_ref().and_then(|m| m.threshold);
+    assert_eq!(
+        th(&c.global.model_catalog.modules.classifier.domain),
+        Some(0.5)
+    );
     assert_eq!(th(&c.global.model_catalog.modules.prompt_guard), Some(0.7));
 
     // The first decision's system prompt and response cache are typed; its other plugins listed.
@@ -134,7 +152,10 @@ fn loads_the_vllm_reference_config() {
         "signal type \"complexity\" not implemented; this leaf never matches"
     );
     let m = find("routing.signals.keywords[0].method").unwrap();
-    assert_eq!(m.reason, "method \"bm25\" not implemented; keywords match exactly");
+    assert_eq!(
+        m.reason,
+        "method \"bm25\" not implemented; keywords match exactly"
+    );
     assert_eq!(find("listeners").unwrap().line, Some(3));
     assert_eq!(
         find("routing.decisions[0].plugins[2]").unwrap().reason,
@@ -166,7 +187,11 @@ fn loads_the_vllm_fragments() {
 
 #[test]
 fn example_configs_are_valid() {
-    for name in ["keywords.yaml", "bench-50-decisions.yaml", "mmlu-routing.yaml"] {
+    for name in [
+        "keywords.yaml",
+        "bench-50-decisions.yaml",
+        "mmlu-routing.yaml",
+    ] {
         let path = repo_dir().join("configs").join(name);
         let loaded = LoadedConfig::from_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(loaded.ignored.is_empty(), "{name}: {:?}", loaded.ignored);
@@ -182,10 +207,15 @@ fn base_config_is_valid() {
 
 #[test]
 fn unknown_signal_in_decision() {
-    let y = BASE.replace("            name: urgent_keywords\n      modelRefs", "            name: urgnt_keywords\n      modelRefs");
+    let y = BASE.replace(
+        "            name: urgent_keywords\n      modelRefs",
+        "            name: urgnt_keywords\n      modelRefs",
+    );
     assert_eq!(
         problems(&y),
-        vec![r#"configs/x.yaml:18: routing.decisions[0].rules.conditions[0]: unknown keyword signal "urgnt_keywords""#]
+        vec![
+            r#"configs/x.yaml:18: routing.decisions[0].rules.conditions[0]: unknown keyword signal "urgnt_keywords""#
+        ]
     );
 }
 
@@ -201,7 +231,10 @@ fn unknown_model_and_default_model() {
             r#"configs/x.yaml:21: routing.decisions[0].modelRefs[0].model: unknown model "huge" (not in providers.models)"#,
         ]
     );
-    let y = BASE.replace("    default_model: small\n", "    default_reasoning_effort: low\n");
+    let y = BASE.replace(
+        "    default_model: small\n",
+        "    default_reasoning_effort: low\n",
+    );
     assert_eq!(
         problems(&y),
         vec!["configs/x.yaml:2: providers.defaults.default_model: no default model (used when no decision matches)"]
@@ -243,7 +276,10 @@ fn operator_arity() {
             "configs/x.yaml:22: routing.decisions[0].rules.conditions[2]: NOT needs exactly one condition, found 2",
         ]
     );
-    let y = BASE.replace("conditions:\n          - type: keyword\n            name: urgent_keywords\n", "conditions: []\n");
+    let y = BASE.replace(
+        "conditions:\n          - type: keyword\n            name: urgent_keywords\n",
+        "conditions: []\n",
+    );
     assert_eq!(
         problems(&y),
         vec!["configs/x.yaml:15: routing.decisions[0].rules: OR with no conditions"]
@@ -293,7 +329,9 @@ fn bad_regex() {
     );
     assert_eq!(
         problems(&y),
-        vec![r#"configs/x.yaml:12: routing.signals.keywords[0].regexes[1]: bad regex "(unclosed": error: unclosed group"#]
+        vec![
+            r#"configs/x.yaml:12: routing.signals.keywords[0].regexes[1]: bad regex "(unclosed": unclosed group"#
+        ]
     );
 }
 
@@ -304,7 +342,9 @@ fn bad_plugin_settings() {
     );
     assert_eq!(
         problems(&y),
-        vec![r#"configs/x.yaml:26: routing.decisions[0].plugins[0].configuration.mode: unknown mode "append" (expected insert or replace)"#]
+        vec![
+            r#"configs/x.yaml:26: routing.decisions[0].plugins[0].configuration.mode: unknown mode "append" (expected insert or replace)"#
+        ]
     );
 }
 
@@ -335,9 +375,15 @@ fn wrong_yaml_types() {
         "configs/x.yaml:11: routing.signals.keywords[0].keywords: invalid type: string \"urgent\", expected a sequence"
     );
     let y = BASE.replace("  models:\n", "  models:\n    - name: [x]\n");
-    assert!(config_error(&y).starts_with("configs/x.yaml:5: providers.models[0].name: invalid type: sequence"));
-    let y = BASE.replace("modelRefs:\n        - model: big\n", "modelRefs:\n        - big\n");
-    assert!(config_error(&y).starts_with("configs/x.yaml:21: routing.decisions[0].modelRefs[0]: invalid type: string \"big\""));
+    assert!(config_error(&y)
+        .starts_with("configs/x.yaml:5: providers.models[0].name: invalid type: sequence"));
+    let y = BASE.replace(
+        "modelRefs:\n        - model: big\n",
+        "modelRefs:\n        - big\n",
+    );
+    assert!(config_error(&y).starts_with(
+        "configs/x.yaml:21: routing.decisions[0].modelRefs[0]: invalid type: string \"big\""
+    ));
     let y = "providers:\n  defaults: {default_model: a}\n  models: [{name: a}]\nrouting:\n  signals:\n    context: [{name: c, min_tokens: lots}]\n";
     assert_eq!(
         config_error(y),
@@ -349,17 +395,25 @@ fn wrong_yaml_types() {
 fn malformed_yaml_is_an_error_not_a_panic() {
     let e = config_error("routing:\n  decisions:\n    - name: a\n   bad: [\n");
     assert!(e.starts_with("configs/x.yaml:"), "{e}");
-    assert_eq!(config_error(""), "configs/x.yaml:1: the config file is empty");
+    assert_eq!(
+        config_error(""),
+        "configs/x.yaml:1: the config file is empty"
+    );
     assert!(config_error("- just\n- a list\n").contains("invalid type: sequence"));
     let e = LoadedConfig::from_file("/nonexistent/routelab.yaml").unwrap_err();
-    assert!(e.to_string().starts_with("cannot read /nonexistent/routelab.yaml"));
+    assert!(e
+        .to_string()
+        .starts_with("cannot read /nonexistent/routelab.yaml"));
 }
 
 #[test]
 fn all_problems_are_reported_together() {
     let y = BASE
         .replace("default_model: small", "default_model: tiny")
-        .replace("name: urgent_keywords\n      modelRefs", "name: nope\n      modelRefs")
+        .replace(
+            "name: urgent_keywords\n      modelRefs",
+            "name: nope\n      modelRefs",
+        )
         .replace("- model: big", "- model: huge");
     assert_eq!(problems(&y).len(), 3);
 }

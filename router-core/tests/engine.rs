@@ -63,7 +63,10 @@ fn router(c: &LoadedConfig) -> Router {
 }
 
 fn with_conf(matches: &[(&str, f32)]) -> Vec<SignalMatch> {
-    matches.iter().map(|(n, c)| m(SignalKind::Domain, n, *c)).collect()
+    matches
+        .iter()
+        .map(|(n, c)| m(SignalKind::Domain, n, *c))
+        .collect()
 }
 
 const OPS: &str = "
@@ -140,7 +143,10 @@ fn nested_rules() {
     // AND(c=0.6, OR(a=0.2, b=0.9)=0.9, NOT(e)=1.0) = (0.6 + 0.9 + 1.0) / 3
     let c = conf_of(&r, &[("c", 0.6), ("a", 0.2), ("b", 0.9)], "nested").unwrap();
     assert!((c - 2.5 / 3.0).abs() < 1e-6, "{c}");
-    assert_eq!(conf_of(&r, &[("c", 0.6), ("a", 0.2), ("e", 0.5)], "nested"), None);
+    assert_eq!(
+        conf_of(&r, &[("c", 0.6), ("a", 0.2), ("e", 0.5)], "nested"),
+        None
+    );
     assert_eq!(conf_of(&r, &[("c", 0.6)], "nested"), None);
 }
 
@@ -167,23 +173,44 @@ fn winner(r: &Router, matches: &[(&str, f32)]) -> Option<String> {
 fn priority_strategy_ties() {
     let r = router(&config("priority", TIES));
     // Highest priority wins even with lower confidence.
-    assert_eq!(winner(&r, &[("a", 0.9), ("c", 0.1)]).as_deref(), Some("high"));
+    assert_eq!(
+        winner(&r, &[("a", 0.9), ("c", 0.1)]).as_deref(),
+        Some("high")
+    );
     // Equal priority: higher confidence wins.
-    assert_eq!(winner(&r, &[("a", 0.9), ("b", 0.8)]).as_deref(), Some("zeta"));
-    assert_eq!(winner(&r, &[("a", 0.7), ("b", 0.8)]).as_deref(), Some("alpha"));
+    assert_eq!(
+        winner(&r, &[("a", 0.9), ("b", 0.8)]).as_deref(),
+        Some("zeta")
+    );
+    assert_eq!(
+        winner(&r, &[("a", 0.7), ("b", 0.8)]).as_deref(),
+        Some("alpha")
+    );
     // Equal priority and confidence: lexicographically smaller name wins.
-    assert_eq!(winner(&r, &[("a", 0.5), ("b", 0.5)]).as_deref(), Some("alpha"));
+    assert_eq!(
+        winner(&r, &[("a", 0.5), ("b", 0.5)]).as_deref(),
+        Some("alpha")
+    );
 }
 
 #[test]
 fn confidence_strategy_ties() {
     let r = router(&config("confidence", TIES));
     // Highest confidence wins even with lower priority.
-    assert_eq!(winner(&r, &[("a", 0.9), ("c", 0.1)]).as_deref(), Some("zeta"));
+    assert_eq!(
+        winner(&r, &[("a", 0.9), ("c", 0.1)]).as_deref(),
+        Some("zeta")
+    );
     // Equal confidence: higher priority wins.
-    assert_eq!(winner(&r, &[("a", 0.5), ("c", 0.5)]).as_deref(), Some("high"));
+    assert_eq!(
+        winner(&r, &[("a", 0.5), ("c", 0.5)]).as_deref(),
+        Some("high")
+    );
     // Equal confidence and priority: smaller name wins.
-    assert_eq!(winner(&r, &[("a", 0.5), ("b", 0.5)]).as_deref(), Some("alpha"));
+    assert_eq!(
+        winner(&r, &[("a", 0.5), ("b", 0.5)]).as_deref(),
+        Some("alpha")
+    );
 }
 
 #[test]
@@ -239,16 +266,25 @@ fn model_refs_reasoning_and_plugins() {
     assert_eq!(o.lora_name.as_deref(), Some("expert"));
     assert_eq!(o.plugins.len(), 3);
     let sp = o.system_prompt.unwrap();
-    assert_eq!((sp.system_prompt.as_str(), sp.mode), ("Be exact.", SystemPromptMode::Insert));
+    assert_eq!(
+        (sp.system_prompt.as_str(), sp.mode),
+        ("Be exact.", SystemPromptMode::Insert)
+    );
     let b = o.block.unwrap();
     assert_eq!((b.message.as_str(), b.status), ("busy", 200));
     assert_eq!(o.cache.unwrap().similarity_threshold, 0.8);
     assert!(matches!(o.plugins[0], PluginConfig::SystemPrompt(_)));
 
     let o = r.decide(vec![d("b")], false);
-    assert_eq!((o.model.as_str(), o.reasoning_effort.as_deref()), ("m2", Some("high")));
+    assert_eq!(
+        (o.model.as_str(), o.reasoning_effort.as_deref()),
+        ("m2", Some("high"))
+    );
     let o = r.decide(vec![d("c")], false);
-    assert_eq!((o.model.as_str(), o.use_reasoning, o.reasoning_effort), ("m3", false, None));
+    assert_eq!(
+        (o.model.as_str(), o.use_reasoning, o.reasoning_effort),
+        ("m3", false, None)
+    );
 }
 
 #[test]
@@ -268,13 +304,23 @@ fn trace_explains_each_leaf() {
       modelRefs: [{model: m1}]
 ",
     );
-    assert_eq!(c.ignored[0].path, "routing.decisions[0].rules.conditions[1]");
-    let r = Router::with_signals(&c, vec![Box::new(Fixed(SignalKind::Domain, vec![("a", 0.75)]))]).unwrap();
+    assert_eq!(
+        c.ignored[0].path,
+        "routing.decisions[0].rules.conditions[1]"
+    );
+    let r = Router::with_signals(
+        &c,
+        vec![Box::new(Fixed(SignalKind::Domain, vec![("a", 0.75)]))],
+    )
+    .unwrap();
     let o = r.route_with_trace(&RouteRequest::from_prompt("x")).unwrap();
     assert_eq!(o.decision, None);
     let t = &o.trace.as_ref().unwrap()[0];
     assert!(!t.matched);
-    assert_eq!(t.expression, "AND(domain:a=0.75, complexity:hard=no, NOT(domain:b=no))");
+    assert_eq!(
+        t.expression,
+        "AND(domain:a=0.75, complexity:hard=no, NOT(domain:b=no))"
+    );
     assert_eq!(t.leaves.len(), 3);
     assert_eq!(t.leaves[0].evidence, "fixed 0.75");
     assert_eq!(t.leaves[0].confidence, Some(0.75));
@@ -284,7 +330,11 @@ fn trace_explains_each_leaf() {
         "signal type \"complexity\" not implemented; never matches"
     );
     assert_eq!(t.leaves[2].evidence, "no match");
-    assert!(r.route(&RouteRequest::from_prompt("x")).unwrap().trace.is_none());
+    assert!(r
+        .route(&RouteRequest::from_prompt("x"))
+        .unwrap()
+        .trace
+        .is_none());
     let json = serde_json::to_value(&o).unwrap();
     assert_eq!(json["trace"][0]["leaves"][0]["kind"], "domain");
     assert_eq!(json["signals"][0]["kind"], "domain");
@@ -293,7 +343,9 @@ fn trace_explains_each_leaf() {
 #[test]
 fn model_signals_without_models_fail_clearly() {
     let c = config("priority", TIES);
-    let e = Router::new(&c).err().expect("domain signals need a classifier");
+    let e = Router::new(&c)
+        .err()
+        .expect("domain signals need a classifier");
     assert!(e.to_string().contains("domain"), "{e}");
 }
 
@@ -323,30 +375,53 @@ fn keywords_example_routes_real_prompts() {
     assert!(o.cache.is_some());
 
     let o = route("Compute the integral of x^2 from 0 to 3");
-    assert_eq!((o.decision.as_deref(), o.model.as_str()), (Some("math"), "o4-mini"));
+    assert_eq!(
+        (o.decision.as_deref(), o.model.as_str()),
+        (Some("math"), "o4-mini")
+    );
     assert_eq!(o.reasoning_effort.as_deref(), Some("high"));
 
-    let o = route("Refactor this function to avoid the extra allocation in the hot loop of our service");
+    let o = route(
+        "Refactor this function to avoid the extra allocation in the hot loop of our service",
+    );
     assert_eq!(o.decision.as_deref(), Some("code"));
-    assert_eq!(o.system_prompt.as_ref().unwrap().mode, SystemPromptMode::Insert);
+    assert_eq!(
+        o.system_prompt.as_ref().unwrap().mode,
+        SystemPromptMode::Insert
+    );
 
     let o = route("请详细解释一下量子计算的基本原理以及它和经典计算的区别。");
-    assert_eq!((o.decision.as_deref(), o.model.as_str()), (Some("chinese"), "qwen3-32b"));
+    assert_eq!(
+        (o.decision.as_deref(), o.model.as_str()),
+        (Some("chinese"), "qwen3-32b")
+    );
 
     let o = route("Hola, gracias por tu ayuda de ayer con el viaje a Madrid.");
     assert_eq!(o.decision.as_deref(), Some("spanish_chat"));
-    assert_eq!(o.system_prompt.as_ref().unwrap().mode, SystemPromptMode::Replace);
+    assert_eq!(
+        o.system_prompt.as_ref().unwrap().mode,
+        SystemPromptMode::Replace
+    );
 
     let o = route("What is a good name for a cat that likes to sleep all day long in the sun?");
     assert_eq!((o.decision, o.model.as_str()), (None, "qwen3-8b"));
 
     let long = RouteRequest {
         messages: vec![
-            ChatMessage { role: "system".into(), content: "context ".repeat(4_500) },
-            ChatMessage { role: "user".into(), content: "Summarise the above.".into() },
+            ChatMessage {
+                role: "system".into(),
+                content: "context ".repeat(4_500),
+            },
+            ChatMessage {
+                role: "user".into(),
+                content: "Summarise the above.".into(),
+            },
         ],
     };
-    assert_eq!(r.route(&long).unwrap().decision.as_deref(), Some("long_context"));
+    assert_eq!(
+        r.route(&long).unwrap().decision.as_deref(),
+        Some("long_context")
+    );
 
     let o = route("hi");
     assert_eq!(o.decision.as_deref(), Some("tiny_prompt"));
@@ -366,8 +441,16 @@ fn bench_config_routes() {
     let t = o.trace.unwrap();
     assert_eq!(t.len(), 50);
     // The winner is the highest-priority matching decision.
-    let best = t.iter().filter(|d| d.matched).map(|d| d.priority).max().unwrap();
-    let win = t.iter().find(|d| Some(&d.name) == o.decision.as_ref()).unwrap();
+    let best = t
+        .iter()
+        .filter(|d| d.matched)
+        .map(|d| d.priority)
+        .max()
+        .unwrap();
+    let win = t
+        .iter()
+        .find(|d| Some(&d.name) == o.decision.as_ref())
+        .unwrap();
     assert_eq!(win.priority, best);
 }
 

@@ -47,7 +47,11 @@ impl Tree {
             Tree::Unknown => "{type: complexity, name: hard}".into(),
             Tree::And(c) | Tree::Or(c) => format!(
                 "{{operator: {}, conditions: [{}]}}",
-                if matches!(self, Tree::And(_)) { "AND" } else { "OR" },
+                if matches!(self, Tree::And(_)) {
+                    "AND"
+                } else {
+                    "OR"
+                },
                 c.iter().map(Tree::yaml).collect::<Vec<_>>().join(", ")
             ),
             Tree::Not(c) => format!("{{operator: NOT, conditions: [{}]}}", c.yaml()),

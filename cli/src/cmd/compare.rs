@@ -35,14 +35,21 @@ pub struct CompareArgs {
 }
 
 fn stem(p: &std::path::Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Runs `routelab compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.resamples >= 1, "--resamples must be at least 1");
     let out_dir = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("reports").join(format!("compare-{}-vs-{}-{}", stem(&args.a), stem(&args.b), utc_now().1))
+        PathBuf::from("reports").join(format!(
+            "compare-{}-vs-{}-{}",
+            stem(&args.a),
+            stem(&args.b),
+            utc_now().1
+        ))
     });
     let opts = CompareOptions {
         config_a: args.a,
@@ -61,7 +68,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         None => "n/a".into(),
     };
     println!("quality B-A: {}", fmt_ci(&r.quality_diff, 1.0));
-    println!("cost B-A per 1k requests (USD): {}", fmt_ci(&r.cost_diff, 1000.0));
+    println!(
+        "cost B-A per 1k requests (USD): {}",
+        fmt_ci(&r.cost_diff, 1000.0)
+    );
     println!(
         "McNemar ({}): A-only {}, B-only {}, p = {:.4}",
         r.mcnemar.method, r.mcnemar.only_a, r.mcnemar.only_b, r.mcnemar.p_value

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use datasets::build::{default_routellm_dir, default_tokenizer_path, samples_dir};
-use datasets::sources::{default_cache_dir, WheelCache};
+use datasets::sources::{default_cache_dir, routelab_cache_root, WheelCache};
 use datasets::{BuildOptions, DatasetKind, Mode};
 
 /// Arguments of `routelab datasets`.
@@ -38,8 +38,8 @@ pub struct BuildArgs {
     /// Data set to build.
     #[arg(value_enum)]
     pub which: Which,
-    /// Output folder (default: data/datasets for full builds, the crate's samples/ folder
-    /// for --sample).
+    /// Output folder (default: $ROUTELAB_CACHE/datasets or ~/.cache/routelab/datasets for
+    /// full builds, the crate's samples/ folder for --sample).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Wheel cache (default: $ROUTELAB_CACHE/wheels or ~/.cache/routelab/wheels).
@@ -96,7 +96,7 @@ fn run_build(b: BuildArgs) -> anyhow::Result<()> {
     let mode = if b.sample { Mode::Sample } else { Mode::Full };
     let out = b.out.unwrap_or_else(|| match mode {
         Mode::Sample => samples_dir(),
-        Mode::Full => PathBuf::from("data").join("datasets"),
+        Mode::Full => routelab_cache_root().join("datasets"),
     });
     let opts = BuildOptions {
         out: out.clone(),

@@ -88,7 +88,10 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if let Some(fmt) = &args.import {
         let format: ImportFormat = fmt.parse()?;
-        anyhow::ensure!(!args.input.is_empty(), "--import needs --input files or directories");
+        anyhow::ensure!(
+            !args.input.is_empty(),
+            "--import needs --input files or directories"
+        );
         let s = import(format, &args.input, &args.log_file)?;
         eprintln!(
             "imported {} rows, models {:?} ({} null quality cells) into {}",
@@ -114,8 +117,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .config
         .context("--config is required (unless only importing or --decode-only)")?;
     let run_name = args.name.unwrap_or_else(|| default_run_name(&config));
-    let out_dir = args.out.unwrap_or_else(|| PathBuf::from("reports").join(&run_name));
-    let sweep = args.sweep.as_deref().map(str::parse::<SweepSpec>).transpose()?;
+    let out_dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("reports").join(&run_name));
+    let sweep = args
+        .sweep
+        .as_deref()
+        .map(str::parse::<SweepSpec>)
+        .transpose()?;
     let opts = EvalOptions {
         config,
         log: args.log_file,

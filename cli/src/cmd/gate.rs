@@ -38,13 +38,21 @@ fn gate(args: &GateArgs) -> anyhow::Result<bool> {
         &result,
         &report,
         &args.report.display().to_string(),
-        args.baseline.as_ref().map(|b| b.display().to_string()).as_deref(),
+        args.baseline
+            .as_ref()
+            .map(|b| b.display().to_string())
+            .as_deref(),
     );
     if let Some(p) = &args.summary {
         write_atomic(p, summary.as_bytes())?;
     }
     for c in &result.checks {
-        println!("{} {}: {}", if c.passed { "PASS" } else { "FAIL" }, c.name, c.message);
+        println!(
+            "{} {}: {}",
+            if c.passed { "PASS" } else { "FAIL" },
+            c.name,
+            c.message
+        );
     }
     Ok(result.passed())
 }

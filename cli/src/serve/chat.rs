@@ -200,6 +200,28 @@ mod tests {
         assert_eq!(req.route_request().user_text(), "hello\nworld");
     }
 
+    /// Every truncation and every single-byte corruption of a valid body parses or is a 400;
+    /// none panics.
+    #[test]
+    fn mangled_bodies_never_panic() {
+        let body = br#"{"model":"auto","stream":false,"messages":[{"role":"user","content":[{"type":"text","text":"h\u00e9"}]},{"role":"assistant","content":"x"}]}"#;
+        assert!(parse_chat(body).is_ok());
+        for cut in 0..body.len() {
+            if let Err(e) = parse_chat(&body[..cut]) {
+                assert_eq!(e.status, 400);
+            }
+        }
+        for i in 0..body.len() {
+            for b in [b'"', b'{', b']', b'0', 0xff, b' ', b'n'] {
+                let mut m = body.to_vec();
+                m[i] = b;
+                if let Err(e) = parse_chat(&m) {
+                    assert_eq!(e.status, 400);
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_shapes_with_the_field_named() {
         let cases: [(&[u8], Option<&str>); 9] = [

@@ -188,6 +188,7 @@ pub async fn chat_completions(
         ));
     }
     let model = model_target(&policy, &outcome.model)?;
+    tracing::debug!(decision, model = %model.name, stream = chat.stream, "routed");
     let mut body = chat.body;
     if let Some(prompt) = &outcome.system_prompt {
         rewrite::apply_system_prompt(&mut body, &prompt.system_prompt, prompt.mode);

@@ -82,14 +82,15 @@ pub async fn serve(settings: Settings, network: Network) -> anyhow::Result<()> {
     tracing::info!(%addr, config = %state.settings.config.display(), "listening; loading the config");
 
     let reloader = reload::Reloader::new(state.clone());
+    // Listen for SIGHUP at once: its default action would end the process.
+    #[cfg(unix)]
+    tokio::spawn(reloader.clone().watch_sighup());
     let (failed_tx, failed_rx) = oneshot::channel::<anyhow::Error>();
     {
         let reloader = reloader.clone();
         tokio::spawn(async move {
             match reloader.reload("start-up").await {
                 Ok(()) => {
-                    #[cfg(unix)]
-                    tokio::spawn(reloader.clone().watch_sighup());
                     if let Some(interval) = network.poll_interval {
                         tokio::spawn(reloader.watch_file(interval));
                     }

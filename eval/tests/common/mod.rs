@@ -83,7 +83,8 @@ pub fn write_parquet(path: &Path, cols: Vec<(&str, ArrayRef)>) {
         .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
         .collect();
     let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|c| c.1).collect()).unwrap();
+    let batch =
+        RecordBatch::try_new(schema.clone(), cols.into_iter().map(|c| c.1).collect()).unwrap();
     let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
@@ -115,7 +116,10 @@ pub fn tiny_log(path: &Path) {
     write_parquet(
         path,
         vec![
-            ("request_id", strs(&[Some("r0"), Some("r1"), Some("r2"), Some("r3")])),
+            (
+                "request_id",
+                strs(&[Some("r0"), Some("r1"), Some("r2"), Some("r3")]),
+            ),
             (
                 "prompt",
                 strs(&[
@@ -125,12 +129,24 @@ pub fn tiny_log(path: &Path) {
                     Some("what is the capital of France"),
                 ]),
             ),
-            ("category", strs(&[Some("math"), Some("math"), Some("chat"), Some("chat")])),
-            ("expected_decision", strs(&[Some("math"), Some("math"), None, Some("math")])),
-            ("small|quality", f64s(&[Some(0.0), Some(1.0), Some(1.0), Some(0.0)])),
+            (
+                "category",
+                strs(&[Some("math"), Some("math"), Some("chat"), Some("chat")]),
+            ),
+            (
+                "expected_decision",
+                strs(&[Some("math"), Some("math"), None, Some("math")]),
+            ),
+            (
+                "small|quality",
+                f64s(&[Some(0.0), Some(1.0), Some(1.0), Some(0.0)]),
+            ),
             ("small|input_tokens", toks(1000)),
             ("small|output_tokens", toks(500)),
-            ("big|quality", f64s(&[Some(1.0), Some(1.0), Some(1.0), None])),
+            (
+                "big|quality",
+                f64s(&[Some(1.0), Some(1.0), Some(1.0), None]),
+            ),
             ("big|input_tokens", toks(1000)),
             ("big|output_tokens", toks(500)),
         ],

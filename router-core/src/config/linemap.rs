@@ -35,10 +35,7 @@ impl Builder {
                 self.lines.entry(p.clone()).or_insert(line);
                 Some(p)
             }
-            Some(Frame::Map { path, key }) => match key.take() {
-                Some(k) => Some(join(path, &k)),
-                None => None,
-            },
+            Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
         }
     }
 }
@@ -55,16 +52,15 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let line = mark.line();
         match ev {
-            Event::Scalar(value, ..) => {
-                if self.next_node_path(line).is_none() {
-                    // A mapping key: the entry's line is the key's line.
-                    if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
-                        let p = join(path, &value);
-                        self.lines.entry(p).or_insert(line);
-                        *key = Some(value);
-                    }
+            // A mapping key: the entry's line is the key's line.
+            Event::Scalar(value, ..) if self.next_node_path(line).is_none() => {
+                if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
+                    let p = join(path, &value);
+                    self.lines.entry(p).or_insert(line);
+                    *key = Some(value);
                 }
             }
+            Event::Scalar(..) => {}
             Event::Alias(_) => {
                 self.next_node_path(line);
             }

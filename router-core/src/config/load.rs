@@ -21,15 +21,16 @@ pub(super) fn load_str(text: &str, origin: &str, base_dir: &Path) -> Result<Load
     let lines = LineMap::build(text);
     let mut unread = Vec::new();
     let de = serde_norway::Deserializer::from_str(text);
-    let config: RouterConfig =
-        serde_ignored::deserialize(de, |p| unread.push(format_path(&p)))
-            .map_err(|e| serde_error(&e, origin))?;
+    let config: RouterConfig = serde_ignored::deserialize(de, |p| unread.push(format_path(&p)))
+        .map_err(|e| serde_error(&e, origin))?;
     let mut loaded = from_config(config, origin, base_dir, &lines)?;
-    loaded.ignored.extend(unread.into_iter().map(|path| Ignored {
-        line: lines.line(&path),
-        reason: unread_reason(&path).into(),
-        path,
-    }));
+    loaded
+        .ignored
+        .extend(unread.into_iter().map(|path| Ignored {
+            line: lines.line(&path),
+            reason: unread_reason(&path).into(),
+            path,
+        }));
     loaded
         .ignored
         .sort_by(|a, b| (a.line, &a.path).cmp(&(b.line, &b.path)));
@@ -63,16 +64,17 @@ pub(super) fn from_config(
     let mut plugins = Vec::with_capacity(config.routing.decisions.len());
     for (i, d) in config.routing.decisions.iter().enumerate() {
         let base = format!("routing.decisions[{i}]");
-        d.rules.visit_paths(&format!("{base}.rules"), &mut |path, node| {
-            if let Some(t) = node.signal_type.as_deref() {
-                if SignalKind::parse(t).is_none() {
-                    ignore(
-                        path.to_string(),
-                        format!("signal type {t:?} not implemented; this leaf never matches"),
-                    );
+        d.rules
+            .visit_paths(&format!("{base}.rules"), &mut |path, node| {
+                if let Some(t) = node.signal_type.as_deref() {
+                    if SignalKind::parse(t).is_none() {
+                        ignore(
+                            path.to_string(),
+                            format!("signal type {t:?} not implemented; this leaf never matches"),
+                        );
+                    }
                 }
-            }
-        });
+            });
         let mut typed = Vec::new();
         for (j, entry) in d.plugins.iter().enumerate() {
             let path = format!("{base}.plugins[{j}]");

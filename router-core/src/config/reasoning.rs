@@ -43,13 +43,11 @@ impl RouterConfig {
             _ if !use_reasoning => Value::Object(Map::new()),
             ReasoningFamilyKind::ReasoningEffort => {
                 let effort = Value::String(self.effective_effort(effort).to_string());
-                fam.parameter
-                    .rsplit('.')
-                    .fold(effort, |acc, part| {
-                        let mut m = Map::new();
-                        m.insert(part.to_string(), acc);
-                        Value::Object(m)
-                    })
+                fam.parameter.rsplit('.').fold(effort, |acc, part| {
+                    let mut m = Map::new();
+                    m.insert(part.to_string(), acc);
+                    Value::Object(m)
+                })
             }
             ReasoningFamilyKind::TopLevelReasoningEffort => {
                 let mut m = Map::new();
@@ -123,9 +121,15 @@ providers:
             c.reasoning_patch("g", true, Some("high")),
             json!({"reasoning": {"effort": "high"}})
         );
-        assert_eq!(c.reasoning_patch("g", true, None), json!({"reasoning": {"effort": "low"}}));
+        assert_eq!(
+            c.reasoning_patch("g", true, None),
+            json!({"reasoning": {"effort": "low"}})
+        );
         assert_eq!(c.reasoning_patch("g", false, Some("high")), json!({}));
-        assert_eq!(c.reasoning_patch("m", true, None), json!({"reasoning_effort": "low"}));
+        assert_eq!(
+            c.reasoning_patch("m", true, None),
+            json!({"reasoning_effort": "low"})
+        );
         assert_eq!(c.reasoning_patch("plain", true, None), json!({}));
         assert_eq!(c.reasoning_patch("unknown", true, None), json!({}));
     }

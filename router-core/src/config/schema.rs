@@ -126,7 +126,8 @@ fn default_currency() -> String {
 impl Pricing {
     /// Cost of one request with the given token counts.
     pub fn cost(&self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
-        (prompt_tokens as f64 * self.prompt_per_1m + completion_tokens as f64 * self.completion_per_1m)
+        (prompt_tokens as f64 * self.prompt_per_1m
+            + completion_tokens as f64 * self.completion_per_1m)
             / 1e6
     }
 }

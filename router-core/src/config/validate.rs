@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::linemap::LineMap;
-use super::schema::{RuleNode, RouterConfig, RuleOperator};
+use super::schema::{RouterConfig, RuleNode, RuleOperator};
 use crate::signals::keyword::compile_regex;
 use crate::signals::language::lang_from_code;
 use crate::signals::SignalKind;
@@ -32,7 +32,8 @@ impl<'a> Validator<'a> {
             Some(l) => format!("{}:{l}", self.origin),
             None => self.origin.to_string(),
         };
-        self.problems.push((line, format!("{loc}: {path}: {message}")));
+        self.problems
+            .push((line, format!("{loc}: {path}: {message}")));
     }
 
     /// `Err(Error::Invalid)` with all problems in file order, if any.
@@ -55,7 +56,12 @@ impl<'a> Validator<'a> {
     }
 
     /// Checks names of one list: non-empty and unique. Returns the set of names.
-    fn names<'n>(&mut self, section: &str, what: &str, names: impl Iterator<Item = &'n str>) -> HashSet<&'n str> {
+    fn names<'n>(
+        &mut self,
+        section: &str,
+        what: &str,
+        names: impl Iterator<Item = &'n str>,
+    ) -> HashSet<&'n str> {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, n) in names.enumerate() {
             let path = format!("{section}[{i}].name");
@@ -99,7 +105,10 @@ impl<'a> Validator<'a> {
             }
             if let Some(l) = &m.latency {
                 if !(l.ttft_ms >= 0.0 && l.tpot_ms >= 0.0) {
-                    self.error(&format!("{base}.latency"), "ttft_ms and tpot_ms must be >= 0");
+                    self.error(
+                        &format!("{base}.latency"),
+                        "ttft_ms and tpot_ms must be >= 0",
+                    );
                 }
             }
         }
@@ -121,31 +130,59 @@ impl<'a> Validator<'a> {
         let mut known: HashMap<SignalKind, HashSet<&str>> = HashMap::new();
         known.insert(
             SignalKind::Keyword,
-            self.names("routing.signals.keywords", "keyword signal", s.keywords.iter().map(|r| r.name.as_str())),
+            self.names(
+                "routing.signals.keywords",
+                "keyword signal",
+                s.keywords.iter().map(|r| r.name.as_str()),
+            ),
         );
         known.insert(
             SignalKind::Context,
-            self.names("routing.signals.context", "context signal", s.context.iter().map(|r| r.name.as_str())),
+            self.names(
+                "routing.signals.context",
+                "context signal",
+                s.context.iter().map(|r| r.name.as_str()),
+            ),
         );
         known.insert(
             SignalKind::Language,
-            self.names("routing.signals.language", "language signal", s.language.iter().map(|r| r.name.as_str())),
+            self.names(
+                "routing.signals.language",
+                "language signal",
+                s.language.iter().map(|r| r.name.as_str()),
+            ),
         );
         known.insert(
             SignalKind::Domain,
-            self.names("routing.signals.domains", "domain signal", s.domains.iter().map(|r| r.name.as_str())),
+            self.names(
+                "routing.signals.domains",
+                "domain signal",
+                s.domains.iter().map(|r| r.name.as_str()),
+            ),
         );
         known.insert(
             SignalKind::Jailbreak,
-            self.names("routing.signals.jailbreak", "jailbreak signal", s.jailbreak.iter().map(|r| r.name.as_str())),
+            self.names(
+                "routing.signals.jailbreak",
+                "jailbreak signal",
+                s.jailbreak.iter().map(|r| r.name.as_str()),
+            ),
         );
         known.insert(
             SignalKind::Pii,
-            self.names("routing.signals.pii", "pii signal", s.pii.iter().map(|r| r.name.as_str())),
+            self.names(
+                "routing.signals.pii",
+                "pii signal",
+                s.pii.iter().map(|r| r.name.as_str()),
+            ),
         );
         known.insert(
             SignalKind::Embedding,
-            self.names("routing.signals.embeddings", "embedding signal", s.embeddings.iter().map(|r| r.name.as_str())),
+            self.names(
+                "routing.signals.embeddings",
+                "embedding signal",
+                s.embeddings.iter().map(|r| r.name.as_str()),
+            ),
         );
         for (i, k) in s.keywords.iter().enumerate() {
             let base = format!("routing.signals.keywords[{i}]");
@@ -183,13 +220,19 @@ impl<'a> Validator<'a> {
             if !r.name.is_empty() && lang_from_code(&r.name).is_none() {
                 self.error(
                     &format!("{base}.name"),
-                    &format!("unknown language code {:?} (expected ISO 639-1 such as en, zh, es)", r.name),
+                    &format!(
+                        "unknown language code {:?} (expected ISO 639-1 such as en, zh, es)",
+                        r.name
+                    ),
                 );
             }
             self.threshold(&format!("{base}.threshold"), r.threshold);
         }
         for (i, r) in s.jailbreak.iter().enumerate() {
-            self.threshold(&format!("routing.signals.jailbreak[{i}].threshold"), r.threshold);
+            self.threshold(
+                &format!("routing.signals.jailbreak[{i}].threshold"),
+                r.threshold,
+            );
         }
         for (i, r) in s.pii.iter().enumerate() {
             self.threshold(&format!("routing.signals.pii[{i}].threshold"), r.threshold);
@@ -244,10 +287,16 @@ impl<'a> Validator<'a> {
     fn rule(&mut self, path: &str, node: &RuleNode, known: &HashMap<SignalKind, HashSet<&str>>) {
         match (node.operator, &node.signal_type) {
             (Some(_), Some(t)) => {
-                self.error(path, &format!("a rule node has either `operator` or `type` ({t:?}), not both"));
+                self.error(
+                    path,
+                    &format!("a rule node has either `operator` or `type` ({t:?}), not both"),
+                );
             }
             (None, None) => {
-                self.error(path, "a rule node needs `operator` (AND/OR/NOT) or `type` + `name`");
+                self.error(
+                    path,
+                    "a rule node needs `operator` (AND/OR/NOT) or `type` + `name`",
+                );
             }
             (Some(op), None) => {
                 let n = node.conditions.len();
@@ -270,7 +319,10 @@ impl<'a> Validator<'a> {
             }
             (None, Some(t)) => {
                 if !node.conditions.is_empty() {
-                    self.error(&format!("{path}.conditions"), "a leaf (`type`) has no conditions");
+                    self.error(
+                        &format!("{path}.conditions"),
+                        "a leaf (`type`) has no conditions",
+                    );
                 }
                 let Some(name) = &node.name else {
                     self.error(path, &format!("{t} leaf without `name`"));

@@ -60,7 +60,10 @@ impl Router {
     /// Like [`Router::new`] but model-based kinds (domain, jailbreak, pii, embedding) come from
     /// `model_signals` instead of the model hook (e.g. fakes in tests, precomputed signals in
     /// replays). Used model kinds with no signal given never match.
-    pub fn with_signals(loaded: &LoadedConfig, model_signals: Vec<Box<dyn Signal>>) -> Result<Router> {
+    pub fn with_signals(
+        loaded: &LoadedConfig,
+        model_signals: Vec<Box<dyn Signal>>,
+    ) -> Result<Router> {
         Self::build(loaded, Some(model_signals))
     }
 
@@ -91,9 +94,12 @@ impl Router {
                     &cfg.routing.signals.language,
                     Some(names),
                 )?)),
-                _ if given.is_none() => {
-                    signals.push(model::build_model_signal(*kind, cfg, names, &loaded.base_dir)?)
-                }
+                _ if given.is_none() => signals.push(model::build_model_signal(
+                    *kind,
+                    cfg,
+                    names,
+                    &loaded.base_dir,
+                )?),
                 _ => {}
             }
         }
@@ -160,8 +166,15 @@ impl Router {
 
     /// JSON patch that sets reasoning for `model` in an OpenAI body; see
     /// [`RouterConfig::reasoning_patch`].
-    pub fn reasoning_patch(&self, model: &str, use_reasoning: bool, effort: Option<&str>) -> serde_json::Value {
-        self.loaded.config.reasoning_patch(model, use_reasoning, effort)
+    pub fn reasoning_patch(
+        &self,
+        model: &str,
+        use_reasoning: bool,
+        effort: Option<&str>,
+    ) -> serde_json::Value {
+        self.loaded
+            .config
+            .reasoning_patch(model, use_reasoning, effort)
     }
 
     /// The `(kind, name)` signal rules this router computes.
@@ -344,5 +357,8 @@ impl Router {
 }
 
 fn is_rule_kind(k: SignalKind) -> bool {
-    matches!(k, SignalKind::Keyword | SignalKind::Context | SignalKind::Language)
+    matches!(
+        k,
+        SignalKind::Keyword | SignalKind::Context | SignalKind::Language
+    )
 }

@@ -107,7 +107,13 @@ impl Node {
     }
 
     /// Renders the tree with each leaf's value, for traces.
-    pub(crate) fn render(&self, table: &[f32], leaves: &[LeafInfo], next_leaf: &mut usize, out: &mut String) {
+    pub(crate) fn render(
+        &self,
+        table: &[f32],
+        leaves: &[LeafInfo],
+        next_leaf: &mut usize,
+        out: &mut String,
+    ) {
         match self {
             Node::Leaf(s) => {
                 let l = &leaves[*next_leaf];
@@ -120,7 +126,11 @@ impl Node {
                 }
             }
             Node::And(cs) | Node::Or(cs) => {
-                out.push_str(if matches!(self, Node::And(_)) { "AND(" } else { "OR(" });
+                out.push_str(if matches!(self, Node::And(_)) {
+                    "AND("
+                } else {
+                    "OR("
+                });
                 for (i, c) in cs.iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");

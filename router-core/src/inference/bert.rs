@@ -129,12 +129,13 @@ impl BertEncoder {
     }
 }
 
-impl Encoder for BertEncoder {
-    fn hidden_size(&self) -> usize {
-        self.hidden
-    }
-
-    fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
+impl BertEncoder {
+    /// Embeddings and the additive attention mask (`None` when the batch has no padding).
+    fn embed(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> candle_core::Result<(Tensor, Option<Tensor>)> {
         let (b, s) = input_ids.dims2()?;
         let max_pos = self.position.dim(0)?;
         if s > max_pos {
@@ -145,28 +146,101 @@ impl Encoder for BertEncoder {
             .narrow(0, 0, s)?
             .broadcast_add(&self.token_type0)?;
         let x = self.word.forward(input_ids)?.broadcast_add(&pos)?;
-        let mut x = self.emb_norm.forward(&x)?;
-        // Additive mask: 0 for real tokens, f32::MIN for padding (as HF does); skipped when the
-        // batch has no padding.
-        let real = attention_mask
-            .to_dtype(DType::F32)?
-            .sum_all()?
-            .to_scalar::<f32>()?;
+        let x = self.emb_norm.forward(&x)?;
+        // Additive mask: 0 for real tokens, f32::MIN for padding (as HF does).
+        let m = attention_mask.to_dtype(DType::F32)?;
+        let real = m.sum_all()?.to_scalar::<f32>()?;
         let mask_bias = if (real as usize) < b * s {
-            let m = attention_mask.to_dtype(DType::F32)?;
             Some(((1.0 - m)? * f32::MIN as f64)?.reshape((b, 1, 1, s))?)
         } else {
             None
         };
+        Ok((x, mask_bias))
+    }
+
+    /// Feed-forward half of a layer, after attention output `a` and residual `x`.
+    fn finish_layer(&self, layer: &Layer, a: &Tensor, x: &Tensor) -> candle_core::Result<Tensor> {
+        let a = layer
+            .attn_norm
+            .forward(&(layer.attn_out.forward(a)? + x)?)?;
+        let f = layer.intermediate.forward(&a)?.gelu_erf()?;
+        layer.out_norm.forward(&(layer.output.forward(&f)? + &a)?)
+    }
+
+    /// The last layer computed for the first token only: keys and values still see every
+    /// token, but the query, output projection and feed-forward run on one row.
+    fn first_token_layer(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        mask_bias: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let (b, s, h) = x.dims3()?;
+        let (w, bias) = (layer.qkv.weight(), layer.qkv.bias());
+        let q_proj = Linear::new(
+            w.narrow(0, 0, h)?,
+            bias.map(|t| t.narrow(0, 0, h)).transpose()?,
+        );
+        let kv_proj = Linear::new(
+            w.narrow(0, h, 2 * h)?,
+            bias.map(|t| t.narrow(0, h, 2 * h)).transpose()?,
+        );
+        let first = x.narrow(1, 0, 1)?.contiguous()?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let q = (q_proj
+            .forward(&first)?
+            .reshape((b, 1, self.heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()?
+            * scale)?;
+        let kv = kv_proj
+            .forward(x)?
+            .reshape((b, s, 2, self.heads, self.head_dim))?
+            .permute((2, 0, 3, 1, 4))?
+            .contiguous()?;
+        let (k, v) = (kv.get(0)?, kv.get(1)?);
+        let mut scores = q.matmul(&k.t()?)?;
+        if let Some(bias) = mask_bias {
+            scores = scores.broadcast_add(bias)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let a = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((b, 1, h))?;
+        self.finish_layer(layer, &a, &first)?.squeeze(1)
+    }
+}
+
+impl Encoder for BertEncoder {
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
+        let (mut x, mask_bias) = self.embed(input_ids, attention_mask)?;
         for layer in &self.layers {
             let a = self.attention(layer, &x, mask_bias.as_ref())?;
-            let a = layer
-                .attn_norm
-                .forward(&(layer.attn_out.forward(&a)? + &x)?)?;
-            let f = layer.intermediate.forward(&a)?.gelu_erf()?;
-            x = layer.out_norm.forward(&(layer.output.forward(&f)? + &a)?)?;
+            x = self.finish_layer(layer, &a, &x)?;
         }
         Ok(x)
+    }
+
+    fn forward_first(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let (mut x, mask_bias) = self.embed(input_ids, attention_mask)?;
+        let Some((last, rest)) = self.layers.split_last() else {
+            return x.narrow(1, 0, 1)?.squeeze(1);
+        };
+        for layer in rest {
+            let a = self.attention(layer, &x, mask_bias.as_ref())?;
+            x = self.finish_layer(layer, &a, &x)?;
+        }
+        self.first_token_layer(last, &x, mask_bias.as_ref())
     }
 }
 

@@ -84,6 +84,12 @@ impl Core {
         let hidden = self.encoder.forward(&batch.ids, &batch.mask)?;
         Ok((hidden, batch.mask))
     }
+
+    /// Last hidden state of the first (`[CLS]`) token, `(batch, hidden)`.
+    pub(crate) fn first_hidden(&self, encodings: &[&tokenizers::Encoding]) -> Result<Tensor> {
+        let batch = pad_batch(encodings)?;
+        Ok(self.encoder.forward_first(&batch.ids, &batch.mask)?)
+    }
 }
 
 /// Attention-masked mean over the sequence: `(batch, seq, hidden)` -> `(batch, hidden)`.

@@ -96,13 +96,15 @@ impl SequenceClassifier {
     }
 
     fn logits_tensor(&self, batch: &[&tokenizers::Encoding]) -> Result<Tensor> {
-        let (hidden, mask) = self.core.hidden(batch)?;
         let pooled = match (self.pooling, &self.pooler) {
             (Pooling::Cls, Some(pooler)) => {
-                let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+                let cls = self.core.first_hidden(batch)?;
                 pooler.forward(&cls)?.tanh()?
             }
-            _ => masked_mean(&hidden, &mask)?,
+            _ => {
+                let (hidden, mask) = self.core.hidden(batch)?;
+                masked_mean(&hidden, &mask)?
+            }
         };
         Ok(self.classifier.forward(&pooled)?)
     }

@@ -105,8 +105,14 @@ mod tests {
         assert_eq!(approx_tokens("hi 你好"), 3); // "hi " -> 1, two ideographs -> 2
         let req = RouteRequest {
             messages: vec![
-                ChatMessage { role: "system".into(), content: "x".repeat(40) },
-                ChatMessage { role: "user".into(), content: "y".repeat(41) },
+                ChatMessage {
+                    role: "system".into(),
+                    content: "x".repeat(40),
+                },
+                ChatMessage {
+                    role: "user".into(),
+                    content: "y".repeat(41),
+                },
             ],
         };
         assert_eq!(conversation_tokens(&req), 10 + 11);
@@ -121,7 +127,11 @@ mod tests {
             description: None,
         };
         let s = ContextSignal::new(
-            &[rule("short", None, Some(100)), rule("mid", Some(100), Some(1000)), rule("long", Some(1001), None)],
+            &[
+                rule("short", None, Some(100)),
+                rule("mid", Some(100), Some(1000)),
+                rule("long", Some(1001), None),
+            ],
             None,
         );
         let names = |t| s.matches(t).into_iter().map(|m| m.name).collect::<Vec<_>>();

@@ -83,7 +83,8 @@ pub fn compile_regex(pattern: &str, case_sensitive: bool) -> std::result::Result
     };
     Regex::new(&full).map_err(|e| {
         let msg = e.to_string();
-        let last = msg.lines().last().unwrap_or(&msg).trim().to_string();
+        let last = msg.lines().last().unwrap_or(&msg).trim();
+        let last = last.strip_prefix("error: ").unwrap_or(last);
         format!("bad regex {pattern:?}: {last}")
     })
 }
@@ -171,9 +172,9 @@ impl KeywordSignal {
                 r.regexes.iter().collect()
             };
             for p in regex_patterns {
-                let re = compile_regex(p, r.case_sensitive).map_err(|message| Error::Config {
-                    location: format!("routing.signals.keywords: {}", r.name),
-                    message,
+                let re = compile_regex(p, r.case_sensitive).map_err(|e| Error::Config {
+                    location: "routing.signals.keywords".into(),
+                    message: format!("rule {:?}: {e}", r.name),
                 })?;
                 regex_sources.push(re.as_str().to_string());
                 out.regex_items.push(out.items.len());
@@ -227,7 +228,7 @@ impl KeywordSignal {
                 let matched = &hay[s..e];
                 let first = matched.chars().next().is_some_and(is_word);
                 let last = matched.chars().next_back().is_some_and(is_word);
-                let whole = !(first && before) && !(last && after);
+                let whole = !((first && before) || (last && after));
                 for occ in &a.occurrences[m.pattern().as_usize()] {
                     if !occ.boundary || whole {
                         hit[occ.item] = true;
@@ -331,7 +332,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(names(&s, "This is URGENT"), vec!["any", "none"]);
-        assert_eq!(names(&s, "my credit card and password, please"), vec!["all"]);
+        assert_eq!(
+            names(&s, "my credit card and password, please"),
+            vec!["all"]
+        );
         assert_eq!(names(&s, "my credit card, thanks"), Vec::<String>::new());
         assert_eq!(names(&s, ""), vec!["none"]);
         let m = s.matches("asap! urgent! asap!");
@@ -347,7 +351,11 @@ mod tests {
         let mut sub = rule("sub", KeywordOperator::Or, &["code"]);
         sub.word_boundary = false;
         let s = KeywordSignal::new(
-            &[rule("code", KeywordOperator::Or, &["code", "card"]), cs, sub],
+            &[
+                rule("code", KeywordOperator::Or, &["code", "card"]),
+                cs,
+                sub,
+            ],
             None,
         )
         .unwrap();
@@ -407,7 +415,10 @@ mod tests {
     fn compiles_only_used_rules() {
         let used: BTreeSet<String> = ["b".to_string()].into();
         let s = KeywordSignal::new(
-            &[rule("a", KeywordOperator::Or, &["x"]), rule("b", KeywordOperator::Or, &["y"])],
+            &[
+                rule("a", KeywordOperator::Or, &["x"]),
+                rule("b", KeywordOperator::Or, &["y"]),
+            ],
             Some(&used),
         )
         .unwrap();

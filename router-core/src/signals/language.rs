@@ -113,14 +113,17 @@ pub struct LanguageSignal {
 impl LanguageSignal {
     /// Compiles the rules whose names are in `used` (all rules if `used` is `None`).
     /// Errors name the rule whose code is unknown.
-    pub fn new(rules: &[LanguageRule], used: Option<&std::collections::BTreeSet<String>>) -> crate::Result<Self> {
+    pub fn new(
+        rules: &[LanguageRule],
+        used: Option<&std::collections::BTreeSet<String>>,
+    ) -> crate::Result<Self> {
         let mut out = Vec::new();
         for r in rules {
             if used.is_some_and(|u| !u.contains(&r.name)) {
                 continue;
             }
             let lang = lang_from_code(&r.name).ok_or_else(|| crate::Error::Config {
-                location: format!("routing.signals.language: {}", r.name),
+                location: "routing.signals.language".into(),
                 message: format!("unknown language code {:?}", r.name),
             })?;
             out.push((r.name.clone(), lang, r.threshold.unwrap_or(0.0) as f64));
@@ -186,12 +189,20 @@ mod tests {
     #[test]
     fn detects_real_sentences() {
         let s = LanguageSignal::new(
-            &[rule("zh", None), rule("es", None), rule("en", None), rule("de", None)],
+            &[
+                rule("zh", None),
+                rule("es", None),
+                rule("en", None),
+                rule("de", None),
+            ],
             None,
         )
         .unwrap();
         let names = |t: &str| -> Vec<String> { s.matches(t).into_iter().map(|m| m.name).collect() };
-        assert_eq!(names("请帮我把这段文字翻译成英文，并解释其中的语法。"), vec!["zh"]);
+        assert_eq!(
+            names("请帮我把这段文字翻译成英文，并解释其中的语法。"),
+            vec!["zh"]
+        );
         assert_eq!(
             names("¿Podrías explicarme cómo funciona la fotosíntesis en las plantas?"),
             vec!["es"]
@@ -205,8 +216,13 @@ mod tests {
             vec!["de"]
         );
         assert!(names("").is_empty());
-        let m = &s.matches("Could you explain how photosynthesis works in plants, step by step?")[0];
-        assert!(m.confidence > 0.5 && m.confidence <= 1.0, "{}", m.confidence);
+        let m =
+            &s.matches("Could you explain how photosynthesis works in plants, step by step?")[0];
+        assert!(
+            m.confidence > 0.5 && m.confidence <= 1.0,
+            "{}",
+            m.confidence
+        );
     }
 
     #[test]
