@@ -36,7 +36,9 @@ fn bench(c: &mut Criterion) {
         .expect("load the assembled classifier");
 
     let mut latency = c.benchmark_group("minilm_seq_cls_batch1");
-    latency.sample_size(30).measurement_time(Duration::from_secs(8));
+    latency
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(8));
     for tokens in [16, 64, 256] {
         let text = text_of(tokens);
         latency.bench_with_input(BenchmarkId::from_parameter(tokens), &text, |b, t| {

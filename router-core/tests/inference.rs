@@ -369,3 +369,39 @@ fn hub_ids_resolve_from_the_cache_and_offline_mode_never_downloads() {
     assert_eq!(path, "hf://acme/absent");
     assert!(message.contains("HF_HUB_OFFLINE=1"), "{message}");
 }
+
+#[test]
+fn cls_pooling_needs_the_pooler_and_threads_must_be_positive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny_config(
+        Some(Task::SequenceClassification),
+        &["a", "b"],
+        Some(Pooling::Cls),
+    );
+    let mut weights = tiny_weights(&config, "bert.", 2, 1);
+    weights.remove("bert.pooler.dense.weight");
+    write_model(
+        tmp.path(),
+        &config,
+        &weights,
+        &fixtures().join("tiny").join(TOKENIZER_FILE),
+    );
+    let src = ModelSource::Dir(tmp.path().into());
+    let (_, message) = model_err(SequenceClassifier::load(&src, &opts()));
+    assert_eq!(message, "missing tensor `bert.pooler.dense.weight`");
+    // Mean pooling does not read the pooler.
+    let mut config = config;
+    config.routelab_pooling = Some(Pooling::Mean);
+    std::fs::write(
+        tmp.path().join(CONFIG_FILE),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    assert!(SequenceClassifier::load(&src, &opts()).is_ok());
+    let zero = InferenceOptions {
+        threads: Some(0),
+        ..opts()
+    };
+    let (_, message) = model_err(SequenceClassifier::load(&src, &zero));
+    assert_eq!(message, "threads must be at least 1");
+}

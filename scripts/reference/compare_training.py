@@ -17,7 +17,7 @@ rl = {
     "macro_f1": rt["classification"]["macro_f1"],
     "entity_f1": ent,
     "samples_per_second": r["samples_per_second"],
-    "train_seconds": r["wall_seconds"],
+    "train_seconds": r.get("train_seconds", r["wall_seconds"]),
     "per_class": rt["classification"]["per_class"],
     "confusion": rt["classification"]["confusion"],
 }

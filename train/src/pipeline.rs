@@ -30,8 +30,10 @@ pub struct TrainingReport {
     pub final_loss: f64,
     /// Training throughput of the last invocation.
     pub samples_per_second: f64,
-    /// Training wall time of the last invocation, seconds.
+    /// Wall time of the last invocation, seconds (validation and checkpoints included).
     pub wall_seconds: f64,
+    /// Forward/backward/optimizer time of the last invocation, seconds.
+    pub train_seconds: f64,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
     /// The seed.
@@ -99,6 +101,7 @@ pub fn run(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunResult> {
         final_loss: outcome.final_loss,
         samples_per_second: outcome.samples_per_second,
         wall_seconds: outcome.wall_seconds,
+        train_seconds: outcome.train_seconds,
         stopped_early: outcome.stopped_early,
         seed: cfg.seed,
         trainable_parameters,

@@ -159,10 +159,13 @@ pub struct TrainOutcome {
     pub steps: usize,
     /// Loss of the last micro-batch.
     pub final_loss: f64,
-    /// Mean training throughput (examples per second, this process only).
+    /// Training throughput: examples per second of forward/backward/optimizer time (this
+    /// process only; validation and checkpoints excluded).
     pub samples_per_second: f64,
-    /// Wall time of this process's training, seconds.
+    /// Wall time of this process's run, seconds (validation and checkpoints included).
     pub wall_seconds: f64,
+    /// Forward/backward/optimizer time of this process, seconds.
+    pub train_seconds: f64,
     /// Whether it stopped early (patience or `stop_after_steps`).
     pub stopped_early: bool,
 }
@@ -358,6 +361,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     };
 
     let start = Instant::now();
+    let mut train_seconds = 0.0f64;
     let mut samples = 0usize;
     let mut last_loss = state.last_loss;
     let mut stopped_early = false;
@@ -369,6 +373,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
         ));
         let chunks: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
         for bi in state.batch..chunks.len() {
+            let step_start = Instant::now();
             let items: Vec<&Encoded> = chunks[bi].iter().map(|&i| &prepared.train[i]).collect();
             device.seed(micro_seed(cfg.seed, epoch * batches_per_epoch + bi));
             let loss = batch_loss(&model, &items, weights.as_deref(), &device);
@@ -389,6 +394,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
             let end_of_group =
                 (bi + 1).is_multiple_of(cfg.grad_accum_steps) || bi + 1 == chunks.len();
             if !end_of_group {
+                train_seconds += step_start.elapsed().as_secs_f64();
                 continue;
             }
             let mut grads = accum.grads();
@@ -397,11 +403,12 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
             }
             let lr = linear_warmup_decay(cfg.learning_rate, state.step, total_steps, warmup);
             model = optim.step(lr, model, grads);
+            train_seconds += step_start.elapsed().as_secs_f64();
             state.step += 1;
             state.batch = bi + 1;
             state.epoch = epoch;
             state.last_loss = last_loss;
-            let rate = samples as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            let rate = samples as f64 / train_seconds.max(1e-9);
             bar.set_position(state.step as u64);
             bar.set_message(format!(
                 "epoch {} loss {last_loss:.4} {rate:.1} samples/s",
@@ -485,8 +492,9 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
         epochs: state.history.clone(),
         steps: state.step,
         final_loss: last_loss,
-        samples_per_second: samples as f64 / wall_seconds.max(1e-9),
+        samples_per_second: samples as f64 / train_seconds.max(1e-9),
         wall_seconds,
+        train_seconds,
         stopped_early,
         prepared,
     })

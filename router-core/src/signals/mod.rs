@@ -87,7 +87,10 @@ pub struct SignalMatch {
     pub evidence: String,
 }
 
-fn serialize_kind<S: serde::Serializer>(k: &SignalKind, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn serialize_kind<S: serde::Serializer>(
+    k: &SignalKind,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(k.as_str())
 }
 
