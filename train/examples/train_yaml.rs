@@ -8,7 +8,9 @@ use train::trainer::RunOptions;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: train_yaml <config.yaml> [--resume]")?;
+    let path = args
+        .next()
+        .ok_or("usage: train_yaml <config.yaml> [--resume]")?;
     let resume = args.any(|a| a == "--resume");
     let cfg = train::config::TrainConfig::from_yaml_file(std::path::Path::new(&path))?;
     let opts = RunOptions {
