@@ -11,8 +11,8 @@ use clap::{Parser, Subcommand};
 #[command(name = "routelab", version, about, long_about = None)]
 struct Cli {
     /// Log filter (e.g. `info`, `routelab=debug`); overrides RUST_LOG.
-    #[arg(long, global = true)]
-    log: Option<String>,
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,7 +41,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(cli.log.as_deref());
+    init_tracing(cli.log_level.as_deref());
     match cli.command {
         Command::Route(args) => cmd::route::run(args),
         Command::Config(args) => cmd::config::run(args),

@@ -8,9 +8,16 @@ use train::lora::TargetModule;
 use train::pipeline::{run as run_training, RunResult};
 use train::trainer::RunOptions;
 
-/// Arguments of `routelab train`. Flags override the values of `--config`.
+/// Arguments of `routelab train` (boxed: the flag set is large).
 #[derive(clap::Args)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    flags: Box<TrainFlags>,
+}
+
+/// The flags of `routelab train`. Flags override the values of `--config`.
+#[derive(clap::Args)]
+struct TrainFlags {
     /// YAML file with the training options (see `train::config::TrainConfig`).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -109,7 +116,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> anyhow
         .with_context(|| format!("--{flag}: invalid value {value:?}"))
 }
 
-impl TrainArgs {
+impl TrainFlags {
     fn into_config(self) -> anyhow::Result<(TrainConfig, RunOptions, bool)> {
         let mut c = match &self.config {
             Some(p) => TrainConfig::from_yaml_file(p)?,
@@ -184,7 +191,7 @@ impl TrainArgs {
 
 /// Runs `routelab train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let (config, opts, json) = args.into_config()?;
+    let (config, opts, json) = args.flags.into_config()?;
     match run_training(&config, &opts)? {
         RunResult::Paused { steps } => {
             eprintln!(

@@ -185,7 +185,7 @@ impl Server {
     /// Starts `routelab serve --config path` without waiting for readiness.
     pub fn spawn(path: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_routelab"))
-            .args(["--log", "warn", "serve", "--port", "0", "--config"])
+            .args(["--log-level", "warn", "serve", "--port", "0", "--config"])
             .arg(path)
             .args(args)
             .stdout(Stdio::piped())
