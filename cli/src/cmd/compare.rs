@@ -15,8 +15,12 @@ pub struct CompareArgs {
     /// Config B (candidate).
     pub b: PathBuf,
     /// Request log (Parquet, request-log/v1).
-    /// (`--log` is taken by the global log filter.)
-    #[arg(short = 'l', long = "log", visible_alias = "log-file", value_name = "PARQUET")]
+    #[arg(
+        short = 'l',
+        long = "log",
+        visible_alias = "log-file",
+        value_name = "PARQUET"
+    )]
     pub log_file: PathBuf,
     /// Output directory (default `reports/compare-<A>-vs-<B>-<timestamp>`).
     #[arg(short, long)]

@@ -59,8 +59,12 @@ pub struct EvalArgs {
     #[arg(short, long)]
     pub config: Option<PathBuf>,
     /// Request log (Parquet, request-log/v1); with `--import`, the log to write.
-    /// (`--log` is taken by the global log filter.)
-    #[arg(short = 'l', long = "log", visible_alias = "log-file", value_name = "PARQUET")]
+    #[arg(
+        short = 'l',
+        long = "log",
+        visible_alias = "log-file",
+        value_name = "PARQUET"
+    )]
     pub log_file: PathBuf,
     /// Import outcome files of this layout (`routellm` or `routerbench`) into `--log` first.
     #[arg(long, value_name = "FORMAT")]
