@@ -1,6 +1,7 @@
 //! Tokenization into padded, masked batches with counted truncation.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use candle_core::{Device, Tensor};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
@@ -12,6 +13,8 @@ use crate::{Error, Result};
 pub(crate) struct TextEncoder {
     tokenizer: Tokenizer,
     max_length: usize,
+    /// Texts cut to `max_length` so far (a replay of many long prompts warns a few times, not per request).
+    truncated_total: AtomicU64,
 }
 
 /// Token ids and mask of a batch padded to its longest member.
@@ -43,6 +46,7 @@ impl TextEncoder {
         Ok(TextEncoder {
             tokenizer,
             max_length,
+            truncated_total: AtomicU64::new(0),
         })
     }
 
@@ -52,7 +56,8 @@ impl TextEncoder {
     }
 
     /// Tokenizes `texts` (with special tokens); offsets are in chars when `char_offsets`, else
-    /// bytes. Logs a warning with the count of texts cut to `max_length`.
+    /// bytes. Counts the texts cut to `max_length` and logs the running total when it reaches
+    /// 1, 2, 4, 8, ... (debug level otherwise).
     pub(crate) fn encode(&self, texts: &[&str], char_offsets: bool) -> Result<Vec<Encoding>> {
         let inputs = texts.to_vec();
         let encodings = if char_offsets {
@@ -66,12 +71,20 @@ impl TextEncoder {
             .filter(|e| !e.get_overflowing().is_empty())
             .count();
         if truncated > 0 {
-            tracing::warn!(
-                truncated,
-                total = texts.len(),
-                max_length = self.max_length,
-                "inputs truncated to max_length tokens"
-            );
+            let before = self
+                .truncated_total
+                .fetch_add(truncated as u64, Ordering::Relaxed);
+            let after = before + truncated as u64;
+            // A new power of two reached: warn; otherwise keep the count at debug level.
+            if before == 0 || after.ilog2() > before.ilog2() {
+                tracing::warn!(
+                    truncated_so_far = after,
+                    max_length = self.max_length,
+                    "inputs truncated to max_length tokens"
+                );
+            } else {
+                tracing::debug!(truncated_so_far = after, "inputs truncated");
+            }
         }
         Ok(encodings)
     }
