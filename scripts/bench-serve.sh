@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # Load test of `routelab serve` with wrk, on loopback only.
 #
-# Starts the echo upstream (cli/examples/echo_upstream.rs) and `routelab serve` in front of it,
+# Starts `routelab mock-upstream` and `routelab serve` in front of it,
 # then runs wrk at 1, 16 and 64 connections against the upstream directly and through
 # routelab, for a rule-only (keyword) config and a model-signal config (embedding similarity
-# with all-MiniLM-L6-v2). Prints one markdown table row per run.
+# with all-MiniLM-L6-v2) and a classifier config (the domain LoRA classifier that
+# scripts/quickstart.sh trains into models/domain-classifier). Prints one markdown table row per run.
 #
-# Needs: cargo build --release -p routelab --example echo_upstream (and the binary), wrk.
+# Needs: cargo build --release -p routelab, and wrk.
 # Env: DURATION (default 10s), CONNS (default "1 16 64"), MODEL_DIR (default
-# $ROUTELAB_MODEL_DIR or ~/.cache/routelab/models/all-MiniLM-L6-v2), CONFIGS (default "rule embedding").
+# $ROUTELAB_MODEL_DIR or ~/.cache/routelab/models/all-MiniLM-L6-v2), DOMAIN_MODEL (default
+# models/domain-classifier), CONFIGS (default "rule embedding domain").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/routelab}
-ECHO=${ECHO:-target/release/examples/echo_upstream}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-"1 16 64"}
-CONFIGS=${CONFIGS:-"rule embedding"}
+CONFIGS=${CONFIGS:-"rule embedding domain"}
+DOMAIN_MODEL=$(realpath -m "${DOMAIN_MODEL:-models/domain-classifier}")
 MODEL_DIR=${MODEL_DIR:-${ROUTELAB_MODEL_DIR:-$HOME/.cache/routelab/models/all-MiniLM-L6-v2}}
-for f in "$BIN" "$ECHO"; do
-  [[ -x $f ]] || { echo "missing $f: cargo build --release -p routelab --examples --bins" >&2; exit 1; }
-done
+[[ -x $BIN ]] || { echo "missing $BIN: cargo build --release -p routelab" >&2; exit 1; }
+if [[ " $CONFIGS " == *" domain "* && ! -f $DOMAIN_MODEL/config.json ]]; then
+  echo "no domain classifier at $DOMAIN_MODEL: run scripts/quickstart.sh first (or set DOMAIN_MODEL)" >&2; exit 1
+fi
 command -v wrk >/dev/null || { echo "wrk not installed" >&2; exit 1; }
 
 WORK=$(mktemp -d)
@@ -40,7 +43,7 @@ start() {
   echo "$* did not start: $(cat "$out.err")" >&2; exit 1
 }
 
-start echo "$ECHO" 0
+start upstream "$BIN" mock-upstream --port 0
 UPSTREAM=$ADDR
 
 cat >"$WORK/post.lua" <<'LUA'
@@ -49,8 +52,9 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"auto","temperature":0.2,"messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"Can you prove that the sum of two even numbers is even?"}]}'
 LUA
 
-# The config of a run: `rule` (keyword + context signals) or `embedding` (the same plus an
-# embedding-similarity signal computed with all-MiniLM-L6-v2 on every request).
+# The config of a run: `rule` (keyword + context signals), `embedding` (the same plus an
+# embedding-similarity signal computed with all-MiniLM-L6-v2 on every request) or `domain` (the
+# same plus the domain classifier, run on every request).
 write_config() {
   local embedding_signal="" embedding_decision="" catalog=""
   if [[ $1 == embedding ]]; then
@@ -64,6 +68,17 @@ write_config() {
   model_catalog:
     embeddings:
       semantic: {bert_model_path: \"$MODEL_DIR\"}"
+  elif [[ $1 == domain ]]; then
+    embedding_signal='    domains:
+      - {name: math, mmlu_categories: [math]}
+      - {name: physics, mmlu_categories: [physics]}'
+    embedding_decision='    - name: science_route
+      priority: 30
+      rules: {operator: OR, conditions: [{type: domain, name: math}, {type: domain, name: physics}]}
+      modelRefs: [{model: big, use_reasoning: true}]'
+    catalog="global:
+  model_catalog:
+    system: {domain_classifier: \"$DOMAIN_MODEL\"}"
   fi
   cat >"$WORK/$1.yaml" <<YAML
 providers:
@@ -125,7 +140,7 @@ echo "| config | conns | direct req/s | routelab req/s | direct p50 / p99 (µs) 
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for cfg in $CONFIGS; do
   write_config "$cfg"
-  start "serve-$cfg" "$BIN" --log warn serve --port 0 --config "$WORK/$cfg.yaml" --reload-poll-ms 0
+  start "serve-$cfg" "$BIN" --log-level warn serve --port 0 --config "$WORK/$cfg.yaml" --reload-poll-ms 0
   ROUTER=$ADDR
   for _ in $(seq 1 600); do
     curl -sf "http://$ROUTER/readyz" >/dev/null && break; sleep 0.1

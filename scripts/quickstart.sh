@@ -4,13 +4,26 @@
 #   2. check the checked-in sample data against its manifest,
 #   3. train a domain LoRA (14 MMLU-Pro categories) on the sample and export it to models/domain-classifier,
 #   4. replay the real RouteLLM MMLU sample log through configs/mmlu-routing.yaml (which uses that classifier),
-#   5. write the report to reports/quickstart/ and print the headline numbers.
-# `--fast` trains for a few steps only (the CI smoke run); the default takes a few minutes on 2 cores.
+#      write the report to reports/quickstart/ and print the headline numbers,
+#   5. serve that config with `routelab serve` in front of `routelab mock-upstream` and send it one chat
+#      completion.
+#
+# Options:
+#   --fast    train for a few steps only (the smoke run CI does)
+#   --out DIR write the report to DIR instead of reports/quickstart
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fast=0
-[ "${1:-}" = "--fast" ] && fast=1
+out=reports/quickstart
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --fast) fast=1 ;;
+    --out) out=${2:?--out needs a directory}; shift ;;
+    *) echo "unknown option $1 (expected --fast, --out DIR)" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 echo "== building routelab (release)"
 cargo build --release --locked -p routelab
@@ -44,6 +57,47 @@ echo "== replaying the RouteLLM MMLU sample log"
 "$bin" eval \
   --config configs/mmlu-routing.yaml \
   --log datasets/samples/routing_log.parquet \
-  --name quickstart --out reports/quickstart
+  --name quickstart --out "$out"
 
-echo "== done: reports/quickstart/report.md (also report.json, report.html, decisions.parquet)"
+echo "== serving the router in front of a mock upstream"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# Starts a server that prints "... listening on http://ADDR" on stdout; sets addr.
+start() {
+  local name=$1; shift
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  for _ in $(seq 1 600); do
+    addr=$(sed -n 's/.*listening on http:\/\///p' "$work/$name.out" | head -1)
+    [ -n "$addr" ] && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not start:" >&2; cat "$work/$name.err" >&2; exit 1
+}
+start upstream "$bin" mock-upstream --port 0
+upstream=$addr
+start serve "$bin" serve --config configs/mmlu-routing.yaml --port 0 --upstream "http://$upstream/v1"
+router=$addr
+# Ready once the config and its classifier are loaded.
+for _ in $(seq 1 600); do
+  curl -sf "http://$router/readyz" >/dev/null && break
+  kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
+  sleep 0.1
+done
+echo "routelab serve on http://$router (configs/mmlu-routing.yaml), every model sent to the mock upstream on http://$upstream"
+echo "\$ curl -s http://$router/v1/chat/completions -d '{\"model\": \"auto\", \"messages\": [...]}'"
+curl -sS -D "$work/headers" -o "$work/body" "http://$router/v1/chat/completions" \
+  -H 'content-type: application/json' \
+  -d '{"model": "auto", "messages": [{"role": "user", "content": "Which organelle makes ATP in eukaryotic cells: the mitochondrion, the ribosome or the Golgi apparatus?"}]}'
+grep -i '^HTTP/\|^x-routelab-' "$work/headers" | tr -d '\r'
+grep -q '^HTTP/1.1 200' "$work/headers" || { echo "the chat completion failed:" >&2; cat "$work/body" >&2; exit 1; }
+python3 -c 'import json, sys; print("reply:", json.load(sys.stdin)["choices"][0]["message"]["content"])' <"$work/body" \
+  || { echo "the chat completion failed:" >&2; cat "$work/body" >&2; exit 1; }
+
+echo "== done: $out/report.md (also report.json, report.html, decisions.parquet)"

@@ -37,6 +37,9 @@ enum Command {
     Gate(cmd::gate::GateArgs),
     /// Serve the router over an OpenAI-compatible HTTP API, proxying to upstream models.
     Serve(cmd::serve::ServeArgs),
+    /// A stand-in OpenAI-compatible model server that says what it was sent (for
+    /// `serve --upstream` dry runs and load tests).
+    MockUpstream(cmd::mock_upstream::MockUpstreamArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +54,7 @@ fn main() -> anyhow::Result<()> {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Gate(args) => cmd::gate::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::MockUpstream(args) => cmd::mock_upstream::run(args),
     }
 }
 

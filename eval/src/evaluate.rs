@@ -164,6 +164,8 @@ pub fn build_report(
     let savings = scoring::savings(&metrics, &cheapest, &strongest);
     let random_exp = scoring::random_expected(&singles, &shares, run.len() as u64);
     let random_smp = scoring::random_sampled(&data.table, &shares, scoring::RANDOM_SEED);
+    let random_cost =
+        scoring::random_cost_matched(&cheapest, &strongest, metrics.total_cost, run.len() as u64);
     let curves = scoring::curve_metrics(&CurveInputs {
         singles: &singles,
         scored: &scored,
@@ -226,7 +228,14 @@ pub fn build_report(
         models: scoring::model_infos(&data.models, &singles),
         policy: metrics,
         savings,
-        baselines: vec![cheapest, strongest, oracle, random_exp, random_smp],
+        baselines: vec![
+            cheapest,
+            strongest,
+            oracle,
+            random_exp,
+            random_smp,
+            random_cost,
+        ],
         router_overhead_us: Percentiles::of(&mut router_us),
         model_latency_ms: Percentiles::of(&mut latencies),
         unknown_latency,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use router_core::config::LoadedConfig;
 use router_core::engine::{RouteOutcome, Router};
 use router_core::signals::SignalKind;
@@ -203,6 +204,69 @@ pub fn top_domain(outcome: &RouteOutcome) -> Option<&str> {
         .map(|m| m.name.as_str())
 }
 
+/// Rows per rayon task: small enough to spread a batch over the cores, large enough that
+/// task overhead stays negligible next to routing.
+const PAR_MIN_ROWS: usize = 64;
+
+/// One policy's routing of one row, computed on a worker thread.
+struct PolicyResult {
+    outcome: RouteOutcome,
+    model: usize,
+    chosen: Outcome,
+    router_us: f64,
+}
+
+/// Everything computed for one row off the main thread.
+struct RowResult {
+    est_tokens: u64,
+    policies: Vec<PolicyResult>,
+}
+
+/// What the per-row routing needs (shared read-only by the worker threads).
+struct RowContext<'a> {
+    path: &'a str,
+    policies: &'a [&'a Policy],
+    models: &'a [ModelCostModel],
+    specs: &'a [Vec<Option<&'a ModelCostModel>>],
+    cost: &'a CostSettings,
+}
+
+impl RowContext<'_> {
+    /// Routes `row` (row `row_index` of the log) through every policy and costs each choice.
+    fn route_row(&self, row: &LogRow, row_index: u64) -> Result<RowResult> {
+        let request = row.route_request(self.path, row_index)?;
+        let est_tokens = outcomes::estimate_prompt_tokens(row, self.cost);
+        let mut policies = Vec::with_capacity(self.policies.len());
+        for (p, policy) in self.policies.iter().enumerate() {
+            let t = Instant::now();
+            let outcome = policy.router.route(&request)?;
+            let router_us = t.elapsed().as_secs_f64() * 1e6;
+            let model = self
+                .models
+                .iter()
+                .position(|m| m.name == outcome.model)
+                .ok_or_else(|| {
+                    EvalError::Invalid(format!(
+                        "{}: row {row_index}: router chose model `{}` which is not in the config's providers.models",
+                        self.path, outcome.model
+                    ))
+                })?;
+            let spec = self.specs[p][model].unwrap_or(&self.models[model]);
+            let chosen = outcomes::outcome(spec, row, est_tokens, outcome.use_reasoning, self.cost);
+            policies.push(PolicyResult {
+                outcome,
+                model,
+                chosen,
+                router_us,
+            });
+        }
+        Ok(RowResult {
+            est_tokens,
+            policies,
+        })
+    }
+}
+
 /// Per-row callback of [`replay`]: row index, the row, each policy's routing.
 pub type OnRow<'f> = dyn FnMut(u64, &LogRow, &[Routed<'_>]) -> Result<()> + 'f;
 
@@ -215,7 +279,7 @@ pub fn replay(
     on_row: &mut OnRow<'_>,
 ) -> Result<ReplayData> {
     let start = Instant::now();
-    let mut log = RequestLog::open(log_path, opts.batch_size)?;
+    let log = RequestLog::open(log_path, opts.batch_size)?;
     let path_str = log_path.display().to_string();
     let mut models: Vec<ModelCostModel> = Vec::new();
     for p in policies {
@@ -225,7 +289,6 @@ pub fn replay(
             }
         }
     }
-    let index_of = |name: &str| models.iter().position(|m| m.name == name);
     // Per policy: its own spec of each union model (for prices), by union index.
     let specs: Vec<Vec<Option<&ModelCostModel>>> = policies
         .iter()
@@ -264,72 +327,83 @@ pub fn replay(
         ProgressBar::hidden()
     };
     let mut row_index: u64 = 0;
-    let mut outcomes_buf: Vec<RouteOutcome> = Vec::with_capacity(policies.len());
     let mut row_outcomes: Vec<Outcome> = Vec::with_capacity(models.len());
-    loop {
-        let t = Instant::now();
-        let Some(batch) = log.next_batch() else { break };
-        let batch = batch?;
-        data.decode_time += t.elapsed();
-        for row in &batch {
-            let request = row.route_request(&path_str, row_index)?;
-            let est_tokens = outcomes::estimate_prompt_tokens(row, &opts.cost);
-            row_outcomes.clear();
-            for m in &models {
-                row_outcomes.push(outcomes::outcome(m, row, est_tokens, false, &opts.cost));
+    let ctx = RowContext {
+        path: &path_str,
+        policies,
+        models: &models,
+        specs: &specs,
+        cost: &opts.cost,
+    };
+    std::thread::scope(|scope| -> Result<()> {
+        // Decoding runs one batch ahead on its own thread; the bounded channel keeps at most
+        // one decoded batch waiting, so memory stays at a few batches whatever the file size.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Result<Vec<LogRow>>, Duration)>(1);
+        let mut log = log;
+        scope.spawn(move || loop {
+            let t = Instant::now();
+            let Some(batch) = log.next_batch() else { break };
+            let failed = batch.is_err();
+            if tx.send((batch, t.elapsed())).is_err() || failed {
+                break;
             }
-            data.table.push(&row_outcomes);
-            data.category.push(data.strings.id(row.category.as_deref()));
-            data.expected_decision
-                .push(data.strings.id(row.expected_decision.as_deref()));
-            outcomes_buf.clear();
-            let mut timings = Vec::with_capacity(policies.len());
-            for (p, policy) in policies.iter().enumerate() {
-                let t = Instant::now();
-                let outcome = policy.router.route(&request)?;
-                let dt = t.elapsed();
-                data.route_time[p] += dt;
-                timings.push(dt.as_secs_f64() * 1e6);
-                outcomes_buf.push(outcome);
+        });
+        for (batch, decode) in rx {
+            data.decode_time += decode;
+            let batch = batch?;
+            // Rows of a batch are routed in parallel; results come back in row order and the
+            // first failing row (in row order) fails the replay, as a sequential loop would.
+            let first = row_index;
+            let results: Vec<Result<RowResult>> = batch
+                .par_iter()
+                .enumerate()
+                .with_min_len(PAR_MIN_ROWS)
+                .map(|(i, row)| ctx.route_row(row, first + i as u64))
+                .collect();
+            for (row, result) in batch.iter().zip(results) {
+                let r = result?;
+                row_outcomes.clear();
+                row_outcomes.extend(
+                    models
+                        .iter()
+                        .map(|m| outcomes::outcome(m, row, r.est_tokens, false, &opts.cost)),
+                );
+                data.table.push(&row_outcomes);
+                data.category.push(data.strings.id(row.category.as_deref()));
+                data.expected_decision
+                    .push(data.strings.id(row.expected_decision.as_deref()));
+                let mut routed = Vec::with_capacity(policies.len());
+                for (p, pr) in r.policies.iter().enumerate() {
+                    let run = &mut data.runs[p];
+                    run.model.push(pr.model as u32);
+                    run.decision
+                        .push(data.strings.id(pr.outcome.decision.as_deref()));
+                    run.reasoning.push(pr.outcome.use_reasoning);
+                    run.confidence.push(pr.outcome.confidence);
+                    let predicted = if policies[p].uses_domain {
+                        data.strings.id(top_domain(&pr.outcome))
+                    } else {
+                        NONE_ID
+                    };
+                    run.predicted_category.push(predicted);
+                    run.router_us.push(pr.router_us);
+                    run.outcome.push(pr.chosen);
+                    data.route_time[p] += Duration::from_secs_f64(pr.router_us * 1e-6);
+                    data.blocked[p] += u64::from(pr.outcome.block.is_some());
+                    routed.push(Routed {
+                        outcome: &pr.outcome,
+                        model: pr.model,
+                        chosen: pr.chosen,
+                        router_us: pr.router_us,
+                    });
+                }
+                on_row(row_index, row, &routed)?;
+                row_index += 1;
             }
-            let mut routed = Vec::with_capacity(policies.len());
-            for (p, outcome) in outcomes_buf.iter().enumerate() {
-                let m = index_of(&outcome.model).ok_or_else(|| {
-                    EvalError::Invalid(format!(
-                        "{}: row {row_index}: router chose model `{}` which is not in the config's providers.models",
-                        path_str, outcome.model
-                    ))
-                })?;
-                let spec = specs[p][m].unwrap_or(&models[m]);
-                let chosen =
-                    outcomes::outcome(spec, row, est_tokens, outcome.use_reasoning, &opts.cost);
-                let run = &mut data.runs[p];
-                run.model.push(m as u32);
-                run.decision
-                    .push(data.strings.id(outcome.decision.as_deref()));
-                run.reasoning.push(outcome.use_reasoning);
-                run.confidence.push(outcome.confidence);
-                let predicted = if policies[p].uses_domain {
-                    data.strings.id(top_domain(outcome))
-                } else {
-                    NONE_ID
-                };
-                run.predicted_category.push(predicted);
-                run.router_us.push(timings[p]);
-                run.outcome.push(chosen);
-                data.blocked[p] += u64::from(outcome.block.is_some());
-                routed.push(Routed {
-                    outcome,
-                    model: m,
-                    chosen,
-                    router_us: timings[p],
-                });
-            }
-            on_row(row_index, row, &routed)?;
-            row_index += 1;
+            bar.inc(batch.len() as u64);
         }
-        bar.inc(batch.len() as u64);
-    }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     data.wall_time = start.elapsed();
     Ok(data)

@@ -190,7 +190,8 @@ pub struct Report {
     pub policy: PolicyMetrics,
     /// Savings of the policy.
     pub savings: Savings,
-    /// Baselines: always-cheapest, always-strongest, oracle, random (expected), random (sampled).
+    /// Baselines: always-cheapest, always-strongest, oracle, random (expected), random (sampled),
+    /// random (cost-matched).
     pub baselines: Vec<PolicyMetrics>,
     /// Router overhead per request (µs), measured around `Router::route`.
     pub router_overhead_us: Percentiles,

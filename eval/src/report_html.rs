@@ -64,7 +64,9 @@ pub fn cost_quality_svg(r: &Report) -> String {
         }
     }
     for b in &r.baselines {
-        if b.name.starts_with("oracle") || b.name.starts_with("random (expected") {
+        if b.name.starts_with("oracle")
+            || (b.name.starts_with("random (") && !b.name.contains("sampled"))
+        {
             if let Some(q) = b.mean_quality {
                 let color = if b.name.starts_with("oracle") {
                     "#2a9d8f"

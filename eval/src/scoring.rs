@@ -192,6 +192,44 @@ pub fn random_expected(singles: &[PolicyMetrics], shares: &[f64], n: u64) -> Pol
     }
 }
 
+/// Random router at the policy's cost (RouteLLM's random line): sends a share
+/// `p = (cost_policy − cost_cheapest) / (cost_strongest − cost_cheapest)` (clamped to `[0, 1]`)
+/// of the calls to the strongest model and the rest to the cheapest, so in expectation it costs
+/// what the policy costs; quality and latency are the same mix of the two models'.
+pub fn random_cost_matched(
+    cheapest: &PolicyMetrics,
+    strongest: &PolicyMetrics,
+    policy_cost: f64,
+    n: u64,
+) -> PolicyMetrics {
+    let span = strongest.total_cost - cheapest.total_cost;
+    let p = if span > 0.0 {
+        ((policy_cost - cheapest.total_cost) / span).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let mix = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some((1.0 - p) * a + p * b),
+        _ => None,
+    };
+    let cost = (1.0 - p) * cheapest.total_cost + p * strongest.total_cost;
+    let scored = ((1.0 - p) * cheapest.scored as f64 + p * strongest.scored as f64).round() as u64;
+    PolicyMetrics {
+        name: format!("random (cost-matched, {:.1}% strongest)", p * 100.0),
+        requests: n,
+        scored: scored.min(n),
+        unscored: n - scored.min(n),
+        mean_quality: mix(cheapest.mean_quality, strongest.mean_quality),
+        correct_rate: mix(cheapest.correct_rate, strongest.correct_rate),
+        total_cost: cost,
+        cost_per_1k: if n > 0 { cost / n as f64 * 1000.0 } else { 0.0 },
+        mean_model_latency_ms: mix(
+            cheapest.mean_model_latency_ms,
+            strongest.mean_model_latency_ms,
+        ),
+    }
+}
+
 /// Random router with the policy's call shares, sampled per request with a fixed seed.
 pub fn random_sampled(table: &OutcomeTable, shares: &[f64], seed: u64) -> PolicyMetrics {
     let mut rng = SplitMix64::new(seed);
@@ -508,5 +546,34 @@ mod tests {
         let m = policy_metrics("p", [o(1.0, 2.0), o(f64::NAN, 4.0)].into_iter());
         assert_eq!((m.scored, m.unscored, m.mean_quality), (1, 1, Some(1.0)));
         assert!((m.cost_per_1k - 3000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cost_matched_random_by_hand() {
+        // cheapest: quality 0.4, cost 10; strongest: quality 0.9, cost 50 (100 requests each).
+        let m = |q: f64, cost: f64| PolicyMetrics {
+            name: String::new(),
+            requests: 100,
+            scored: 100,
+            unscored: 0,
+            mean_quality: Some(q),
+            correct_rate: Some(q),
+            total_cost: cost,
+            cost_per_1k: cost * 10.0,
+            mean_model_latency_ms: Some(q * 1000.0),
+        };
+        let (cheap, strong) = (m(0.4, 10.0), m(0.9, 50.0));
+        // Policy costs 20: p = (20 - 10) / (50 - 10) = 0.25 -> quality 0.75*0.4 + 0.25*0.9 = 0.525.
+        let r = random_cost_matched(&cheap, &strong, 20.0, 100);
+        assert!((r.mean_quality.unwrap() - 0.525).abs() < 1e-12);
+        assert!((r.total_cost - 20.0).abs() < 1e-12);
+        assert!((r.cost_per_1k - 200.0).abs() < 1e-9);
+        assert!((r.mean_model_latency_ms.unwrap() - 525.0).abs() < 1e-9);
+        assert_eq!(r.name, "random (cost-matched, 25.0% strongest)");
+        // Outside the two models' range the mix is clamped to one model.
+        let above = random_cost_matched(&cheap, &strong, 80.0, 100);
+        assert_eq!((above.mean_quality, above.total_cost), (Some(0.9), 50.0));
+        let below = random_cost_matched(&cheap, &strong, 1.0, 100);
+        assert_eq!((below.mean_quality, below.total_cost), (Some(0.4), 10.0));
     }
 }

@@ -67,6 +67,12 @@ fn hand_computed_policy_baselines_and_accuracy() {
     let random = r.baseline("random (expected)").unwrap();
     assert!(close(random.mean_quality.unwrap(), 0.75));
     assert!(close(random.total_cost, 0.044));
+    // Random at the policy's cost: p = (0.044 - 0.008) / (0.08 - 0.008) = 0.5 to big.
+    let matched = r
+        .baseline("random (cost-matched, 50.0% strongest)")
+        .unwrap();
+    assert!(close(matched.mean_quality.unwrap(), 0.75));
+    assert!(close(matched.total_cost, 0.044));
     assert!(close(r.savings.vs_strongest.unwrap(), 0.45));
     assert!(close(r.savings.vs_cheapest.unwrap(), -4.5));
     // RouteLLM: PGR = (0.75 - 0.5) / (1 - 0.5) = 0.5 at 50% calls to big: on the random line.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use common::{fixtures, tiny_config, tiny_model, tiny_weights, write_model};
 use router_core::export::{Pooling, Task, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
 use router_core::inference::{
-    cosine, Embedder, InferenceOptions, ModelRegistry, ModelSource, SequenceClassifier,
-    TokenClassifier,
+    aggregate_bio, cosine, Embedder, InferenceOptions, ModelRegistry, ModelSource,
+    SequenceClassifier, TokenClassifier,
 };
 use router_core::Error;
 
@@ -404,4 +404,66 @@ fn cls_pooling_needs_the_pooler_and_threads_must_be_positive() {
     };
     let (_, message) = model_err(SequenceClassifier::load(&src, &zero));
     assert_eq!(message, "threads must be at least 1");
+}
+
+#[test]
+fn long_inputs_are_tagged_in_overlapping_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tags = ["O", "B-PER", "I-PER"];
+    tiny_model(tmp.path(), Some(Task::TokenClassification), &tags, None);
+    let o = InferenceOptions {
+        max_length: Some(8),
+        ..opts()
+    };
+    let m = TokenClassifier::load(&ModelSource::Dir(tmp.path().into()), &o).unwrap();
+    // 12 one-piece words; windows of 6 text tokens sharing 3: words 0-5, 3-8, 6-11.
+    let text = "hello world the cat sat on the mat my name is bob";
+    let words: Vec<(usize, usize)> = text
+        .split(' ')
+        .scan(0, |at, w| {
+            let span = (*at, *at + w.len());
+            *at += w.len() + 1;
+            Some(span)
+        })
+        .collect();
+    let got = m.tags_batch(&[text]).unwrap().remove(0);
+    let spans: Vec<_> = got.iter().map(|t| (t.start, t.end)).collect();
+    assert_eq!(
+        spans, words,
+        "one tag per word, exact offsets, no duplicates"
+    );
+    // The first two words are only in window 1, the last two only in window 3: their tags
+    // equal those of the window's text tagged on its own (offsets shifted).
+    let first = m
+        .tags_batch(&["hello world the cat sat on"])
+        .unwrap()
+        .remove(0);
+    let last = m.tags_batch(&["the mat my name is bob"]).unwrap().remove(0);
+    let shift = text.find("the mat").unwrap();
+    for (g, w) in got[..2].iter().zip(&first[..2]) {
+        assert_eq!((&g.tag, g.start, g.end), (&w.tag, w.start, w.end));
+        assert!((g.prob - w.prob).abs() < 1e-5);
+    }
+    for (g, w) in got[10..].iter().zip(&last[4..]) {
+        assert_eq!(
+            (&g.tag, g.start, g.end),
+            (&w.tag, w.start + shift, w.end + shift)
+        );
+        assert!((g.prob - w.prob).abs() < 1e-5);
+    }
+    // Entities come from the merged tags, with exact character spans.
+    let entities = m.entities(text).unwrap();
+    assert_eq!(entities, aggregate_bio(text, &got));
+    for e in &entities {
+        assert_eq!(e.text, text[e.start..e.end]);
+    }
+    // Logits stay per first window; the overlap must leave each window room to advance.
+    assert_eq!(m.logits_batch(&[text]).unwrap()[0].len(), 8);
+    let m = m.with_window_overlap(5).unwrap();
+    assert_eq!(m.tags_batch(&[text]).unwrap()[0].len(), 12);
+    let err = m
+        .with_window_overlap(6)
+        .err()
+        .expect("overlap 6 of 6 is rejected");
+    assert!(err.to_string().contains("window overlap 6"), "{err}");
 }

@@ -7,6 +7,13 @@ CLS pooler + classifier trained in full) on this CPU, for accuracy and throughpu
       --validation datasets/samples/domain_validation.parquet \
       --test datasets/samples/domain_test.parquet --epochs 3 --out reports/training/domain_peft.json
 
+With --parity-fixture JSON it does not train: it writes the step-by-step fixture of
+train/tests/peft_parity.rs (formula-initialised adapter and head, dropout off, four steps):
+
+  ~/.cache/routelab/pyref/bin/python scripts/reference/train_peft.py --task seq \
+      --train datasets/samples/domain_train.parquet --lr 1e-3 \
+      --parity-fixture train/tests/fixtures/peft_parity.json
+
 Reference only; routelab never depends on Python.
 """
 import argparse
@@ -26,6 +33,9 @@ from transformers import (AutoTokenizer, BertForSequenceClassification,
 
 p = argparse.ArgumentParser()
 p.add_argument("--task", choices=["seq", "token"], default="seq")
+# HF BertForSequenceClassification pools with BERT's pooler (dense + tanh on [CLS]): routelab's
+# `pooling: cls`. routelab's `mean` pooling has no HF counterpart, so it is refused here.
+p.add_argument("--pooling", choices=["cls"], default="cls")
 p.add_argument("--model", default=os.path.expanduser("~/.cache/routelab/models/all-MiniLM-L6-v2"))
 p.add_argument("--train", required=True)
 p.add_argument("--validation")
@@ -33,7 +43,8 @@ p.add_argument("--test")
 p.add_argument("--rank", type=int, default=8)
 p.add_argument("--alpha", type=float, default=16.0)
 p.add_argument("--dropout", type=float, default=0.1)
-p.add_argument("--targets", default="query,value")
+p.add_argument("--targets", default="query,value",
+               help="routelab target names: query,key,value,attention_output,intermediate,output")
 p.add_argument("--epochs", type=int, default=3)
 p.add_argument("--lr", type=float, default=5e-4)
 p.add_argument("--batch-size", type=int, default=16)
@@ -44,6 +55,8 @@ p.add_argument("--max-grad-norm", type=float, default=1.0)
 p.add_argument("--seed", type=int, default=42)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--out")
+p.add_argument("--parity-fixture", metavar="JSON",
+               help="instead of training: write the step-by-step fixture of train/tests/peft_parity.rs")
 a = p.parse_args()
 
 torch.manual_seed(a.seed)
@@ -157,11 +170,32 @@ def evaluate(model, data):
     return out
 
 
+# routelab target names -> module paths inside encoder.layer.N (as train/src/lora.rs hf_path).
+HF_PATHS = {"query": r"attention\.self\.query", "key": r"attention\.self\.key",
+            "value": r"attention\.self\.value", "attention_output": r"attention\.output\.dense",
+            "intermediate": r"intermediate\.dense", "output": r"output\.dense"}
+
+
+def peft_targets(names):
+    """A full-match regex for PEFT: suffix matching would let `output.dense` also hit
+    `attention.output.dense` and the pooler."""
+    unknown = [n for n in names if n not in HF_PATHS]
+    if unknown:
+        raise SystemExit(f"--targets: unknown {unknown}; use {sorted(HF_PATHS)}")
+    return r".*encoder\.layer\.\d+\.(?:" + "|".join(HF_PATHS[n] for n in names) + ")"
+
+
 cls = BertForSequenceClassification if a.task == "seq" else BertForTokenClassification
-base = cls.from_pretrained(a.model, num_labels=len(labels))
+if a.parity_fixture:
+    # Dropout off everywhere, so that both frameworks compute the same function.
+    a.dropout = 0.0
+    base = cls.from_pretrained(a.model, num_labels=len(labels), hidden_dropout_prob=0.0,
+                               attention_probs_dropout_prob=0.0)
+else:
+    base = cls.from_pretrained(a.model, num_labels=len(labels))
 save = ["classifier", "pooler"] if a.task == "seq" else ["classifier"]
 cfg = LoraConfig(r=a.rank, lora_alpha=a.alpha, lora_dropout=a.dropout,
-                 target_modules=a.targets.split(","), modules_to_save=save,
+                 target_modules=peft_targets(a.targets.split(",")), modules_to_save=save,
                  task_type="SEQ_CLS" if a.task == "seq" else "TOKEN_CLS")
 model = get_peft_model(base, cfg)
 model.train()
@@ -175,6 +209,66 @@ total = steps_per_epoch * a.epochs
 warm = math.ceil(a.warmup_ratio * total)
 sched = torch.optim.lr_scheduler.LambdaLR(
     opt, lambda s: s / max(1, warm) if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+
+
+def formula(n, offset, scale):
+    """Deterministic initial values (row-major, HF layout) shared with train/tests/peft_parity.rs."""
+    return torch.tensor([scale * math.sin(0.731 * k + offset) for k in range(n)], dtype=torch.float32)
+
+
+def write_parity_fixture(path, n_steps=4, bs=4):
+    """Runs n_steps optimizer steps on the first n_steps*bs training rows (file order, no dropout)
+    from formula-initialised LoRA A / classifier (B = 0, pooler from the checkpoint), recording the
+    loss, pre-clip gradient norm and learning rate of each step and the final eval logits."""
+    targets = a.targets.split(",")
+    with torch.no_grad():
+        for name, prm in model.named_parameters():
+            if not prm.requires_grad:
+                continue
+            if ".lora_A." in name:
+                layer = int(name.split("layer.")[1].split(".")[0])
+                offset = 0.5 * layer + 0.25 * targets.index(name.split(".lora_A.")[0].split(".")[-1])
+                prm.copy_(formula(prm.numel(), offset, 0.05).reshape(prm.shape))
+            elif "classifier" in name and name.endswith("weight"):
+                prm.copy_(formula(prm.numel(), 1.0, 0.02).reshape(prm.shape))
+    data = train[: n_steps * bs]
+    total_p, warm_p = n_steps, math.ceil(a.warmup_ratio * n_steps)
+    sch = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: s / max(1, warm_p) if s < warm_p else max(0.0, (total_p - s) / max(1, total_p - warm_p)))
+    steps = []
+    for k in range(n_steps):
+        ids, mask, y = batch(data[k * bs : (k + 1) * bs])
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, len(labels)), y.reshape(-1), ignore_index=-100)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, a.max_grad_norm)
+        lr = opt.param_groups[0]["lr"]
+        opt.step()
+        sch.step()
+        opt.zero_grad()
+        steps.append({"lr": lr, "loss": loss.item(), "grad_norm": float(norm)})
+    model.eval()
+    with torch.no_grad():
+        ids, mask, _ = batch(data[:bs])
+        final = model(input_ids=ids, attention_mask=mask).logits
+    fixture = {
+        "about": "scripts/reference/train_peft.py --parity-fixture: PyTorch + PEFT, no dropout",
+        "framework": f"torch {torch.__version__} + peft",
+        "recipe": {"rank": a.rank, "alpha": a.alpha, "targets": targets, "lr": a.lr,
+                   "weight_decay": a.weight_decay, "warmup_ratio": a.warmup_ratio,
+                   "max_grad_norm": a.max_grad_norm, "batch_size": bs, "max_length": a.max_length},
+        "labels": labels,
+        "examples": [{"text": r["text"], "label": r["label"]} for r in train_rows[: n_steps * bs]],
+        "steps": steps,
+        "final_logits": final.reshape(bs, -1).tolist(),
+    }
+    json.dump(fixture, open(path, "w"), indent=1)
+    print(json.dumps(steps))
+
+
+if a.parity_fixture:
+    write_parity_fixture(a.parity_fixture)
+    raise SystemExit(0)
 history, samples, train_time = [], 0, 0.0
 rng = random.Random(a.seed)
 for epoch in range(a.epochs):

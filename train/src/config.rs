@@ -75,10 +75,12 @@ pub struct TrainConfig {
     pub seed: u64,
     /// LoRA settings.
     pub lora: LoraSettings,
-    /// Hidden dropout during training.
-    pub hidden_dropout: f64,
-    /// Attention-probability dropout during training.
-    pub attention_dropout: f64,
+    /// Hidden dropout during training (HF `hidden_dropout_prob`; also the classifier's dropout
+    /// unless the base config sets `classifier_dropout`); the base model's value when absent.
+    pub hidden_dropout: Option<f64>,
+    /// Attention-probability dropout during training (HF `attention_probs_dropout_prob`); the
+    /// base model's value when absent.
+    pub attention_dropout: Option<f64>,
     /// Stop when validation macro-F1 (entity F1 for tokens) did not improve for this many epochs.
     pub early_stopping_patience: Option<usize>,
     /// Write a checkpoint every this many optimizer steps (and always at epoch end).
@@ -118,8 +120,8 @@ impl Default for TrainConfig {
             max_steps: None,
             seed: 42,
             lora: LoraSettings::default(),
-            hidden_dropout: 0.1,
-            attention_dropout: 0.1,
+            hidden_dropout: None,
+            attention_dropout: None,
             early_stopping_patience: None,
             checkpoint_every: None,
             checkpoint_dir: None,
@@ -173,10 +175,11 @@ impl TrainConfig {
             problems.push("lora.target_modules must name at least one module".into());
         }
         for (name, p) in [
-            ("lora.dropout", self.lora.dropout),
+            ("lora.dropout", Some(self.lora.dropout)),
             ("hidden_dropout", self.hidden_dropout),
             ("attention_dropout", self.attention_dropout),
         ] {
+            let Some(p) = p else { continue };
             if !(0.0..1.0).contains(&p) {
                 problems.push(format!("{name} must be in [0, 1), got {p}"));
             }

@@ -62,8 +62,9 @@ pub struct ClassifierInit<'a> {
 
 impl Classifier {
     /// Loads the base encoder from `weights`, attaches adapters and a freshly initialised head
-    /// (HF init: normal(0, 0.02) weights, zero bias). The pooler is taken from the checkpoint when
-    /// present and trained.
+    /// (HF init: normal(0, `initializer_range`, default 0.02) weights, zero bias). The pooler is
+    /// taken from the checkpoint and trained. The head's dropout is the base config's
+    /// `classifier_dropout` when set, else the hidden dropout (as in HF).
     pub fn from_base(weights: &Path, init: &ClassifierInit<'_>, device: &Device) -> Result<Self> {
         let w = WeightFile::open(weights)?;
         let mut rng = StdRng::seed_from_u64(init.seed);
@@ -84,7 +85,8 @@ impl Classifier {
             ));
         }
         let n = init.num_labels;
-        let cw: Vec<f32> = (0..h * n).map(|_| normal(&mut rng) * 0.02).collect();
+        let std = config_f64(init.bert.config, "initializer_range").unwrap_or(0.02) as f32;
+        let cw: Vec<f32> = (0..h * n).map(|_| normal(&mut rng) * std).collect();
         let classifier = LoraLinear::new(
             tensor_from(cw, [h, n], device),
             Tensor::zeros([n], device),
@@ -95,7 +97,11 @@ impl Classifier {
             bert,
             pooler,
             classifier,
-            dropout: DropoutConfig::new(init.bert.hidden_dropout).init(),
+            dropout: DropoutConfig::new(
+                config_f64(init.bert.config, "classifier_dropout")
+                    .unwrap_or(init.bert.hidden_dropout),
+            )
+            .init(),
             kind,
         })
     }
@@ -203,6 +209,12 @@ fn normal(rng: &mut StdRng) -> f32 {
     let u1: f64 = rng.random_range(f64::EPSILON..1.0);
     let u2: f64 = rng.random::<f64>();
     ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+}
+
+/// A number from the extra (non-schema) keys of a model config, e.g. `hidden_dropout_prob`;
+/// `None` when absent or `null`.
+pub fn config_f64(config: &ModelConfig, key: &str) -> Option<f64> {
+    config.extra.get(key).and_then(serde_json::Value::as_f64)
 }
 
 /// Reads a base model's `config.json`.

@@ -12,7 +12,7 @@ use crate::trainer::{train, EpochRecord, RunOptions};
 /// The `training_report.json` of an export.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainingReport {
-    /// The full configuration of the run.
+    /// The full configuration of the run (dropouts resolved to the values used).
     pub config: TrainConfig,
     /// `(file, sha256)` of every data file.
     pub data: Vec<DataFile>,
@@ -83,8 +83,13 @@ pub fn run(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunResult> {
         .test
         .as_ref()
         .map(|t| evaluate(&model, t, &prepared.labels, cfg.batch_size.max(16)));
+    // Record the dropouts the run used, also where they came from the base model's config.
+    let (hidden, attention) = crate::trainer::dropouts(cfg, &prepared.base_config);
+    let mut config = cfg.clone();
+    config.hidden_dropout = Some(hidden);
+    config.attention_dropout = Some(attention);
     let report = TrainingReport {
-        config: cfg.clone(),
+        config,
         data: prepared
             .data_hashes
             .iter()

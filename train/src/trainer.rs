@@ -22,7 +22,9 @@ use crate::data::{collect_labels, read_examples, sha256_file};
 use crate::encode::{make_batch, Encoded, Encoder, IGNORE_INDEX};
 use crate::error::{Result, TrainError};
 use crate::evaluate::{evaluate, EvalReport};
-use crate::model::{read_model_config, AnyTensor, Classifier, ClassifierInit, HeadKind};
+use crate::model::{
+    config_f64, read_model_config, AnyTensor, Classifier, ClassifierInit, HeadKind,
+};
 use crate::schedule::linear_warmup_decay;
 
 /// Picks the compute device by name (`flex`, or `cuda` / `rocm` when compiled with the feature).
@@ -106,6 +108,17 @@ pub fn prepare(cfg: &TrainConfig) -> Result<Prepared> {
     })
 }
 
+/// The training dropouts `(hidden, attention)`: the config's, else the base model's
+/// `hidden_dropout_prob` / `attention_probs_dropout_prob` (as HF uses them), else 0.1.
+pub fn dropouts(cfg: &TrainConfig, base_config: &ModelConfig) -> (f64, f64) {
+    let pick =
+        |own: Option<f64>, key: &str| own.or_else(|| config_f64(base_config, key)).unwrap_or(0.1);
+    (
+        pick(cfg.hidden_dropout, "hidden_dropout_prob"),
+        pick(cfg.attention_dropout, "attention_probs_dropout_prob"),
+    )
+}
+
 /// Builds the model a config describes (deterministic in the seed).
 pub fn build_model(
     cfg: &TrainConfig,
@@ -113,12 +126,13 @@ pub fn build_model(
     num_labels: usize,
     device: &Device,
 ) -> Result<Classifier> {
+    let (hidden_dropout, attention_dropout) = dropouts(cfg, base_config);
     let init = ClassifierInit {
         bert: BertInit {
             config: base_config,
             lora: Some(&cfg.lora),
-            hidden_dropout: cfg.hidden_dropout,
-            attention_dropout: cfg.attention_dropout,
+            hidden_dropout,
+            attention_dropout,
         },
         head: HeadKind {
             task: cfg.task.task(),
@@ -246,16 +260,13 @@ fn micro_seed(seed: u64, micro_step: usize) -> u64 {
         .wrapping_add(micro_step as u64 + 1)
 }
 
-/// Applies torch-style global L2-norm clipping to the trainable gradients.
-fn clip_global_norm(model: &mut Classifier, grads: &mut GradientsParams, max_norm: f64) {
+/// The global L2 norm of the trainable gradients (before clipping), as `clip_grad_norm_`
+/// returns it.
+pub fn global_grad_norm(model: &mut Classifier, grads: &GradientsParams) -> f64 {
     let mut sq = 0.0f64;
-    let ids: Vec<(burn::module::ParamId, usize)> = model
-        .trainables_mut()
-        .iter()
-        .map(|(_, p)| (p.id(), p.dims().len()))
-        .collect();
-    for &(id, rank) in &ids {
-        sq += match rank {
+    for (_, p) in model.trainables_mut() {
+        let id = p.id();
+        sq += match p.dims().len() {
             1 => grads
                 .get::<1>(id)
                 .map_or(0.0, |g| g.square().sum().into_scalar::<f32>() as f64),
@@ -264,11 +275,23 @@ fn clip_global_norm(model: &mut Classifier, grads: &mut GradientsParams, max_nor
                 .map_or(0.0, |g| g.square().sum().into_scalar::<f32>() as f64),
         };
     }
-    let norm = sq.sqrt();
+    sq.sqrt()
+}
+
+/// Applies torch-style global L2-norm clipping (`clip_grad_norm_`: scale by
+/// `max_norm / (norm + 1e-6)` when that is below 1) to the trainable gradients; returns the norm
+/// before clipping.
+pub fn clip_global_norm(model: &mut Classifier, grads: &mut GradientsParams, max_norm: f64) -> f64 {
+    let norm = global_grad_norm(model, grads);
     let factor = max_norm / (norm + 1e-6);
     if factor >= 1.0 {
-        return;
+        return norm;
     }
+    let ids: Vec<(burn::module::ParamId, usize)> = model
+        .trainables_mut()
+        .iter()
+        .map(|(_, p)| (p.id(), p.dims().len()))
+        .collect();
     for (id, rank) in ids {
         match rank {
             1 => {
@@ -283,6 +306,34 @@ fn clip_global_norm(model: &mut Classifier, grads: &mut GradientsParams, max_nor
             }
         }
     }
+    norm
+}
+
+/// The AdamW optimizer of the recipe: torch defaults (betas 0.9 / 0.999, eps 1e-8, decoupled
+/// weight decay `p ← p·(1 − lr·wd)` on every trainable tensor, bias correction).
+pub fn adamw(weight_decay: f64) -> ModuleOptimizer {
+    AdamWConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
+        .with_weight_decay(weight_decay as f32)
+        .with_epsilon(1e-8)
+        .init()
+}
+
+/// One optimizer step on accumulated gradients: optional global-norm clipping, then AdamW at
+/// `lr`. Returns the updated model and the gradient norm before clipping.
+pub fn optimizer_step(
+    mut model: Classifier,
+    optim: &mut ModuleOptimizer,
+    mut grads: GradientsParams,
+    max_grad_norm: Option<f64>,
+    lr: f64,
+) -> (Classifier, f64) {
+    let norm = match max_grad_norm {
+        Some(max) => clip_global_norm(&mut model, &mut grads, max),
+        None => global_grad_norm(&mut model, &grads),
+    };
+    (optim.step(lr, model, grads), norm)
 }
 
 /// The loss of one micro-batch (forward on an autodiff device).
@@ -306,10 +357,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     let device = select_device(&cfg.device)?.autodiff();
     let mut model = build_model(cfg, &prepared.base_config, prepared.labels.len(), &device)?;
     let weights = class_weights(cfg, &prepared)?;
-    let mut optim: ModuleOptimizer = AdamWConfig::new()
-        .with_weight_decay(cfg.weight_decay as f32)
-        .with_epsilon(1e-8)
-        .init();
+    let mut optim = adamw(cfg.weight_decay);
 
     let n = prepared.train.len();
     let batches_per_epoch = n.div_ceil(cfg.batch_size);
@@ -397,12 +445,8 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
                 train_seconds += step_start.elapsed().as_secs_f64();
                 continue;
             }
-            let mut grads = accum.grads();
-            if let Some(max) = cfg.max_grad_norm {
-                clip_global_norm(&mut model, &mut grads, max);
-            }
             let lr = linear_warmup_decay(cfg.learning_rate, state.step, total_steps, warmup);
-            model = optim.step(lr, model, grads);
+            model = optimizer_step(model, &mut optim, accum.grads(), cfg.max_grad_norm, lr).0;
             train_seconds += step_start.elapsed().as_secs_f64();
             state.step += 1;
             state.batch = bi + 1;
@@ -522,4 +566,47 @@ pub fn trainable_values(model: &mut Classifier) -> NamedValues {
 /// Whether `dir` holds a checkpoint.
 pub fn has_checkpoint(dir: &Path) -> bool {
     dir.join(checkpoint::STATE_FILE).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(extra: &str) -> ModelConfig {
+        serde_json::from_str(&format!(
+            r#"{{"vocab_size": 10, "hidden_size": 4, "num_hidden_layers": 1,
+                "num_attention_heads": 1, "intermediate_size": 8,
+                "max_position_embeddings": 16{extra}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn dropouts_follow_the_base_config_unless_set() {
+        let mut cfg = TrainConfig::default();
+        let b = base(r#", "hidden_dropout_prob": 0.2, "attention_probs_dropout_prob": 0.05"#);
+        assert_eq!(dropouts(&cfg, &b), (0.2, 0.05));
+        assert_eq!(dropouts(&cfg, &base("")), (0.1, 0.1));
+        cfg.hidden_dropout = Some(0.0);
+        cfg.attention_dropout = Some(0.3);
+        assert_eq!(dropouts(&cfg, &b), (0.0, 0.3));
+    }
+
+    #[test]
+    fn cross_entropy_is_the_weighted_mean() {
+        let device = Device::flex();
+        // Rows: logits (0, ln 3) -> p(label 1) = 3/4; (0, 0) -> p = 1/2; ignored row.
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 3f32.ln(), 0.0, 0.0, 5.0, -5.0], [3, 2]),
+            &device,
+        );
+        let labels = [1, 0, IGNORE_INDEX];
+        let mean = cross_entropy(logits.clone(), &labels, None).into_scalar::<f32>() as f64;
+        let want = -((0.75f64).ln() + (0.5f64).ln()) / 2.0;
+        assert!((mean - want).abs() < 1e-6, "{mean} vs {want}");
+        let w = [3.0, 1.0];
+        let weighted = cross_entropy(logits, &labels, Some(&w)).into_scalar::<f32>() as f64;
+        let want = -(1.0 * (0.75f64).ln() + 3.0 * (0.5f64).ln()) / 4.0;
+        assert!((weighted - want).abs() < 1e-6, "{weighted} vs {want}");
+    }
 }

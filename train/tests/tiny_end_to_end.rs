@@ -45,8 +45,8 @@ fn sequence_classifier_trains_exports_and_matches_candle() {
     let mut cfg = common::tiny_config(dir, TaskName::SequenceClassification);
     cfg.epochs = 10;
     cfg.learning_rate = 1e-2;
-    cfg.hidden_dropout = 0.0;
-    cfg.attention_dropout = 0.0;
+    cfg.hidden_dropout = Some(0.0);
+    cfg.attention_dropout = Some(0.0);
     let RunResult::Exported(report) = run(&cfg, &RunOptions::default()).unwrap() else {
         panic!("run paused")
     };

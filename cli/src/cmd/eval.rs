@@ -151,6 +151,27 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         r.policy.cost_per_1k,
         r.router_overhead_us.p99
     );
+    if let Some(saved) = r.savings.vs_strongest {
+        let direction = if saved >= 0.0 { "cheaper" } else { "dearer" };
+        println!(
+            "cost: {:.1}% {direction} than always-strongest",
+            saved.abs() * 100.0
+        );
+    }
+    for (what, c) in [
+        ("domain signal", &r.signal_accuracy),
+        ("decision", &r.decision_accuracy),
+    ] {
+        if let Some(c) = c {
+            println!(
+                "{what} accuracy {:.1}% ({} of {} labelled requests), macro-F1 {:.3}",
+                c.accuracy * 100.0,
+                c.correct,
+                c.n,
+                c.macro_f1
+            );
+        }
+    }
     println!(
         "replay: {:.0} rows/s (wall {:.3} s, decode {:.3} s, route {:.3} s)",
         s.rows as f64 / s.wall.as_secs_f64().max(1e-9),

@@ -5,6 +5,7 @@ pub mod config;
 pub mod datasets;
 pub mod eval;
 pub mod gate;
+pub mod mock_upstream;
 pub mod route;
 pub mod serve;
 pub mod train;

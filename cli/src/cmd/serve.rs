@@ -44,6 +44,11 @@ pub struct ServeArgs {
     /// How often the config file is checked for changes, in milliseconds (0: SIGHUP only).
     #[arg(long, default_value_t = 1_000)]
     pub reload_poll_ms: u64,
+    /// Send every model to this OpenAI-compatible base URL (e.g. `http://127.0.0.1:9100/v1`)
+    /// instead of its configured `backend_refs`: a dry run of a config against one local
+    /// server such as `routelab mock-upstream`.
+    #[arg(long, value_name = "BASE_URL", value_parser = parse_base_url)]
+    pub upstream: Option<String>,
     /// Worker threads of the async runtime (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -64,6 +69,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         block_mode: args.block_response,
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency,
+        upstream_override: args.upstream,
     };
     let network = Network {
         bind: SocketAddr::new(args.host, args.port),
@@ -80,4 +86,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime
         .build()?
         .block_on(crate::serve::serve(settings, network))
+}
+
+/// Accepts an `http://` or `https://` base URL with a host.
+fn parse_base_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or_else(|| format!("{text:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("{text:?} has no host"));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_base_url;
+
+    #[test]
+    fn base_url_needs_a_scheme_and_a_host() {
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:9100/v1").as_deref(),
+            Ok("http://127.0.0.1:9100/v1")
+        );
+        assert!(parse_base_url("https://api.example.com").is_ok());
+        assert!(parse_base_url("127.0.0.1:9100").is_err());
+        assert!(parse_base_url("http:///v1").is_err());
+        assert!(parse_base_url("ftp://host").is_err());
+    }
 }

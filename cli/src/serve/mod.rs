@@ -168,6 +168,7 @@ mod tests {
                 block_mode: state::BlockMode::Plugin,
                 max_body_bytes: 1024,
                 max_concurrency: 4,
+                upstream_override: None,
             },
             metrics: Default::default(),
             client: reqwest::Client::new(),

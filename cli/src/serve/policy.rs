@@ -25,8 +25,24 @@ pub struct ModelTarget {
 }
 
 impl ModelTarget {
-    /// Builds the target of a model spec; `env` looks up `api_key_env` variables.
-    fn from_spec(spec: &ModelSpec, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+    /// Builds the target of a model spec; `env` looks up `api_key_env` variables. With an
+    /// `upstream` base URL every model is sent there instead of to its `backend_refs`.
+    fn from_spec(
+        spec: &ModelSpec,
+        upstream: Option<&str>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        if let Some(base) = upstream {
+            return Ok(ModelTarget {
+                name: spec.name.clone(),
+                upstream_model: spec.upstream_id().to_owned(),
+                backends: vec![Backend {
+                    url: format!("{}/chat/completions", base.trim_end_matches('/')),
+                    api_key: None,
+                    extra_headers: Vec::new(),
+                }],
+            });
+        }
         let mut backends = Vec::with_capacity(spec.backend_refs.len());
         for (i, b) in spec.backend_refs.iter().enumerate() {
             let url = b.chat_url().with_context(|| {
@@ -74,16 +90,18 @@ pub struct Policy {
 
 impl Policy {
     /// Loads, validates and compiles a config file (model-based signals load their models).
-    pub fn load(path: &Path) -> anyhow::Result<Policy> {
+    /// `upstream`, when set, is the one OpenAI-compatible base URL every model is sent to.
+    pub fn load(path: &Path, upstream: Option<&str>) -> anyhow::Result<Policy> {
         let loaded = LoadedConfig::from_file(path)?;
         let router = Router::new(&loaded)?;
         let caches = ResponseCaches::build(&loaded)?;
-        Self::from_router(router, caches, &|var| std::env::var(var).ok())
+        Self::from_router(router, caches, upstream, &|var| std::env::var(var).ok())
     }
 
     fn from_router(
         router: Router,
         caches: Option<ResponseCaches>,
+        upstream: Option<&str>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Policy> {
         let models = router
@@ -91,7 +109,7 @@ impl Policy {
             .providers
             .models
             .iter()
-            .map(|spec| ModelTarget::from_spec(spec, env))
+            .map(|spec| ModelTarget::from_spec(spec, upstream, env))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let uses_models = router.used_signals().iter().any(|(kind, _)| {
             !matches!(
@@ -195,7 +213,7 @@ routing:
         let loaded =
             LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
         let router = Router::new(&loaded).expect("router");
-        Policy::from_router(router, None, &|var| {
+        Policy::from_router(router, None, None, &|var| {
             (var == "TEST_KEY_VAR").then(|| "from-env".into())
         })
         .expect("policy")
@@ -223,6 +241,32 @@ routing:
         assert_eq!(big.backends[0].api_key.as_deref(), Some("literal"));
         assert!(p.model("absent").is_none());
         assert!(!p.uses_models());
+    }
+
+    #[test]
+    fn upstream_override_sends_every_model_to_one_base_url() {
+        let loaded =
+            LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
+        let router = Router::new(&loaded).expect("router");
+        let p = Policy::from_router(router, None, Some("http://127.0.0.1:9100/v1/"), &|_| {
+            Some("unused".into())
+        })
+        .expect("policy");
+        for name in ["small", "big"] {
+            let target = p.model(name).unwrap();
+            assert_eq!(
+                target.backends,
+                vec![Backend {
+                    url: "http://127.0.0.1:9100/v1/chat/completions".into(),
+                    api_key: None,
+                    extra_headers: Vec::new(),
+                }]
+            );
+        }
+        assert_eq!(
+            p.model("small").unwrap().upstream_model,
+            "qwen3-8b-instruct"
+        );
     }
 
     #[test]

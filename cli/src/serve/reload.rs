@@ -33,7 +33,9 @@ impl Reloader {
         let mut last_seen = self.last_seen.lock().await;
         let path = self.state.settings.config.clone();
         *last_seen = tokio::fs::read(&path).await.ok();
-        let loaded = tokio::task::spawn_blocking(move || Policy::load(&path)).await;
+        let upstream = self.state.settings.upstream_override.clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || Policy::load(&path, upstream.as_deref())).await;
         let result = match loaded {
             Ok(Ok(policy)) => {
                 let models = policy.model_names().count();

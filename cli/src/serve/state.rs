@@ -40,6 +40,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Most requests served at once; more are answered 429.
     pub max_concurrency: usize,
+    /// One OpenAI-compatible base URL (`http://host:port/v1`) that replaces every model's
+    /// `backend_refs` (a dry run against a single local server), or `None`.
+    pub upstream_override: Option<String>,
 }
 
 /// Everything the handlers share.

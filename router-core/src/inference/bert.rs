@@ -4,6 +4,7 @@ use candle_core::{DType, Module, Tensor, D};
 use candle_nn::{Embedding, LayerNorm, Linear};
 
 use super::encoder::Encoder;
+use super::ops::{bias_gelu_, scaled_masked_softmax_};
 use super::weights::Weights;
 use crate::export::ModelConfig;
 use crate::{Error, Result};
@@ -13,7 +14,9 @@ struct Layer {
     qkv: Linear,
     attn_out: Linear,
     attn_norm: LayerNorm,
+    /// Feed-forward expansion without its bias, which [`bias_gelu_`] adds.
     intermediate: Linear,
+    intermediate_bias: Vec<f32>,
     output: Linear,
     out_norm: LayerNorm,
 }
@@ -78,11 +81,17 @@ impl BertEncoder {
             let qkv_w = Tensor::cat(&qkv_w, 0)?;
             let qkv_b = Tensor::cat(&qkv_b, 0)?;
             let inter = config.intermediate_size;
+            let intermediate = w.linear(&format!("{l}.intermediate.dense"), h, inter)?;
+            let intermediate_bias = match intermediate.bias() {
+                Some(b) => b.to_vec1::<f32>()?,
+                None => vec![0.0; inter],
+            };
             layers.push(Layer {
                 qkv: Linear::new(qkv_w, Some(qkv_b)),
                 attn_out: w.linear(&format!("{a}.output.dense"), h, h)?,
                 attn_norm: w.layer_norm(&format!("{a}.output.LayerNorm"), h, eps)?,
-                intermediate: w.linear(&format!("{l}.intermediate.dense"), h, inter)?,
+                intermediate: Linear::new(intermediate.weight().clone(), None),
+                intermediate_bias,
                 output: w.linear(&format!("{l}.output.dense"), inter, h)?,
                 out_norm: w.layer_norm(&format!("{l}.output.LayerNorm"), h, eps)?,
             });
@@ -103,7 +112,7 @@ impl BertEncoder {
         &self,
         layer: &Layer,
         x: &Tensor,
-        mask_bias: Option<&Tensor>,
+        mask_bias: Option<&[f32]>,
     ) -> candle_core::Result<Tensor> {
         let (b, s, _) = x.dims3()?;
         let qkv = layer
@@ -112,15 +121,9 @@ impl BertEncoder {
             .reshape((b, s, 3, self.heads, self.head_dim))?
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let q = (qkv.get(0)? * scale)?;
-        let k = qkv.get(1)?;
-        let v = qkv.get(2)?;
-        let mut scores = q.matmul(&k.t()?)?;
-        if let Some(bias) = mask_bias {
-            scores = scores.broadcast_add(bias)?;
-        }
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
+        let probs = q.matmul(&k.t()?)?;
+        scaled_masked_softmax_(&probs, self.scale(), mask_bias)?;
         probs
             .matmul(&v)?
             .transpose(1, 2)?
@@ -130,12 +133,17 @@ impl BertEncoder {
 }
 
 impl BertEncoder {
+    /// Attention score scale, `1 / sqrt(head_dim)`.
+    fn scale(&self) -> f32 {
+        1.0 / (self.head_dim as f32).sqrt()
+    }
+
     /// Embeddings and the additive attention mask (`None` when the batch has no padding).
     fn embed(
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
-    ) -> candle_core::Result<(Tensor, Option<Tensor>)> {
+    ) -> candle_core::Result<(Tensor, Option<Vec<f32>>)> {
         let (b, s) = input_ids.dims2()?;
         let max_pos = self.position.dim(0)?;
         if s > max_pos {
@@ -147,14 +155,19 @@ impl BertEncoder {
             .broadcast_add(&self.token_type0)?;
         let x = self.word.forward(input_ids)?.broadcast_add(&pos)?;
         let x = self.emb_norm.forward(&x)?;
-        // Additive mask: 0 for real tokens, f32::MIN for padding (as HF does).
-        let m = attention_mask.to_dtype(DType::F32)?;
-        let real = m.sum_all()?.to_scalar::<f32>()?;
-        let mask_bias = if (real as usize) < b * s {
-            Some(((1.0 - m)? * f32::MIN as f64)?.reshape((b, 1, 1, s))?)
-        } else {
-            None
-        };
+        // Additive `(batch, seq)` mask: 0 for real tokens, f32::MIN for padding (as HF does).
+        let m = attention_mask
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        if m.len() != b * s {
+            candle_core::bail!("attention mask of {} values for {b} x {s} ids", m.len());
+        }
+        let mask_bias = m.contains(&0.0).then(|| {
+            m.iter()
+                .map(|&v| if v == 0.0 { f32::MIN } else { 0.0 })
+                .collect()
+        });
         Ok((x, mask_bias))
     }
 
@@ -163,7 +176,8 @@ impl BertEncoder {
         let a = layer
             .attn_norm
             .forward(&(layer.attn_out.forward(a)? + x)?)?;
-        let f = layer.intermediate.forward(&a)?.gelu_erf()?;
+        let f = layer.intermediate.forward(&a)?;
+        bias_gelu_(&f, &layer.intermediate_bias)?;
         layer.out_norm.forward(&(layer.output.forward(&f)? + &a)?)
     }
 
@@ -173,7 +187,7 @@ impl BertEncoder {
         &self,
         layer: &Layer,
         x: &Tensor,
-        mask_bias: Option<&Tensor>,
+        mask_bias: Option<&[f32]>,
     ) -> candle_core::Result<Tensor> {
         let (b, s, h) = x.dims3()?;
         let (w, bias) = (layer.qkv.weight(), layer.qkv.bias());
@@ -186,24 +200,19 @@ impl BertEncoder {
             bias.map(|t| t.narrow(0, h, 2 * h)).transpose()?,
         );
         let first = x.narrow(1, 0, 1)?.contiguous()?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let q = (q_proj
+        let q = q_proj
             .forward(&first)?
             .reshape((b, 1, self.heads, self.head_dim))?
             .transpose(1, 2)?
-            .contiguous()?
-            * scale)?;
+            .contiguous()?;
         let kv = kv_proj
             .forward(x)?
             .reshape((b, s, 2, self.heads, self.head_dim))?
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
         let (k, v) = (kv.get(0)?, kv.get(1)?);
-        let mut scores = q.matmul(&k.t()?)?;
-        if let Some(bias) = mask_bias {
-            scores = scores.broadcast_add(bias)?;
-        }
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = q.matmul(&k.t()?)?;
+        scaled_masked_softmax_(&probs, self.scale(), mask_bias)?;
         let a = probs
             .matmul(&v)?
             .transpose(1, 2)?
@@ -221,7 +230,7 @@ impl Encoder for BertEncoder {
     fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
         let (mut x, mask_bias) = self.embed(input_ids, attention_mask)?;
         for layer in &self.layers {
-            let a = self.attention(layer, &x, mask_bias.as_ref())?;
+            let a = self.attention(layer, &x, mask_bias.as_deref())?;
             x = self.finish_layer(layer, &a, &x)?;
         }
         Ok(x)
@@ -237,10 +246,10 @@ impl Encoder for BertEncoder {
             return x.narrow(1, 0, 1)?.squeeze(1);
         };
         for layer in rest {
-            let a = self.attention(layer, &x, mask_bias.as_ref())?;
+            let a = self.attention(layer, &x, mask_bias.as_deref())?;
             x = self.finish_layer(layer, &a, &x)?;
         }
-        self.first_token_layer(last, &x, mask_bias.as_ref())
+        self.first_token_layer(last, &x, mask_bias.as_deref())
     }
 }
 

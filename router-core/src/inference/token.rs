@@ -43,7 +43,12 @@ pub struct TokenTag {
     pub end: usize,
 }
 
-/// A tagger: encoder and a linear head over every token.
+/// Default number of tokens consecutive windows share when a long input is split (capped so
+/// that every window still advances by at least half of its text tokens).
+pub const DEFAULT_WINDOW_OVERLAP: usize = 64;
+
+/// A tagger: encoder and a linear head over every token. Inputs longer than `max_length` are
+/// tagged in overlapping windows (see [`TokenClassifier::with_window_overlap`]).
 pub struct TokenClassifier {
     core: Core,
     classifier: Linear,
@@ -66,11 +71,21 @@ impl TokenClassifier {
             });
         }
         let (classifier, labels) = load_head(&l, l.config.hidden_size)?;
+        let mut core = l.core(options)?;
+        let overlap = DEFAULT_WINDOW_OVERLAP.min(core.text.max_length().saturating_sub(2) / 2);
+        core.text.set_window_overlap(overlap)?;
         Ok(TokenClassifier {
-            core: l.core(options)?,
+            core,
             classifier,
             labels,
         })
+    }
+
+    /// Sets how many tokens consecutive windows of a long input share (default
+    /// [`DEFAULT_WINDOW_OVERLAP`], at most half a window). Must be below the window's text tokens.
+    pub fn with_window_overlap(mut self, overlap: usize) -> Result<Self> {
+        self.core.text.set_window_overlap(overlap)?;
+        Ok(self)
     }
 
     /// Tag names, indexed like the logits.
@@ -83,24 +98,39 @@ impl TokenClassifier {
         &self.core.dir
     }
 
-    /// Logits of every real token (special tokens included, padding excluded) per text.
+    /// Logits of every real token (special tokens included, padding excluded) of each text's
+    /// first window.
     pub fn logits_batch(&self, texts: &[&str]) -> Result<Vec<Vec<Vec<f32>>>> {
         self.core.runtime.run(|| {
             let encodings = self.core.text.encode(texts, true)?;
-            self.per_token(&encodings, false)
+            let first: Vec<Encoding> = encodings
+                .iter()
+                .map(|e| self.core.text.windows(e).swap_remove(0))
+                .collect();
+            self.per_token(&first, false)
         })
     }
 
-    /// Tags of every non-special token per text.
+    /// Tags of every non-special token per text, in text order. A text longer than one window
+    /// is tagged window by window and the windows merged with [`merge_windows`].
     pub fn tags_batch(&self, texts: &[&str]) -> Result<Vec<Vec<TokenTag>>> {
         self.core.runtime.run(|| {
             let encodings = self.core.text.encode(texts, true)?;
-            let probs = self.per_token(&encodings, true)?;
-            Ok(encodings
-                .iter()
-                .zip(probs)
-                .map(|(enc, p)| self.tags(enc, &p))
-                .collect())
+            // Every window of every text, remembering its text.
+            let mut owner = Vec::new();
+            let mut windows = Vec::new();
+            for (i, enc) in encodings.iter().enumerate() {
+                for e in self.core.text.windows(enc) {
+                    owner.push(i);
+                    windows.push(e);
+                }
+            }
+            let probs = self.per_token(&windows, true)?;
+            let mut per_text: Vec<Vec<Vec<TokenTag>>> = vec![Vec::new(); texts.len()];
+            for ((i, enc), p) in owner.into_iter().zip(&windows).zip(probs) {
+                per_text[i].push(self.tags(enc, &p));
+            }
+            Ok(per_text.into_iter().map(merge_windows).collect())
         })
     }
 
@@ -160,6 +190,29 @@ impl TokenClassifier {
             })
             .collect()
     }
+}
+
+/// Merges the tags of overlapping windows of one text (in window order) into one tag per
+/// token, in text order. A token seen by two windows (same character span) keeps the tag of
+/// the window where it sits farther from the window's edge, i.e. with more context on both
+/// sides; ties go to the earlier window.
+pub fn merge_windows(windows: Vec<Vec<TokenTag>>) -> Vec<TokenTag> {
+    let mut best: std::collections::BTreeMap<(usize, usize), (usize, TokenTag)> =
+        std::collections::BTreeMap::new();
+    for window in windows {
+        let n = window.len();
+        for (j, tag) in window.into_iter().enumerate() {
+            let margin = j.min(n - 1 - j);
+            let key = (tag.start, tag.end);
+            match best.get(&key) {
+                Some((m, _)) if *m >= margin => {}
+                _ => {
+                    best.insert(key, (margin, tag));
+                }
+            }
+        }
+    }
+    best.into_values().map(|(_, t)| t).collect()
 }
 
 /// Splits a tag into (`B`/`I`/none, entity type); `O` gives `None`.
@@ -283,6 +336,67 @@ mod tests {
             .map(|e| (e.label.as_str(), e.text.as_str()))
             .collect();
         assert_eq!(spans, [("X", "ab"), ("X", "cd"), ("Y", "ef")]);
+    }
+
+    #[test]
+    fn merged_windows_keep_one_tag_per_token_and_find_late_entities() {
+        // "aa bb cc dd ee ff": windows of 3 tokens sharing 1 token.
+        let text = "aa bb cc dd ee ff";
+        let w1 = vec![
+            tag("O", 0.9, 0, 2),
+            tag("O", 0.9, 3, 5),
+            tag("B-X", 0.6, 6, 8),
+        ];
+        let w2 = vec![
+            tag("O", 0.8, 6, 8),
+            tag("B-X", 0.7, 9, 11),
+            tag("I-X", 0.5, 12, 14),
+        ];
+        let w3 = vec![tag("I-X", 0.4, 12, 14), tag("O", 0.9, 15, 17)];
+        let merged = merge_windows(vec![w1, w2, w3]);
+        let spans: Vec<_> = merged
+            .iter()
+            .map(|t| (t.start, t.end, t.tag.as_str()))
+            .collect();
+        // "cc" is at the edge of window 1 and the edge of window 2: the earlier one wins;
+        // "ee" is at window 2's edge and window 3's edge too: window 2 wins.
+        assert_eq!(
+            spans,
+            [
+                (0, 2, "O"),
+                (3, 5, "O"),
+                (6, 8, "B-X"),
+                (9, 11, "B-X"),
+                (12, 14, "I-X"),
+                (15, 17, "O")
+            ]
+        );
+        assert_eq!(merged[4].prob, 0.5);
+        let e = aggregate_bio(text, &merged);
+        let found: Vec<_> = e
+            .iter()
+            .map(|e| (e.text.as_str(), e.start, e.end))
+            .collect();
+        assert_eq!(found, [("cc", 6, 8), ("dd ee", 9, 14)]);
+    }
+
+    #[test]
+    fn merged_windows_prefer_the_window_with_more_context() {
+        // Token (4, 5) is last in window 1 but in the middle of window 2.
+        let w1 = vec![
+            tag("O", 1.0, 0, 1),
+            tag("O", 1.0, 2, 3),
+            tag("O", 1.0, 4, 5),
+        ];
+        let w2 = vec![
+            tag("O", 1.0, 2, 3),
+            tag("B-Y", 0.8, 4, 5),
+            tag("O", 1.0, 6, 7),
+        ];
+        let merged = merge_windows(vec![w1, w2]);
+        assert_eq!(merged.len(), 4);
+        assert_eq!(merged[2].tag, "B-Y");
+        assert!(merge_windows(Vec::new()).is_empty());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use candle_core::{Device, Tensor};
-use tokenizers::{Encoding, Tokenizer, TruncationParams};
+use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationParams};
 
 use crate::export::TOKENIZER_FILE;
 use crate::{Error, Result};
@@ -13,6 +13,8 @@ use crate::{Error, Result};
 pub(crate) struct TextEncoder {
     tokenizer: Tokenizer,
     max_length: usize,
+    /// Tokens shared by consecutive windows when long inputs are split instead of cut.
+    window_overlap: Option<usize>,
     /// Texts cut to `max_length` so far (a replay of many long prompts warns a few times, not per request).
     truncated_total: AtomicU64,
 }
@@ -46,8 +48,69 @@ impl TextEncoder {
         Ok(TextEncoder {
             tokenizer,
             max_length,
+            window_overlap: None,
             truncated_total: AtomicU64::new(0),
         })
+    }
+
+    /// Stops truncating: [`TextEncoder::encode`] returns whole texts, which
+    /// [`TextEncoder::windows`] splits into windows of `max_length` tokens sharing `overlap`.
+    pub(crate) fn set_window_overlap(&mut self, overlap: usize) -> Result<()> {
+        let specials = self
+            .tokenizer
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(false));
+        let room = self.max_length.saturating_sub(specials);
+        if overlap >= room {
+            return Err(Error::Model {
+                path: "<options>".into(),
+                message: format!(
+                    "window overlap {overlap} must be below the {room} text tokens of a \
+                     {}-token window",
+                    self.max_length
+                ),
+            });
+        }
+        self.tokenizer
+            .with_truncation(None)
+            .map_err(|e| Error::Tokenizer(format!("cannot turn truncation off: {e}")))?;
+        self.window_overlap = Some(overlap);
+        Ok(())
+    }
+
+    /// `enc` as windows of at most `max_length` tokens: each keeps the leading and trailing
+    /// special tokens and a run of the text tokens, consecutive runs sharing the configured
+    /// overlap (offsets stay those of the whole text). One window when it fits, or when no
+    /// overlap was set.
+    pub(crate) fn windows(&self, enc: &Encoding) -> Vec<Encoding> {
+        let specials = enc.get_special_tokens_mask();
+        let n = enc.len();
+        let lead = specials.iter().take_while(|&&s| s == 1).count();
+        let trail = specials[lead..]
+            .iter()
+            .rev()
+            .take_while(|&&s| s == 1)
+            .count();
+        let room = self.max_length.saturating_sub(lead + trail).max(1);
+        let body = n - lead - trail;
+        let Some(overlap) = self.window_overlap.filter(|_| n > self.max_length) else {
+            return vec![enc.clone()];
+        };
+        let step = room.saturating_sub(overlap).max(1);
+        let mut out = Vec::new();
+        let mut start = 0;
+        loop {
+            let end = (start + room).min(body);
+            let keep: Vec<usize> = (0..lead)
+                .chain(lead + start..lead + end)
+                .chain(n - trail..n)
+                .collect();
+            out.push(select(enc, &keep));
+            if end == body {
+                return out;
+            }
+            start += step;
+        }
     }
 
     /// Maximum tokens per text.
@@ -66,10 +129,13 @@ impl TextEncoder {
             self.tokenizer.encode_batch(inputs, true)
         }
         .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let truncated = encodings
-            .iter()
-            .filter(|e| !e.get_overflowing().is_empty())
-            .count();
+        let truncated = match self.window_overlap {
+            Some(_) => 0,
+            None => encodings
+                .iter()
+                .filter(|e| !e.get_overflowing().is_empty())
+                .count(),
+        };
         if truncated > 0 {
             let before = self
                 .truncated_total
@@ -88,6 +154,24 @@ impl TextEncoder {
         }
         Ok(encodings)
     }
+}
+
+/// The tokens of `enc` at `keep` (in order), as an encoding of its own.
+fn select(enc: &Encoding, keep: &[usize]) -> Encoding {
+    fn pick<T: Clone>(v: &[T], keep: &[usize]) -> Vec<T> {
+        keep.iter().map(|&i| v[i].clone()).collect()
+    }
+    Encoding::new(
+        pick(enc.get_ids(), keep),
+        pick(enc.get_type_ids(), keep),
+        pick(enc.get_tokens(), keep),
+        pick(enc.get_word_ids(), keep),
+        pick(enc.get_offsets(), keep),
+        pick(enc.get_special_tokens_mask(), keep),
+        pick(enc.get_attention_mask(), keep),
+        Vec::new(),
+        Default::default(),
+    )
 }
 
 /// Pads `encodings` to the longest one and builds ids and mask tensors.

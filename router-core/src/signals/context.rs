@@ -19,6 +19,9 @@ pub(crate) fn is_cjk(c: char) -> bool {
 
 /// Approximate token count of one text (see the module docs).
 pub fn approx_tokens(text: &str) -> u64 {
+    if text.is_ascii() {
+        return (text.len() as u64).div_ceil(4);
+    }
     let (mut cjk, mut other) = (0u64, 0u64);
     for c in text.chars() {
         if is_cjk(c) {
@@ -103,6 +106,8 @@ mod tests {
         assert_eq!(approx_tokens("abcde"), 2);
         assert_eq!(approx_tokens("你好世界"), 4);
         assert_eq!(approx_tokens("hi 你好"), 3); // "hi " -> 1, two ideographs -> 2
+        assert_eq!(approx_tokens("héllo"), 2); // 5 non-CJK chars (6 bytes) -> 2
+        assert_eq!(approx_tokens(&"a".repeat(9)), 3);
         let req = RouteRequest {
             messages: vec![
                 ChatMessage {

@@ -1,11 +1,15 @@
 //! Keyword signal: literal keywords and regular expressions over the last user message.
 //!
 //! All literal keywords of all rules are compiled into at most two Aho-Corasick automata (one
-//! case-sensitive, one case-insensitive) and all regexes into one `RegexSet`, so a request is
-//! scanned once per automaton whatever the number of rules.
+//! case-sensitive, one case-insensitive), so a request is scanned once per automaton whatever
+//! the number of rules. Up to [`MAX_SEPARATE_REGEXES`] regexes are tested one by one (each
+//! `is_match` can use its own literal prefilter and stop at the first hit); more are compiled
+//! into one `RegexSet` scanned once.
 //!
-//! * Case-insensitive keywords use ASCII case folding on the original text; if some keyword has
-//!   non-ASCII cased letters (`Ü`, `É`), text and keywords are lowercased instead.
+//! * Case-insensitive keywords are ASCII-lowercased and searched in an ASCII-lowercased copy of
+//!   the text (the same hits as ASCII case folding, offsets unchanged, and the automaton keeps
+//!   its literal prefilter); if some keyword has non-ASCII cased letters (`Ü`, `É`), text and
+//!   keywords are fully lowercased instead.
 //! * Literal keywords match whole words by default (`word_boundary: true`): the characters
 //!   before and after the hit must not be letters, digits or `_`. CJK characters never count as
 //!   word characters, so `首先` matches inside Chinese text. Regexes are matched as written.
@@ -13,6 +17,7 @@
 //!   keywords plus the `regexes`.
 //! * Confidence 1.0; evidence lists the hits (`"urgent", "asap"`; regex hits as `/re/ "text"`).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -24,10 +29,15 @@ use crate::config::{KeywordOperator, KeywordRule};
 use crate::request::RouteRequest;
 use crate::{Error, Result};
 
+/// Regex count up to which each regex is matched on its own rather than through a `RegexSet`.
+pub const MAX_SEPARATE_REGEXES: usize = 8;
+
 /// One item (keyword or regex) of a rule, by global index.
 struct Item {
     /// The keyword or regex as configured (for evidence).
     text: String,
+    /// The keyword quoted as in evidence (`"urgent"`), built once.
+    quoted: String,
     /// Index into `regexes` for a regex item.
     regex: Option<usize>,
 }
@@ -45,13 +55,23 @@ struct Occurrence {
     boundary: bool,
 }
 
+/// Which form of the text an automaton searches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Haystack {
+    /// The text as given (case-sensitive keywords).
+    Original,
+    /// The text with ASCII letters lowercased (ASCII case-insensitive keywords).
+    AsciiLower,
+    /// The text fully (Unicode) lowercased.
+    Lower,
+}
+
 struct Automaton {
     ac: AhoCorasick,
     /// Per pattern id, the items it belongs to.
     occurrences: Vec<Vec<Occurrence>>,
-    /// Search lowercased text (else the original text, with ASCII case folding if
-    /// case-insensitive).
-    lowercase_text: bool,
+    /// The text form searched.
+    haystack: Haystack,
 }
 
 /// Compiled keyword rules.
@@ -59,14 +79,24 @@ pub struct KeywordSignal {
     rules: Vec<Rule>,
     items: Vec<Item>,
     automata: Vec<Automaton>,
+    /// All regexes in one set, when there are more than [`MAX_SEPARATE_REGEXES`].
     regex_set: Option<RegexSet>,
-    /// Item index of each regex of the set.
+    /// Item index of each regex (same order as `regexes` and the set).
     regex_items: Vec<usize>,
     regexes: Vec<Regex>,
 }
 
 fn is_word(c: char) -> bool {
     (c.is_alphanumeric() || c == '_') && !is_cjk(c)
+}
+
+/// `s` with ASCII letters lowercased (borrowed when it has no ASCII capital).
+fn ascii_lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 fn has_non_ascii_cased(s: &str) -> bool {
@@ -106,13 +136,12 @@ impl PatternTable {
         }
     }
 
-    fn build(self, ascii_ci: bool, lowercase_text: bool) -> Result<Option<Automaton>> {
+    fn build(self, haystack: Haystack) -> Result<Option<Automaton>> {
         if self.patterns.is_empty() {
             return Ok(None);
         }
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(ascii_ci)
             .build(&self.patterns)
             .map_err(|e| Error::Config {
                 location: "routing.signals.keywords".into(),
@@ -121,7 +150,7 @@ impl PatternTable {
         Ok(Some(Automaton {
             ac,
             occurrences: self.occurrences,
-            lowercase_text,
+            haystack,
         }))
     }
 }
@@ -162,10 +191,11 @@ impl KeywordSignal {
                     } else if lower_ci {
                         ci.add(k.to_lowercase(), occ);
                     } else {
-                        ci.add(k.clone(), occ);
+                        ci.add(k.to_ascii_lowercase(), occ);
                     }
                     out.items.push(Item {
                         text: k.clone(),
+                        quoted: format!("{k:?}"),
                         regex: None,
                     });
                 }
@@ -180,6 +210,7 @@ impl KeywordSignal {
                 out.regex_items.push(out.items.len());
                 out.items.push(Item {
                     text: p.clone(),
+                    quoted: String::new(),
                     regex: Some(out.regexes.len()),
                 });
                 out.regexes.push(re);
@@ -190,14 +221,19 @@ impl KeywordSignal {
                 items: start..out.items.len(),
             });
         }
-        if !regex_sources.is_empty() {
+        if regex_sources.len() > MAX_SEPARATE_REGEXES {
             out.regex_set = Some(RegexSet::new(&regex_sources).map_err(|e| Error::Config {
                 location: "routing.signals.keywords".into(),
                 message: format!("cannot compile regexes: {e}"),
             })?);
         }
-        out.automata.extend(cs.build(false, false)?);
-        out.automata.extend(ci.build(!lower_ci, lower_ci)?);
+        out.automata.extend(cs.build(Haystack::Original)?);
+        let ci_hay = if lower_ci {
+            Haystack::Lower
+        } else {
+            Haystack::AsciiLower
+        };
+        out.automata.extend(ci.build(ci_hay)?);
         Ok(out)
     }
 
@@ -215,11 +251,12 @@ impl KeywordSignal {
     fn hits(&self, text: &str) -> Vec<bool> {
         let mut hit = vec![false; self.items.len()];
         let mut lowered: Option<String> = None;
+        let mut ascii_lowered: Option<Cow<'_, str>> = None;
         for a in &self.automata {
-            let hay: &str = if a.lowercase_text {
-                lowered.get_or_insert_with(|| text.to_lowercase())
-            } else {
-                text
+            let hay: &str = match a.haystack {
+                Haystack::Original => text,
+                Haystack::Lower => lowered.get_or_insert_with(|| text.to_lowercase()),
+                Haystack::AsciiLower => ascii_lowered.get_or_insert_with(|| ascii_lower(text)),
             };
             for m in a.ac.find_overlapping_iter(hay) {
                 let (s, e) = (m.start(), m.end());
@@ -236,22 +273,36 @@ impl KeywordSignal {
                 }
             }
         }
-        if let Some(set) = &self.regex_set {
-            for i in set.matches(text).iter() {
-                hit[self.regex_items[i]] = true;
+        match &self.regex_set {
+            Some(set) => {
+                for i in set.matches(text).iter() {
+                    hit[self.regex_items[i]] = true;
+                }
+            }
+            None => {
+                for (re, &item) in self.regexes.iter().zip(&self.regex_items) {
+                    if re.is_match(text) {
+                        hit[item] = true;
+                    }
+                }
             }
         }
         hit
     }
 
-    fn describe(&self, item: usize, text: &str) -> String {
+    /// Appends the evidence of `item`'s hit in `text` to `out`.
+    fn describe(&self, item: usize, text: &str, out: &mut String) {
         let it = &self.items[item];
         match it.regex {
-            None => format!("{:?}", it.text),
-            Some(r) => match self.regexes[r].find(text) {
-                Some(m) => format!("/{}/ {:?}", it.text, m.as_str()),
-                None => format!("/{}/", it.text),
-            },
+            None => out.push_str(&it.quoted),
+            Some(r) => {
+                out.push('/');
+                out.push_str(&it.text);
+                out.push('/');
+                if let Some(m) = self.regexes[r].find(text) {
+                    out.push_str(&format!(" {:?}", m.as_str()));
+                }
+            }
         }
     }
 
@@ -272,13 +323,16 @@ impl KeywordSignal {
             }
             let evidence = match r.operator {
                 KeywordOperator::Nor => format!("none of {n} keyword(s) present"),
-                _ => r
-                    .items
-                    .clone()
-                    .filter(|&i| hit[i])
-                    .map(|i| self.describe(i, text))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                _ => {
+                    let mut e = String::new();
+                    for i in r.items.clone().filter(|&i| hit[i]) {
+                        if !e.is_empty() {
+                            e.push_str(", ");
+                        }
+                        self.describe(i, text, &mut e);
+                    }
+                    e
+                }
             };
             out.push(SignalMatch {
                 kind: SignalKind::Keyword,
@@ -409,6 +463,52 @@ mod tests {
         let mut bad = rule("bad", KeywordOperator::Or, &[]);
         bad.regexes = vec!["(unclosed".into()];
         assert!(KeywordSignal::new(&[bad], None).is_err());
+    }
+
+    #[test]
+    fn regex_set_and_separate_regexes_agree() {
+        // 9 regexes go through one RegexSet, 2 are matched one by one: same hits, same evidence.
+        let patterns: Vec<String> = (0..9).map(|i| format!(r"x{i}\d")).collect();
+        let mut many = rule("many", KeywordOperator::Or, &[]);
+        many.regexes = patterns.clone();
+        let mut few = rule("few", KeywordOperator::Or, &[]);
+        few.regexes = patterns[..2].to_vec();
+        let (set, one_by_one) = (
+            KeywordSignal::new(std::slice::from_ref(&many), None).unwrap(),
+            KeywordSignal::new(&[few], None).unwrap(),
+        );
+        assert!(set.regex_set.is_some() && one_by_one.regex_set.is_none());
+        let text = "codes X17 and x05";
+        assert_eq!(
+            set.matches(text)[0].evidence,
+            r#"/x0\d/ "x05", /x1\d/ "X17""#
+        );
+        assert_eq!(
+            one_by_one.matches(text)[0].evidence,
+            set.matches(text)[0].evidence
+        );
+        assert_eq!(names(&set, "x9 only"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn ascii_case_folding_of_mixed_case_keywords() {
+        // "API" and "api" fold to one pattern; both items hit; the text's case does not matter.
+        let s = KeywordSignal::new(
+            &[
+                rule("upper", KeywordOperator::Or, &["API", "GraphQL"]),
+                rule("lower", KeywordOperator::And, &["api", "rest"]),
+            ],
+            None,
+        )
+        .unwrap();
+        let m = s.matches("A REST Api or graphql? rapid");
+        assert_eq!(
+            m.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            vec!["upper", "lower"]
+        );
+        assert_eq!(m[0].evidence, r#""API", "GraphQL""#);
+        assert_eq!(m[1].evidence, r#""api", "rest""#);
+        assert_eq!(names(&s, "rapid restart"), Vec::<String>::new());
     }
 
     #[test]

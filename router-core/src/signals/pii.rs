@@ -4,7 +4,8 @@
 //! `global.model_catalog.modules.classifier.pii.threshold`, else 0.5), a type not in
 //! `pii_types_allowed` and, if `pii_types_denied` is set, a type in it (types compare
 //! case-insensitively). Confidence = the best such score. Evidence names types and character
-//! spans, never the PII text itself.
+//! spans, never the PII text itself. Texts longer than the model's `max_length` are tagged in
+//! overlapping windows ([`TokenClassifier`]), so PII late in a long conversation is found too.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
