@@ -22,10 +22,7 @@ struct Fixture {
 #[test]
 fn minilm_matches_transformers() {
     let dir = common::minilm_dir();
-    let fx: Fixture = serde_json::from_str(
-        &std::fs::read_to_string(common::fixtures().join("minilm_reference.json")).unwrap(),
-    )
-    .unwrap();
+    let fx: Fixture = common::json_fixture("minilm_reference.json");
 
     // Tokenisation agrees with HF's.
     let enc = Encoder::new(&dir.join("tokenizer.json"), 128).unwrap();

@@ -85,10 +85,7 @@ fn set_initial_values(model: &mut Classifier, targets: &[String], rank: usize, d
 #[test]
 fn four_steps_match_pytorch_peft() {
     let dir = common::minilm_dir();
-    let fx: Fixture = serde_json::from_str(
-        &std::fs::read_to_string(common::fixtures().join("peft_parity.json")).unwrap(),
-    )
-    .unwrap();
+    let fx: Fixture = common::json_fixture("peft_parity.json");
     let r = &fx.recipe;
     let targets: Vec<TargetModule> = r
         .targets

@@ -105,7 +105,7 @@ impl TokenClassifier {
             let encodings = self.core.text.encode(texts, true)?;
             let first: Vec<Encoding> = encodings
                 .iter()
-                .map(|e| self.core.text.windows(e).swap_remove(0))
+                .filter_map(|e| self.core.text.windows(e).next())
                 .collect();
             self.per_token(&first, false)
         })

@@ -82,7 +82,7 @@ impl TextEncoder {
     /// special tokens and a run of the text tokens, consecutive runs sharing the configured
     /// overlap (offsets stay those of the whole text). One window when it fits, or when no
     /// overlap was set.
-    pub(crate) fn windows(&self, enc: &Encoding) -> Vec<Encoding> {
+    pub(crate) fn windows<'e>(&self, enc: &'e Encoding) -> impl Iterator<Item = Encoding> + 'e {
         let specials = enc.get_special_tokens_mask();
         let n = enc.len();
         let lead = specials.iter().take_while(|&&s| s == 1).count();
@@ -93,24 +93,22 @@ impl TextEncoder {
             .count();
         let room = self.max_length.saturating_sub(lead + trail).max(1);
         let body = n - lead - trail;
-        let Some(overlap) = self.window_overlap.filter(|_| n > self.max_length) else {
-            return vec![enc.clone()];
+        // Without windowing (or when the text fits) the one window is the whole encoding.
+        let (room, step) = match self.window_overlap.filter(|_| n > self.max_length) {
+            Some(overlap) => (room, room.saturating_sub(overlap).max(1)),
+            None => (body, body.max(1)),
         };
-        let step = room.saturating_sub(overlap).max(1);
-        let mut out = Vec::new();
-        let mut start = 0;
-        loop {
+        let mut next_start = Some(0);
+        std::iter::from_fn(move || {
+            let start = next_start?;
             let end = (start + room).min(body);
+            next_start = (end < body).then_some(start + step);
             let keep: Vec<usize> = (0..lead)
                 .chain(lead + start..lead + end)
                 .chain(n - trail..n)
                 .collect();
-            out.push(select(enc, &keep));
-            if end == body {
-                return out;
-            }
-            start += step;
-        }
+            Some(select(enc, &keep))
+        })
     }
 
     /// Maximum tokens per text.

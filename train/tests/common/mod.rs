@@ -22,8 +22,16 @@ pub fn minilm_dir() -> PathBuf {
 }
 
 /// The fixtures directory.
-pub fn fixtures() -> PathBuf {
+fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Reads and parses the JSON fixture `name` from the fixtures directory.
+pub fn json_fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    let path = fixtures().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 use std::path::Path;
