@@ -1,14 +1,21 @@
 //! Replay throughput on synthetic request logs (generated here, never checked in).
 //!
 //! `cargo bench -p eval --bench replay` (sizes via `REPLAY_BENCH_ROWS=100000,1000000`).
-//! For each size: write a 2-model log (RouteLLM MMLU model names, 0/1 quality, ~250-char
-//! prompts), time a decode-only pass, then a full replay through router-core with the
-//! rule-only config `eval/tests/fixtures/mmlu-keywords.yaml`, and print rows/s plus the
-//! process's peak RSS (VmHWM) so far.
+//! For each size: write a 2-model log (RouteLLM MMLU model names, 0/1 quality, ~370-byte
+//! prompts), time a decode-only pass (one thread), then a full replay through router-core with
+//! the rule-only config `eval/tests/fixtures/mmlu-keywords.yaml`, and print rows/s, the CPU
+//! time per row of each (process user + system time, all threads), and the process's peak RSS
+//! (VmHWM) so far. Replay CPU / decode CPU is the number of cores at which the replay becomes
+//! limited by decoding (the decoder is one thread; routing runs on all the others). With `REPLAY_BENCH_DIR=<dir>` the logs are kept in
+//! `<dir>` and reused by later runs (for profiling the replay without the generation).
+//! With `REPLAY_BENCH_PROMPTS=<request log>` the prompts are that log's prompts, cycled (e.g.
+//! the 2,111 real MMLU questions of `datasets/samples/routing_log.parquet`), instead of the
+//! generated keyword-dense ones.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use eval::log_reader::RequestLog;
 use eval::log_schema::{LogRow, ModelField, ModelOutcome};
 use eval::log_writer::RequestLogWriter;
 use eval::replay::{decode_only, replay, LogModels, Policy, ReplayOptions};
@@ -34,18 +41,35 @@ const WORDS: [&str; 16] = [
     "melody",
 ];
 
-fn generate(path: &Path, rows: u64) {
+/// The prompts of a request log (for `REPLAY_BENCH_PROMPTS`).
+fn prompts_of(path: &Path) -> Vec<String> {
+    let mut log = RequestLog::open(path, 8192).expect("open prompt log");
+    let mut prompts = Vec::new();
+    while let Some(batch) = log.next_batch() {
+        prompts.extend(
+            batch
+                .expect("decode prompt log")
+                .into_iter()
+                .map(|r| r.text().to_string()),
+        );
+    }
+    assert!(!prompts.is_empty(), "{} has no prompts", path.display());
+    prompts
+}
+
+/// Writes a `rows`-row log: prompts cycled from `prompts`, or generated when `None`.
+fn generate(path: &Path, rows: u64, prompts: Option<&[String]>) {
     let models: Vec<String> = MODELS.iter().map(|m| m.to_string()).collect();
     let mut w =
         RequestLogWriter::create(path, &models, &[ModelField::Quality], false).expect("create log");
     let mut rng = SplitMix64::new(7);
     for i in 0..rows {
-        let mut prompt = format!("Question {i}: consider the following about");
-        for _ in 0..(20 + rng.below(30)) {
-            prompt.push(' ');
-            prompt.push_str(WORDS[rng.below(WORDS.len())]);
-        }
-        prompt.push_str(". Which answer is correct?\nA. one\nB. two\nC. three\nD. four\nAnswer:");
+        let prompt = match prompts {
+            // The row number makes every prompt unique, as in a real log (no dictionary
+            // encoding of repeated prompts).
+            Some(p) => format!("#{i} {}", p[i as usize % p.len()]),
+            None => generated_prompt(i, &mut rng),
+        };
         let weak = rng.unit() < 0.68;
         let strong = weak || rng.unit() < 0.6;
         w.push(LogRow {
@@ -67,6 +91,30 @@ fn generate(path: &Path, rows: u64) {
         .expect("push row");
     }
     w.finish().expect("finish log");
+}
+
+/// A keyword-dense synthetic prompt (~250 characters, a quarter of its words are keywords of
+/// the bench config).
+fn generated_prompt(i: u64, rng: &mut SplitMix64) -> String {
+    let mut prompt = format!("Question {i}: consider the following about");
+    for _ in 0..(20 + rng.below(30)) {
+        prompt.push(' ');
+        prompt.push_str(WORDS[rng.below(WORDS.len())]);
+    }
+    prompt.push_str(". Which answer is correct?\nA. one\nB. two\nC. three\nD. four\nAnswer:");
+    prompt
+}
+
+/// User + system CPU time of the whole process (all threads, finished ones included).
+fn cpu_seconds() -> f64 {
+    // SAFETY: `getrusage` only writes the zero-initialised struct it is given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut u), 0, "getrusage");
+        u
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -92,38 +140,65 @@ fn main() {
         .collect();
     let config =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mmlu-keywords.yaml");
-    let dir = std::env::temp_dir().join(format!("routelab-replay-bench-{}", std::process::id()));
+    let prompts = std::env::var_os("REPLAY_BENCH_PROMPTS").map(|p| prompts_of(Path::new(&p)));
+    let keep = std::env::var_os("REPLAY_BENCH_DIR").map(PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("routelab-replay-bench-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&dir).expect("temp dir");
-    println!("| rows | log MiB | decode-only rows/s | replay rows/s | decode s | route s | replay wall s | peak RSS MiB |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| rows | prompt bytes (mean) | log MiB | decode-only rows/s | decode CPU µs/row | replay rows/s | replay CPU µs/row | in Router::route µs/row | replay CPU / decode CPU | peak RSS MiB |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for rows in sizes {
-        let log = dir.join(format!("synthetic-{rows}.parquet"));
-        generate(&log, rows);
+        let kind = if prompts.is_some() {
+            "cycled"
+        } else {
+            "synthetic"
+        };
+        let log = dir.join(format!("{kind}-{rows}.parquet"));
+        if keep.is_none() || !log.exists() {
+            generate(&log, rows, prompts.as_deref());
+        }
         let mib = std::fs::metadata(&log)
             .map(|m| m.len() as f64 / 1048576.0)
             .unwrap_or(0.0);
+        let cpu0 = cpu_seconds();
         let (n, decode) = decode_only(&log, eval::log_reader::DEFAULT_BATCH_SIZE).expect("decode");
+        let decode_cpu = cpu_seconds() - cpu0;
         let models = LogModels::of(&log).expect("log models");
         let policy = Policy::load(&config, &models, &log, false).expect("policy");
+        let mut prompt_bytes = 0usize;
+        let cpu0 = cpu_seconds();
         let t = Instant::now();
         let data = replay(
             &log,
             &[&policy],
             &ReplayOptions::default(),
-            &mut |_, _, _| Ok(()),
+            &mut |_, row, _| {
+                prompt_bytes += row.text().len();
+                Ok(())
+            },
         )
         .expect("replay");
         let wall = t.elapsed().as_secs_f64();
+        let replay_cpu = cpu_seconds() - cpu0;
         assert_eq!(data.len() as u64, n);
+        let per_row_us = |s: f64| s * 1e6 / n.max(1) as f64;
         println!(
-            "| {rows} | {mib:.1} | {:.0} | {:.0} | {:.3} | {:.3} | {wall:.3} | {:.0} |",
+            "| {rows} | {:.0} | {mib:.1} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            prompt_bytes as f64 / n.max(1) as f64,
             n as f64 / decode.as_secs_f64(),
+            per_row_us(decode_cpu),
             n as f64 / wall,
-            data.decode_time.as_secs_f64(),
-            data.route_time[0].as_secs_f64(),
+            per_row_us(replay_cpu),
+            per_row_us(data.route_time[0].as_secs_f64()),
+            replay_cpu / decode_cpu,
             peak_rss_mib()
         );
-        let _ = std::fs::remove_file(&log);
+        if keep.is_none() {
+            let _ = std::fs::remove_file(&log);
+        }
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

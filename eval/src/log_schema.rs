@@ -136,26 +136,56 @@ impl LogRow {
         path: &str,
         row: u64,
     ) -> crate::error::Result<router_core::request::RouteRequest> {
-        use router_core::request::{ChatMessage, RouteRequest};
+        let mut request = router_core::request::RouteRequest {
+            messages: Vec::new(),
+        };
+        self.fill_route_request(&mut request, path, row)?;
+        Ok(request)
+    }
+
+    /// Like [`LogRow::route_request`], but overwrites `request`, reusing its allocations for a
+    /// plain prompt (a replay keeps one such buffer per worker).
+    pub fn fill_route_request(
+        &self,
+        request: &mut router_core::request::RouteRequest,
+        path: &str,
+        row: u64,
+    ) -> crate::error::Result<()> {
+        use router_core::request::ChatMessage;
         if let Some(json) = &self.messages {
-            let messages: Vec<ChatMessage> =
+            request.messages =
                 serde_json::from_str(json).map_err(|e| crate::error::EvalError::BadValue {
                     path: path.to_string(),
                     row,
                     column: MESSAGES.into(),
                     message: format!("not a JSON array of {{role, content}} messages: {e}"),
                 })?;
-            return Ok(RouteRequest { messages });
+            return Ok(());
         }
-        match &self.prompt {
-            Some(p) => Ok(RouteRequest::from_prompt(p.clone())),
-            None => Err(crate::error::EvalError::BadValue {
+        let Some(prompt) = &self.prompt else {
+            return Err(crate::error::EvalError::BadValue {
                 path: path.to_string(),
                 row,
                 column: PROMPT.into(),
                 message: "both `prompt` and `messages` are null".into(),
+            });
+        };
+        request.messages.truncate(1);
+        match request.messages.first_mut() {
+            Some(m) => {
+                if m.role != "user" {
+                    m.role.clear();
+                    m.role.push_str("user");
+                }
+                m.content.clear();
+                m.content.push_str(prompt);
+            }
+            None => request.messages.push(ChatMessage {
+                role: "user".into(),
+                content: prompt.clone(),
             }),
         }
+        Ok(())
     }
 
     /// The user text for excerpts in reports: `prompt`, else the raw `messages` JSON.

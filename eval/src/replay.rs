@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use router_core::config::LoadedConfig;
 use router_core::engine::{RouteOutcome, Router};
+use router_core::request::RouteRequest;
 use router_core::signals::SignalKind;
 
 use crate::error::{EvalError, Result};
@@ -218,7 +219,8 @@ struct PolicyResult {
 
 /// Everything computed for one row off the main thread.
 struct RowResult {
-    est_tokens: u64,
+    /// Outcome of every union model (no reasoning): the row of the outcome table.
+    table: Vec<Outcome>,
     policies: Vec<PolicyResult>,
 }
 
@@ -232,14 +234,21 @@ struct RowContext<'a> {
 }
 
 impl RowContext<'_> {
-    /// Routes `row` (row `row_index` of the log) through every policy and costs each choice.
-    fn route_row(&self, row: &LogRow, row_index: u64) -> Result<RowResult> {
-        let request = row.route_request(self.path, row_index)?;
+    /// Routes `row` (row `row_index` of the log) through every policy and costs each choice;
+    /// `request` is the worker's reusable request buffer.
+    fn route_row(
+        &self,
+        request: &mut RouteRequest,
+        row: &LogRow,
+        row_index: u64,
+    ) -> Result<RowResult> {
+        row.fill_route_request(request, self.path, row_index)?;
+        let request = &*request;
         let est_tokens = outcomes::estimate_prompt_tokens(row, self.cost);
         let mut policies = Vec::with_capacity(self.policies.len());
         for (p, policy) in self.policies.iter().enumerate() {
             let t = Instant::now();
-            let outcome = policy.router.route(&request)?;
+            let outcome = policy.router.route(request)?;
             let router_us = t.elapsed().as_secs_f64() * 1e6;
             let model = self
                 .models
@@ -260,11 +269,97 @@ impl RowContext<'_> {
                 router_us,
             });
         }
-        Ok(RowResult {
-            est_tokens,
-            policies,
-        })
+        let table = self
+            .models
+            .iter()
+            .map(|m| outcomes::outcome(m, row, est_tokens, false, self.cost))
+            .collect();
+        Ok(RowResult { table, policies })
     }
+
+    /// Routes the rows of a batch in parallel (results in row order).
+    fn route_batch(&self, rows: &[LogRow], first: u64) -> Vec<Result<RowResult>> {
+        rows.par_iter()
+            .enumerate()
+            .with_min_len(PAR_MIN_ROWS)
+            .map_init(
+                || RouteRequest {
+                    messages: Vec::new(),
+                },
+                |request, (i, row)| self.route_row(request, row, first + i as u64),
+            )
+            .collect()
+    }
+}
+
+/// A decoded batch with its rows' routing, waiting to be merged.
+struct RoutedBatch {
+    rows: Vec<LogRow>,
+    /// Log row index of `rows[0]`.
+    first: u64,
+    results: Vec<Result<RowResult>>,
+}
+
+/// Appends a routed batch to `data` row by row, calling `on_row` for each. The first failing
+/// row (in row order) fails the replay.
+fn merge_batch(
+    data: &mut ReplayData,
+    policies: &[&Policy],
+    batch: RoutedBatch,
+    on_row: &mut OnRow<'_>,
+) -> Result<()> {
+    let RoutedBatch {
+        rows,
+        first,
+        mut results,
+    } = batch;
+    if let Some(bad) = results.iter().position(|r| r.is_err()) {
+        return Err(results.swap_remove(bad).err().expect("checked"));
+    }
+    let mut routed: Vec<Routed<'_>> = Vec::with_capacity(policies.len());
+    for (i, (row, result)) in rows.iter().zip(&results).enumerate() {
+        let r = result.as_ref().expect("checked");
+        data.table.push(&r.table);
+        data.category.push(data.strings.id(row.category.as_deref()));
+        data.expected_decision
+            .push(data.strings.id(row.expected_decision.as_deref()));
+        routed.clear();
+        for (p, pr) in r.policies.iter().enumerate() {
+            let run = &mut data.runs[p];
+            run.model.push(pr.model as u32);
+            run.decision
+                .push(data.strings.id(pr.outcome.decision.as_deref()));
+            run.reasoning.push(pr.outcome.use_reasoning);
+            run.confidence.push(pr.outcome.confidence);
+            let predicted = if policies[p].uses_domain {
+                data.strings.id(top_domain(&pr.outcome))
+            } else {
+                NONE_ID
+            };
+            run.predicted_category.push(predicted);
+            run.router_us.push(pr.router_us);
+            run.outcome.push(pr.chosen);
+            data.route_time[p] += Duration::from_secs_f64(pr.router_us * 1e-6);
+            data.blocked[p] += u64::from(pr.outcome.block.is_some());
+            routed.push(Routed {
+                outcome: &pr.outcome,
+                model: pr.model,
+                chosen: pr.chosen,
+                router_us: pr.router_us,
+            });
+        }
+        on_row(first + i as u64, row, &routed)?;
+    }
+    drop(routed);
+    // Freeing the outcomes' and rows' strings is spread over the pool instead of this thread.
+    results
+        .into_par_iter()
+        .with_min_len(PAR_MIN_ROWS)
+        .for_each(drop);
+    rows.into_par_iter()
+        .with_min_len(PAR_MIN_ROWS)
+        .for_each(drop);
+    Ok(())
 }
 
 /// Per-row callback of [`replay`]: row index, the row, each policy's routing.
@@ -326,8 +421,6 @@ pub fn replay(
     } else {
         ProgressBar::hidden()
     };
-    let mut row_index: u64 = 0;
-    let mut row_outcomes: Vec<Outcome> = Vec::with_capacity(models.len());
     let ctx = RowContext {
         path: &path_str,
         policies,
@@ -348,60 +441,44 @@ pub fn replay(
                 break;
             }
         });
+        // While the pool routes batch k+1, this thread merges batch k (in row order, so ids,
+        // columns and the callback see exactly what a sequential replay would).
+        let mut pending: Option<RoutedBatch> = None;
+        let mut next_first: u64 = 0;
         for (batch, decode) in rx {
             data.decode_time += decode;
-            let batch = batch?;
-            // Rows of a batch are routed in parallel; results come back in row order and the
-            // first failing row (in row order) fails the replay, as a sequential loop would.
-            let first = row_index;
-            let results: Vec<Result<RowResult>> = batch
-                .par_iter()
-                .enumerate()
-                .with_min_len(PAR_MIN_ROWS)
-                .map(|(i, row)| ctx.route_row(row, first + i as u64))
-                .collect();
-            for (row, result) in batch.iter().zip(results) {
-                let r = result?;
-                row_outcomes.clear();
-                row_outcomes.extend(
-                    models
-                        .iter()
-                        .map(|m| outcomes::outcome(m, row, r.est_tokens, false, &opts.cost)),
-                );
-                data.table.push(&row_outcomes);
-                data.category.push(data.strings.id(row.category.as_deref()));
-                data.expected_decision
-                    .push(data.strings.id(row.expected_decision.as_deref()));
-                let mut routed = Vec::with_capacity(policies.len());
-                for (p, pr) in r.policies.iter().enumerate() {
-                    let run = &mut data.runs[p];
-                    run.model.push(pr.model as u32);
-                    run.decision
-                        .push(data.strings.id(pr.outcome.decision.as_deref()));
-                    run.reasoning.push(pr.outcome.use_reasoning);
-                    run.confidence.push(pr.outcome.confidence);
-                    let predicted = if policies[p].uses_domain {
-                        data.strings.id(top_domain(&pr.outcome))
-                    } else {
-                        NONE_ID
-                    };
-                    run.predicted_category.push(predicted);
-                    run.router_us.push(pr.router_us);
-                    run.outcome.push(pr.chosen);
-                    data.route_time[p] += Duration::from_secs_f64(pr.router_us * 1e-6);
-                    data.blocked[p] += u64::from(pr.outcome.block.is_some());
-                    routed.push(Routed {
-                        outcome: &pr.outcome,
-                        model: pr.model,
-                        chosen: pr.chosen,
-                        router_us: pr.router_us,
-                    });
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    // Rows before the undecodable batch are merged first, as in row order.
+                    if let Some(prev) = pending.take() {
+                        merge_batch(&mut data, policies, prev, on_row)?;
+                    }
+                    return Err(e);
                 }
-                on_row(row_index, row, &routed)?;
-                row_index += 1;
-            }
-            bar.inc(batch.len() as u64);
+            };
+            let first = next_first;
+            next_first += batch.len() as u64;
+            let mut routed_next = None;
+            let merged = rayon::in_place_scope(|s| {
+                s.spawn(|_| routed_next = Some(ctx.route_batch(&batch, first)));
+                match pending.take() {
+                    Some(prev) => merge_batch(&mut data, policies, prev, on_row),
+                    None => Ok(()),
+                }
+            });
+            merged?;
+            bar.set_position(first);
+            pending = Some(RoutedBatch {
+                rows: batch,
+                first,
+                results: routed_next.expect("the routing task ran"),
+            });
         }
+        if let Some(last) = pending.take() {
+            merge_batch(&mut data, policies, last, on_row)?;
+        }
+        bar.set_position(next_first);
         Ok(())
     })?;
     bar.finish_and_clear();

@@ -14,7 +14,9 @@ mod outcome;
 mod rules;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 
 pub use outcome::{DecisionTrace, LeafTrace, RouteOutcome};
 
@@ -44,8 +46,8 @@ struct CompiledDecision {
 pub struct Router {
     loaded: LoadedConfig,
     signals: Vec<Box<dyn Signal>>,
-    /// Slot of each used signal rule, by kind then name.
-    slots: HashMap<SignalKind, HashMap<String, u32>>,
+    /// Slot of each used signal rule, by kind then name (looked up per match: a fast hash).
+    slots: FxHashMap<SignalKind, FxHashMap<String, u32>>,
     n_slots: usize,
     decisions: Vec<CompiledDecision>,
 }
@@ -70,7 +72,7 @@ impl Router {
     fn build(loaded: &LoadedConfig, given: Option<Vec<Box<dyn Signal>>>) -> Result<Router> {
         let cfg = &loaded.config;
         let used = cfg.used_signals();
-        let mut slots: HashMap<SignalKind, HashMap<String, u32>> = HashMap::new();
+        let mut slots: FxHashMap<SignalKind, FxHashMap<String, u32>> = FxHashMap::default();
         let mut n_slots = 0usize;
         for (kind, names) in &used {
             let m = slots.entry(*kind).or_default();

@@ -22,6 +22,11 @@ pub fn approx_tokens(text: &str) -> u64 {
     if text.is_ascii() {
         return (text.len() as u64).div_ceil(4);
     }
+    // Every CJK range starts at U+3040 or above, whose UTF-8 lead byte is 0xE3 or more; text
+    // without such a byte (accents, curly quotes) needs only a (vectorised) character count.
+    if !text.bytes().any(|b| b >= 0xE3) {
+        return (text.chars().count() as u64).div_ceil(4);
+    }
     let (mut cjk, mut other) = (0u64, 0u64);
     for c in text.chars() {
         if is_cjk(c) {
@@ -108,6 +113,11 @@ mod tests {
         assert_eq!(approx_tokens("hi 你好"), 3); // "hi " -> 1, two ideographs -> 2
         assert_eq!(approx_tokens("héllo"), 2); // 5 non-CJK chars (6 bytes) -> 2
         assert_eq!(approx_tokens(&"a".repeat(9)), 3);
+        // Curly quotes and the euro sign are 3-byte characters but not CJK: 9 chars -> 3.
+        assert_eq!(approx_tokens("\u{2018}hi\u{2019} 5 \u{20ac}!"), 3);
+        // Hiragana counts one token per character; Hangul jamo (U+3131) is not CJK here.
+        assert_eq!(approx_tokens("ab \u{3042}"), 2);
+        assert_eq!(approx_tokens(&"\u{3131}".repeat(5)), 2);
         let req = RouteRequest {
             messages: vec![
                 ChatMessage {

@@ -2,9 +2,8 @@
 //!
 //! All literal keywords of all rules are compiled into at most two Aho-Corasick automata (one
 //! case-sensitive, one case-insensitive), so a request is scanned once per automaton whatever
-//! the number of rules. Up to [`MAX_SEPARATE_REGEXES`] regexes are tested one by one (each
-//! `is_match` can use its own literal prefilter and stop at the first hit); more are compiled
-//! into one `RegexSet` scanned once.
+//! the number of rules. Regexes are tested through a [`RegexList`] (one by one or as one set,
+//! with an ASCII fast path).
 //!
 //! * Case-insensitive keywords are ASCII-lowercased and searched in an ASCII-lowercased copy of
 //!   the text (the same hits as ASCII case folding, offsets unchanged, and the automaton keeps
@@ -15,22 +14,24 @@
 //!   word characters, so `首先` matches inside Chinese text. Regexes are matched as written.
 //! * `operator`: `OR` any item hits, `AND` every item hits, `NOR` no item hits. Items are the
 //!   keywords plus the `regexes`.
+//! * When every literal of an automaton is a whole-word keyword made only of word characters,
+//!   two occurrences that overlap can never both pass the boundary check, so a leftmost-longest
+//!   non-overlapping scan (which can skip ahead with the automaton's SIMD prefilter) finds the
+//!   same hits as an overlapping scan; otherwise every overlapping occurrence is examined.
 //! * Confidence 1.0; evidence lists the hits (`"urgent", "asap"`; regex hits as `/re/ "text"`).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 use super::context::is_cjk;
+use super::regex_match::RegexList;
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::{KeywordOperator, KeywordRule};
 use crate::request::RouteRequest;
 use crate::{Error, Result};
-
-/// Regex count up to which each regex is matched on its own rather than through a `RegexSet`.
-pub const MAX_SEPARATE_REGEXES: usize = 8;
 
 /// One item (keyword or regex) of a rule, by global index.
 struct Item {
@@ -38,7 +39,7 @@ struct Item {
     text: String,
     /// The keyword quoted as in evidence (`"urgent"`), built once.
     quoted: String,
-    /// Index into `regexes` for a regex item.
+    /// Index into the regex list for a regex item.
     regex: Option<usize>,
 }
 
@@ -68,6 +69,8 @@ enum Haystack {
 
 struct Automaton {
     ac: AhoCorasick,
+    /// Whether the automaton is leftmost-longest and scanned without overlaps (see module doc).
+    disjoint: bool,
     /// Per pattern id, the items it belongs to.
     occurrences: Vec<Vec<Occurrence>>,
     /// The text form searched.
@@ -79,11 +82,10 @@ pub struct KeywordSignal {
     rules: Vec<Rule>,
     items: Vec<Item>,
     automata: Vec<Automaton>,
-    /// All regexes in one set, when there are more than [`MAX_SEPARATE_REGEXES`].
-    regex_set: Option<RegexSet>,
-    /// Item index of each regex (same order as `regexes` and the set).
+    /// Every rule's regexes.
+    regexes: RegexList,
+    /// Item index of each regex (same order as `regexes`).
     regex_items: Vec<usize>,
-    regexes: Vec<Regex>,
 }
 
 fn is_word(c: char) -> bool {
@@ -140,8 +142,15 @@ impl PatternTable {
         if self.patterns.is_empty() {
             return Ok(None);
         }
+        let disjoint = self.occurrences.iter().flatten().all(|o| o.boundary)
+            && self.patterns.iter().all(|p| p.chars().all(is_word));
+        let kind = if disjoint {
+            MatchKind::LeftmostLongest
+        } else {
+            MatchKind::Standard
+        };
         let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
+            .match_kind(kind)
             .build(&self.patterns)
             .map_err(|e| Error::Config {
                 location: "routing.signals.keywords".into(),
@@ -149,6 +158,7 @@ impl PatternTable {
             })?;
         Ok(Some(Automaton {
             ac,
+            disjoint,
             occurrences: self.occurrences,
             haystack,
         }))
@@ -171,9 +181,8 @@ impl KeywordSignal {
             rules: Vec::new(),
             items: Vec::new(),
             automata: Vec::new(),
-            regex_set: None,
+            regexes: RegexList::new(&[]).expect("an empty regex list compiles"),
             regex_items: Vec::new(),
-            regexes: Vec::new(),
         };
         let mut regex_sources = Vec::new();
         for r in selected {
@@ -211,9 +220,8 @@ impl KeywordSignal {
                 out.items.push(Item {
                     text: p.clone(),
                     quoted: String::new(),
-                    regex: Some(out.regexes.len()),
+                    regex: Some(out.regex_items.len() - 1),
                 });
-                out.regexes.push(re);
             }
             out.rules.push(Rule {
                 name: r.name.clone(),
@@ -221,12 +229,10 @@ impl KeywordSignal {
                 items: start..out.items.len(),
             });
         }
-        if regex_sources.len() > MAX_SEPARATE_REGEXES {
-            out.regex_set = Some(RegexSet::new(&regex_sources).map_err(|e| Error::Config {
-                location: "routing.signals.keywords".into(),
-                message: format!("cannot compile regexes: {e}"),
-            })?);
-        }
+        out.regexes = RegexList::new(&regex_sources).map_err(|e| Error::Config {
+            location: "routing.signals.keywords".into(),
+            message: format!("cannot compile regexes: {e}"),
+        })?;
         out.automata.extend(cs.build(Haystack::Original)?);
         let ci_hay = if lower_ci {
             Haystack::Lower
@@ -258,7 +264,7 @@ impl KeywordSignal {
                 Haystack::Lower => lowered.get_or_insert_with(|| text.to_lowercase()),
                 Haystack::AsciiLower => ascii_lowered.get_or_insert_with(|| ascii_lower(text)),
             };
-            for m in a.ac.find_overlapping_iter(hay) {
+            let mut mark = |m: aho_corasick::Match| {
                 let (s, e) = (m.start(), m.end());
                 let before = hay[..s].chars().next_back().is_some_and(is_word);
                 let after = hay[e..].chars().next().is_some_and(is_word);
@@ -271,22 +277,15 @@ impl KeywordSignal {
                         hit[occ.item] = true;
                     }
                 }
+            };
+            if a.disjoint {
+                a.ac.find_iter(hay).for_each(&mut mark);
+            } else {
+                a.ac.find_overlapping_iter(hay).for_each(&mut mark);
             }
         }
-        match &self.regex_set {
-            Some(set) => {
-                for i in set.matches(text).iter() {
-                    hit[self.regex_items[i]] = true;
-                }
-            }
-            None => {
-                for (re, &item) in self.regexes.iter().zip(&self.regex_items) {
-                    if re.is_match(text) {
-                        hit[item] = true;
-                    }
-                }
-            }
-        }
+        self.regexes
+            .matching(text, |i| hit[self.regex_items[i]] = true);
         hit
     }
 
@@ -299,8 +298,8 @@ impl KeywordSignal {
                 out.push('/');
                 out.push_str(&it.text);
                 out.push('/');
-                if let Some(m) = self.regexes[r].find(text) {
-                    out.push_str(&format!(" {:?}", m.as_str()));
+                if let Some(m) = self.regexes.find(r, text) {
+                    out.push_str(&format!(" {m:?}"));
                 }
             }
         }
@@ -477,7 +476,7 @@ mod tests {
             KeywordSignal::new(std::slice::from_ref(&many), None).unwrap(),
             KeywordSignal::new(&[few], None).unwrap(),
         );
-        assert!(set.regex_set.is_some() && one_by_one.regex_set.is_none());
+        assert!(set.regexes.uses_set() && !one_by_one.regexes.uses_set());
         let text = "codes X17 and x05";
         assert_eq!(
             set.matches(text)[0].evidence,
@@ -509,6 +508,63 @@ mod tests {
         assert_eq!(m[0].evidence, r#""API", "GraphQL""#);
         assert_eq!(m[1].evidence, r#""api", "rest""#);
         assert_eq!(names(&s, "rapid restart"), Vec::<String>::new());
+    }
+
+    /// Brute force: does `kw` occur in `text` (ASCII case-insensitively) as a whole word?
+    fn occurs_as_word(text: &str, kw: &str) -> bool {
+        let (hay, kw) = (text.to_ascii_lowercase(), kw.to_ascii_lowercase());
+        (0..hay.len()).any(|s| {
+            hay.is_char_boundary(s)
+                && hay[s..].starts_with(kw.as_str())
+                && !hay[..s].chars().next_back().is_some_and(is_word)
+                && !hay[s + kw.len()..].chars().next().is_some_and(is_word)
+        })
+    }
+
+    #[test]
+    fn non_overlapping_scan_finds_every_whole_word_hit() {
+        // Keywords that overlap each other in every way: prefix ("the"/"theorem"), suffix
+        // ("rem"/"theorem"), infix ("eor"), and suffix = prefix ("theorem"/"molecule",
+        // "aba" with itself). Whole-word keywords of word characters only: the automaton is
+        // scanned without overlaps, and each item must still hit exactly when brute force says.
+        let kws = [
+            "the", "theorem", "rem", "eor", "molecule", "mole", "aba", "em",
+        ];
+        let rules: Vec<KeywordRule> = kws
+            .iter()
+            .map(|k| rule(k, KeywordOperator::Or, &[k]))
+            .collect();
+        let s = KeywordSignal::new(&rules, None).unwrap();
+        assert!(s.automata.iter().all(|a| a.disjoint));
+        let pieces = [
+            "the", "theorem", "Theorem", "rem", "eor", "olecule", "molecule", "mole", "aba", "ab",
+            "em", " ", " ", ",", "x", "_",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..5000 {
+            let mut text = String::new();
+            for _ in 0..6 {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            let got = names(&s, &text);
+            let want: Vec<String> = kws
+                .iter()
+                .filter(|k| occurs_as_word(&text, k))
+                .map(|k| k.to_string())
+                .collect();
+            assert_eq!(got, want, "text {text:?}");
+        }
+    }
+
+    #[test]
+    fn keywords_with_non_word_characters_keep_the_overlapping_scan() {
+        let s =
+            KeywordSignal::new(&[rule("r", KeywordOperator::And, &["c++", "c"])], None).unwrap();
+        assert!(!s.automata[0].disjoint);
+        assert_eq!(names(&s, "c and c++"), vec!["r"]);
     }
 
     #[test]

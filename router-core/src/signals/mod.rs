@@ -12,6 +12,7 @@ pub mod keyword;
 pub mod language;
 pub mod model;
 pub mod pii;
+pub mod regex_match;
 
 use std::fmt;
 
