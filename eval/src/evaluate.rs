@@ -237,6 +237,7 @@ pub fn build_report(
             random_cost,
         ],
         router_overhead_us: Percentiles::of(&mut router_us),
+        router_batch: data.router_batch,
         model_latency_ms: Percentiles::of(&mut latencies),
         unknown_latency,
         blocked: data.blocked[p],

@@ -127,6 +127,12 @@ pub struct ReplayOptions {
     pub cost: CostSettings,
     /// Show an indicatif progress bar.
     pub progress: bool,
+    /// Requests routed per [`Router::route_batch`] call. 1 (the default) calls
+    /// [`Router::route`] per request, exactly as the server does; more lets model signals
+    /// (domain, jailbreak, embedding) run one batched forward pass over that many requests of
+    /// similar length (sorted within each decoded batch), and each request's router time is
+    /// then its share of the batch's time.
+    pub router_batch: usize,
 }
 
 impl Default for ReplayOptions {
@@ -135,6 +141,7 @@ impl Default for ReplayOptions {
             batch_size: crate::log_reader::DEFAULT_BATCH_SIZE,
             cost: CostSettings::default(),
             progress: false,
+            router_batch: 1,
         }
     }
 }
@@ -176,6 +183,8 @@ pub struct ReplayData {
     pub route_time: Vec<Duration>,
     /// Wall time of the replay.
     pub wall_time: Duration,
+    /// [`ReplayOptions::router_batch`] of the replay.
+    pub router_batch: usize,
 }
 
 impl ReplayData {
@@ -231,6 +240,7 @@ struct RowContext<'a> {
     models: &'a [ModelCostModel],
     specs: &'a [Vec<Option<&'a ModelCostModel>>],
     cost: &'a CostSettings,
+    router_batch: usize,
 }
 
 impl RowContext<'_> {
@@ -243,13 +253,87 @@ impl RowContext<'_> {
         row_index: u64,
     ) -> Result<RowResult> {
         row.fill_route_request(request, self.path, row_index)?;
-        let request = &*request;
-        let est_tokens = outcomes::estimate_prompt_tokens(row, self.cost);
-        let mut policies = Vec::with_capacity(self.policies.len());
-        for (p, policy) in self.policies.iter().enumerate() {
+        let mut routed = Vec::with_capacity(self.policies.len());
+        for policy in self.policies {
             let t = Instant::now();
             let outcome = policy.router.route(request)?;
-            let router_us = t.elapsed().as_secs_f64() * 1e6;
+            routed.push((outcome, t.elapsed().as_secs_f64() * 1e6));
+        }
+        self.cost_row(row, row_index, routed)
+    }
+
+    /// Routes a chunk of rows (`(index in the decoded batch, row)`; the batch starts at log row
+    /// `first`) with one [`Router::route_batch`] call per policy; each request's router time is
+    /// an even share of the call's time. A row whose request cannot be built fails alone; a
+    /// failing call fails the chunk's first routed row.
+    fn route_chunk(
+        &self,
+        chunk: &[(usize, &LogRow)],
+        first: u64,
+    ) -> Vec<(usize, Result<RowResult>)> {
+        let requests: Vec<Result<RouteRequest>> = chunk
+            .iter()
+            .map(|&(i, row)| row.route_request(self.path, first + i as u64))
+            .collect();
+        let ok: Vec<&RouteRequest> = requests.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let mut per_policy = Vec::with_capacity(self.policies.len());
+        for policy in self.policies {
+            let t = Instant::now();
+            match policy.router.route_batch(&ok) {
+                Ok(outcomes) => {
+                    let share = t.elapsed().as_secs_f64() * 1e6 / ok.len().max(1) as f64;
+                    per_policy.push(outcomes.into_iter().map(move |o| (o, share)));
+                }
+                Err(e) => {
+                    let failed = requests.iter().position(|r| r.is_ok()).unwrap_or(0);
+                    let failed_row = first + chunk[failed].0 as u64;
+                    let mut error = Some(EvalError::from(e));
+                    return chunk
+                        .iter()
+                        .zip(requests)
+                        .enumerate()
+                        .map(|(k, (&(i, _), request))| {
+                            let row = first + i as u64;
+                            let err = match request {
+                                Err(own) => own,
+                                Ok(_) if k == failed => error.take().expect("one failing row"),
+                                Ok(_) => EvalError::Invalid(format!(
+                                    "{}: row {row}: routed in the batch that failed at row {failed_row}",
+                                    self.path
+                                )),
+                            };
+                            (i, Err(err))
+                        })
+                        .collect();
+                }
+            }
+        }
+        chunk
+            .iter()
+            .zip(requests)
+            .map(|(&(i, row), request)| {
+                let result = request.and_then(|_| {
+                    let routed = per_policy
+                        .iter_mut()
+                        .map(|outcomes| outcomes.next().expect("one outcome per built request"))
+                        .collect();
+                    self.cost_row(row, first + i as u64, routed)
+                });
+                (i, result)
+            })
+            .collect()
+    }
+
+    /// Finds each policy's chosen model and costs it, and costs every model (the table row).
+    fn cost_row(
+        &self,
+        row: &LogRow,
+        row_index: u64,
+        routed: Vec<(RouteOutcome, f64)>,
+    ) -> Result<RowResult> {
+        let est_tokens = outcomes::estimate_prompt_tokens(row, self.cost);
+        let mut policies = Vec::with_capacity(routed.len());
+        for (p, (outcome, router_us)) in routed.into_iter().enumerate() {
             let model = self
                 .models
                 .iter()
@@ -279,6 +363,24 @@ impl RowContext<'_> {
 
     /// Routes the rows of a batch in parallel (results in row order).
     fn route_batch(&self, rows: &[LogRow], first: u64) -> Vec<Result<RowResult>> {
+        if self.router_batch > 1 {
+            // Requests of similar length share a call, so batched inference pads little.
+            let mut order: Vec<(usize, &LogRow)> = rows.iter().enumerate().collect();
+            order.sort_by_key(|(_, row)| row.text().len());
+            let routed: Vec<(usize, Result<RowResult>)> = order
+                .par_chunks(self.router_batch)
+                .flat_map_iter(|chunk| self.route_chunk(chunk, first))
+                .collect();
+            let mut in_order: Vec<Option<Result<RowResult>>> =
+                std::iter::repeat_with(|| None).take(rows.len()).collect();
+            for (i, result) in routed {
+                in_order[i] = Some(result);
+            }
+            return in_order
+                .into_iter()
+                .map(|r| r.expect("every row is in one chunk"))
+                .collect();
+        }
         rows.par_iter()
             .enumerate()
             .with_min_len(PAR_MIN_ROWS)
@@ -407,6 +509,7 @@ pub fn replay(
         decode_time: Duration::ZERO,
         route_time: vec![Duration::ZERO; policies.len()],
         wall_time: Duration::ZERO,
+        router_batch: opts.router_batch.max(1),
     };
     let bar = if opts.progress {
         let b = ProgressBar::new(log.num_rows());
@@ -427,6 +530,7 @@ pub fn replay(
         models: &models,
         specs: &specs,
         cost: &opts.cost,
+        router_batch: opts.router_batch.max(1),
     };
     std::thread::scope(|scope| -> Result<()> {
         // Decoding runs one batch ahead on its own thread; the bounded channel keeps at most

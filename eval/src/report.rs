@@ -18,6 +18,10 @@ pub struct InputFile {
     pub sha256: String,
 }
 
+fn one_request() -> usize {
+    1
+}
+
 /// How costs and latencies were derived where the log has no value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostSettings {
@@ -195,6 +199,10 @@ pub struct Report {
     pub baselines: Vec<PolicyMetrics>,
     /// Router overhead per request (µs), measured around `Router::route`.
     pub router_overhead_us: Percentiles,
+    /// Requests routed per `Router::route_batch` call (1: one `Router::route` per request, as
+    /// served). Above 1, each request's overhead is an even share of its batch's time.
+    #[serde(default = "one_request")]
+    pub router_batch: usize,
     /// Model latency of the policy's choices (ms).
     pub model_latency_ms: Percentiles,
     /// Requests where no latency was known (no log value, no profile).

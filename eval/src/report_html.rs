@@ -348,8 +348,18 @@ pub fn render(r: &Report) -> String {
     let o = &r.router_overhead_us;
     let _ = write!(
         s,
-        "<p>Router overhead: p50 {:.1} µs, p95 {:.1} µs, p99 {:.1} µs.</p>",
-        o.p50, o.p95, o.p99
+        "<p>Router overhead: p50 {:.1} µs, p95 {:.1} µs, p99 {:.1} µs{}.</p>",
+        o.p50,
+        o.p95,
+        o.p99,
+        if r.router_batch > 1 {
+            format!(
+                " (routed {} requests at a time: shares of each batch's time)",
+                r.router_batch
+            )
+        } else {
+            String::new()
+        }
     );
     table(&mut s, "Calls per model", &r.per_model, false);
     table(&mut s, "Per decision", &r.per_decision, false);

@@ -168,6 +168,13 @@ pub fn render(r: &Report) -> String {
         "\n## Latency\n\n| | p50 | p95 | p99 | mean | max |\n|---|---:|---:|---:|---:|---:|\n| router overhead (µs) | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n| model latency (ms) | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n\nRequests with unknown model latency: {}. Requests answered by a block plugin: {}.",
         o.p50, o.p95, o.p99, o.mean, o.max, l.p50, l.p95, l.p99, l.mean, l.max, r.unknown_latency, r.blocked
     );
+    if r.router_batch > 1 {
+        let _ = writeln!(
+            s,
+            "\nRequests were routed {} at a time (`--router-batch`): each request's router overhead is an even share of its batch's time, not the per-request latency of serving.",
+            r.router_batch
+        );
+    }
     s.push_str("\n## Models\n\n| model | prompt $/1M | completion $/1M | scored | mean quality (always) | cost / 1k (always) |\n|---|---:|---:|---|---:|---:|\n");
     for m in &r.models {
         let _ = writeln!(

@@ -49,6 +49,7 @@ fn report(quality: f64, cost_per_1k: f64, p99: f64, correct: u64) -> Report {
             mean: 12.0,
             max: p99,
         },
+        router_batch: 1,
         model_latency_ms: Percentiles::of(&mut []),
         unknown_latency: 0,
         blocked: 0,
@@ -151,4 +152,25 @@ fn bad_threshold_input_is_an_error() {
         serde_norway::from_str::<Thresholds>("min_qualty: 0.5\n").is_err(),
         "typos are rejected"
     );
+}
+
+#[test]
+fn router_overhead_of_a_batched_replay_is_not_gated_as_latency() {
+    let base = report(0.80, 4.0, 300.0, 9);
+    // 100 µs would pass the 500 µs limit, but it is a share of batch time: the check fails.
+    let mut batched = report(0.80, 4.0, 100.0, 9);
+    batched.router_batch = 8;
+    let r = evaluate(&batched, Some(&base), &thresholds()).unwrap();
+    let c = r
+        .checks
+        .iter()
+        .find(|c| c.name == "max_router_p99_us")
+        .unwrap();
+    assert!(!c.passed && c.actual.is_none());
+    assert!(c.message.contains("--router-batch 8"), "{}", c.message);
+    let per_request = evaluate(&report(0.80, 4.0, 100.0, 9), Some(&base), &thresholds()).unwrap();
+    assert!(per_request
+        .checks
+        .iter()
+        .any(|c| c.name == "max_router_p99_us" && c.passed));
 }

@@ -1,6 +1,7 @@
 //! The streaming replay (decoder thread, batches routed in parallel while the previous one is
-//! merged) must see exactly what a plain row-by-row loop sees, for every batch size, and fail
-//! on the first bad row in row order.
+//! merged, optionally several requests per `Router::route_batch` call) must see exactly what a
+//! plain row-by-row loop sees, for every batch size, and fail on the first bad row in row
+//! order.
 
 mod common;
 
@@ -106,9 +107,11 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
     assert_eq!(want.len(), ROWS);
     assert!(want.iter().any(|s| s.model == "big") && want.iter().any(|s| s.model == "small"));
 
-    for batch_size in [1, 2, 7, 64, 1000] {
+    for (batch_size, router_batch) in [(1, 1), (2, 1), (7, 1), (64, 1), (1000, 1), (7, 3), (64, 5)]
+    {
         let opts = ReplayOptions {
             batch_size,
+            router_batch,
             ..Default::default()
         };
         let mut got = Vec::new();
@@ -135,13 +138,13 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
         assert_eq!(
             got.iter().map(key).collect::<Vec<_>>(),
             want.iter().map(key).collect::<Vec<_>>(),
-            "batch size {batch_size}"
+            "batch size {batch_size}, router batch {router_batch}"
         );
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(
                 (&g.category, &g.text, &g.decision, &g.model),
                 (&w.category, &w.text, &w.decision, &w.model),
-                "batch size {batch_size}, row {}",
+                "batch size {batch_size}, router batch {router_batch}, row {}",
                 w.index
             );
         }
@@ -151,7 +154,7 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
             assert_eq!(
                 data.strings.name(data.category[i]),
                 w.category.as_deref(),
-                "batch size {batch_size}, row {i}"
+                "batch size {batch_size}, router batch {router_batch}, row {i}"
             );
             assert_eq!(
                 data.strings.name(data.runs[0].decision[i]),
@@ -159,7 +162,7 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
             );
             assert_eq!(
                 data.models[data.runs[0].model[i] as usize].name, w.model,
-                "batch size {batch_size}, row {i}"
+                "batch size {batch_size}, router batch {router_batch}, row {i}"
             );
         }
     }
@@ -173,9 +176,10 @@ fn the_first_bad_row_fails_the_replay_whatever_the_batch_size() {
     let cfg = write(dir.path(), "cfg.yaml", CONFIG);
     let models = LogModels::of(&log).unwrap();
     let policy = Policy::load(&cfg, &models, &log, false).unwrap();
-    for batch_size in [1, 5, 16, 1000] {
+    for (batch_size, router_batch) in [(1, 1), (5, 1), (16, 1), (1000, 1), (16, 4), (1000, 7)] {
         let opts = ReplayOptions {
             batch_size,
+            router_batch,
             ..Default::default()
         };
         let mut last_seen = None;
@@ -187,11 +191,11 @@ fn the_first_bad_row_fails_the_replay_whatever_the_batch_size() {
         let msg = err.to_string();
         assert!(
             msg.contains("row 33") && msg.contains("messages"),
-            "batch size {batch_size}: {msg}"
+            "batch size {batch_size}, router batch {router_batch}: {msg}"
         );
         assert!(
             last_seen.is_none_or(|i| i < 33),
-            "batch size {batch_size}: saw row {last_seen:?}"
+            "batch size {batch_size}, router batch {router_batch}: saw row {last_seen:?}"
         );
     }
 }

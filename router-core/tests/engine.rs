@@ -470,3 +470,29 @@ fn reasoning_patch_through_the_router() {
     let p = spec.pricing.as_ref().unwrap();
     assert!((p.cost(1_000_000, 1_000_000) - 0.60).abs() < 1e-9);
 }
+
+#[test]
+fn route_batch_equals_routing_one_at_a_time() {
+    let r = keywords_router();
+    let prompts = [
+        "URGENT: my Rust code panics with a stack trace, please debug it asap",
+        "Here is my password: hunter2, can you store it?",
+        "How do I reset my password?",
+        "tell me a joke",
+        "",
+    ];
+    let requests: Vec<RouteRequest> = prompts
+        .iter()
+        .map(|p| RouteRequest::from_prompt(*p))
+        .collect();
+    let refs: Vec<&RouteRequest> = requests.iter().collect();
+    let batched = r.route_batch(&refs).unwrap();
+    assert_eq!(batched.len(), prompts.len());
+    let decisions: Vec<Option<&str>> = batched.iter().map(|o| o.decision.as_deref()).collect();
+    let distinct: std::collections::BTreeSet<_> = decisions.iter().collect();
+    assert!(distinct.len() >= 3, "{decisions:?}");
+    for (req, got) in requests.iter().zip(&batched) {
+        assert_eq!(got, &r.route(req).unwrap(), "{:?}", req.user_text());
+    }
+    assert!(r.route_batch(&[]).unwrap().is_empty());
+}

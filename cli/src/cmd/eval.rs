@@ -28,6 +28,12 @@ pub struct CostArgs {
     /// Rows decoded per Parquet record batch.
     #[arg(long, default_value_t = eval::log_reader::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
+    /// Requests routed together: model signals (domain, jailbreak, embedding) then run one
+    /// batched forward pass per this many requests, which replays faster; the report's router
+    /// overhead becomes each request's share of its batch's time. 1 routes one request at a
+    /// time, exactly as `serve` does.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub router_batch: u64,
     /// Count requests routed to models without a quality column as unscored instead of failing.
     #[arg(long)]
     pub allow_unscored: bool,
@@ -48,6 +54,7 @@ impl CostArgs {
                 reasoning_extra_tokens: self.reasoning_extra_tokens,
             },
             progress: !self.no_progress,
+            router_batch: self.router_batch as usize,
         }
     }
 }

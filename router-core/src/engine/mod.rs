@@ -201,6 +201,22 @@ impl Router {
         Ok(self.decide(self.signals(request)?, false))
     }
 
+    /// Routes several requests at once (offline replays): each signal evaluates the whole
+    /// batch (one forward pass for a model signal), then the decisions run per request. The
+    /// outcomes equal routing each request with [`Router::route`], up to the float rounding of
+    /// batched inference.
+    pub fn route_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<RouteOutcome>> {
+        let mut matches: Vec<Vec<SignalMatch>> = vec![Vec::new(); requests.len()];
+        for s in &self.signals {
+            let per_request = s.evaluate_batch(requests)?;
+            debug_assert_eq!(per_request.len(), requests.len());
+            for (m, found) in matches.iter_mut().zip(per_request) {
+                m.extend(found);
+            }
+        }
+        Ok(matches.into_iter().map(|m| self.decide(m, false)).collect())
+    }
+
     /// Routes a request and records a per-decision trace.
     pub fn route_with_trace(&self, request: &RouteRequest) -> Result<RouteOutcome> {
         Ok(self.decide(self.signals(request)?, true))

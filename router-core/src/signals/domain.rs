@@ -81,16 +81,28 @@ impl Signal for DomainSignal {
 
     fn evaluate(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
         let probs = self.model.classify(request.user_text())?;
+        Ok(self.matches(&probs))
+    }
+
+    fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
+        let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
+        let probs = self.model.classify_batch(&texts)?;
+        Ok(probs.iter().map(|p| self.matches(p)).collect())
+    }
+}
+
+impl DomainSignal {
+    /// The rules matched by one text's class probabilities.
+    fn matches(&self, probs: &[f32]) -> Vec<SignalMatch> {
         let Some((best, &p)) = probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         if p < self.threshold {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let raw = &self.model.labels()[best];
         let label = normalize_label(raw);
-        Ok(self
-            .rules
+        self.rules
             .iter()
             .filter(|(_, labels)| labels.contains(&label))
             .map(|(name, _)| SignalMatch {
@@ -99,6 +111,6 @@ impl Signal for DomainSignal {
                 confidence: p,
                 evidence: format!("{raw} p={p:.3}"),
             })
-            .collect())
+            .collect()
     }
 }

@@ -91,11 +91,26 @@ impl Signal for EmbeddingSignal {
             return Ok(Vec::new());
         }
         let q = self.model.embed(request.user_text())?;
-        Ok(self
-            .rules
+        Ok(self.matches(&q))
+    }
+
+    fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
+        if self.rules.is_empty() {
+            return Ok(vec![Vec::new(); requests.len()]);
+        }
+        let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
+        let embeddings = self.model.embed_batch(&texts)?;
+        Ok(embeddings.iter().map(|q| self.matches(q)).collect())
+    }
+}
+
+impl EmbeddingSignal {
+    /// The rules matched by one text's embedding `q`.
+    fn matches(&self, q: &[f32]) -> Vec<SignalMatch> {
+        self.rules
             .iter()
             .filter_map(|r| {
-                let sims: Vec<f32> = r.vectors.iter().map(|v| dot(&q, v)).collect();
+                let sims: Vec<f32> = r.vectors.iter().map(|v| dot(q, v)).collect();
                 let score = aggregate(&sims, r.aggregation, r.top_k)?;
                 let (best, best_sim) = sims.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
                 (score >= r.threshold).then(|| SignalMatch {
@@ -105,7 +120,7 @@ impl Signal for EmbeddingSignal {
                     evidence: format!("{score:.3} (best {best_sim:.3}: {:?})", r.candidates[best]),
                 })
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -80,25 +80,50 @@ impl Signal for JailbreakSignal {
     }
 
     fn evaluate(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
+        Ok(self.evaluate_batch(&[request])?.remove(0))
+    }
+
+    fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
         if self.rules.is_empty() {
-            return Ok(Vec::new());
+            return Ok(vec![Vec::new(); requests.len()]);
         }
+        // Per request: the last user message and/or the whole conversation, classified in one
+        // batch.
         let history = self.rules.iter().any(|r| r.include_history);
         let last = self.rules.iter().any(|r| !r.include_history);
-        let conversation = request.conversation_text();
+        let conversations: Vec<String> = if history {
+            requests.iter().map(|r| r.conversation_text()).collect()
+        } else {
+            Vec::new()
+        };
         let mut texts = Vec::new();
-        if last {
-            texts.push(request.user_text());
-        }
-        if history {
-            texts.push(conversation.as_str());
+        for (i, request) in requests.iter().enumerate() {
+            if last {
+                texts.push(request.user_text());
+            }
+            if history {
+                texts.push(conversations[i].as_str());
+            }
         }
         let probs = self.model.classify_batch(&texts)?;
-        let p_last = last.then(|| probs[0][self.class]);
-        let p_hist = history.then(|| probs[texts.len() - 1][self.class]);
+        let per_request = usize::from(last) + usize::from(history);
+        Ok(probs
+            .chunks(per_request)
+            .map(|p| {
+                let p_last = last.then(|| p[0][self.class]);
+                let p_hist = history.then(|| p[per_request - 1][self.class]);
+                self.matches(p_last, p_hist)
+            })
+            .collect())
+    }
+}
+
+impl JailbreakSignal {
+    /// The rules matched by the jailbreak probability of the last message and of the whole
+    /// conversation (each `None` when no rule looks at it).
+    fn matches(&self, p_last: Option<f32>, p_hist: Option<f32>) -> Vec<SignalMatch> {
         let label = &self.model.labels()[self.class];
-        Ok(self
-            .rules
+        self.rules
             .iter()
             .filter_map(|r| {
                 let p = if r.include_history { p_hist } else { p_last }?;
@@ -109,6 +134,6 @@ impl Signal for JailbreakSignal {
                     evidence: format!("{label} p={p:.3}"),
                 })
             })
-            .collect())
+            .collect()
     }
 }

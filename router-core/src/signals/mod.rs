@@ -101,4 +101,11 @@ pub trait Signal: Send + Sync {
     fn kind(&self) -> SignalKind;
     /// Evaluates every rule against the request and returns the ones that matched.
     fn evaluate(&self, request: &RouteRequest) -> crate::Result<Vec<SignalMatch>>;
+
+    /// [`Signal::evaluate`] for several requests at once, in order. Model-based signals
+    /// override it to run one batched forward pass (offline replays); the results equal
+    /// evaluating each request alone, up to the float rounding of batched inference.
+    fn evaluate_batch(&self, requests: &[&RouteRequest]) -> crate::Result<Vec<Vec<SignalMatch>>> {
+        requests.iter().map(|r| self.evaluate(r)).collect()
+    }
 }
