@@ -26,12 +26,17 @@ if ! grep -q '^libc' "$old_tree/eval/Cargo.toml"; then
   sed -i 's/^\[dev-dependencies\]$/[dev-dependencies]\nlibc = "0.2"/' "$old_tree/eval/Cargo.toml"
 fi
 
+# Builds the bench of tree $1 and copies it to $2: both trees can build to the same file name
+# in a shared target dir, so each binary is copied away before the other is built.
 bench_binary() {
-  (cd "$1" && cargo bench -p eval --bench replay --no-run 2>&1) |
-    sed -n 's/.*(\(.*replay-[0-9a-f]*\)).*/\1/p' | tail -1
+  local built
+  built=$( (cd "$1" && cargo bench -p eval --bench replay --no-run 2>&1) |
+    sed -n 's/.*(\(.*replay-[0-9a-f]*\)).*/\1/p' | tail -1)
+  cp "$built" "$2"
+  echo "$2"
 }
-new_bin=$(bench_binary .)
-old_bin=$(bench_binary "$old_tree")
+new_bin=$(bench_binary . "$tmp/routelab-replay-bench-new")
+old_bin=$(bench_binary "$old_tree" "$tmp/routelab-replay-bench-old")
 prompts="$PWD/datasets/samples/routing_log.parquet"
 
 run() {

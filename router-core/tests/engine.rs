@@ -496,3 +496,33 @@ fn route_batch_equals_routing_one_at_a_time() {
     }
     assert!(r.route_batch(&[]).unwrap().is_empty());
 }
+
+#[test]
+fn many_signal_rules_route_like_few() {
+    // 150 keyword rules used by 150 decisions: large tables route like small ones.
+    let n = 150;
+    let mut y = String::from(
+        "providers:\n  defaults: {default_model: base}\n  models: [{name: base}, {name: m1}]\nrouting:\n  signals:\n    keywords:\n",
+    );
+    for i in 0..n {
+        y.push_str(&format!(
+            "      - {{name: k{i}, operator: OR, keywords: [\"word{i}\"]}}\n"
+        ));
+    }
+    y.push_str("  decisions:\n");
+    for i in 0..n {
+        y.push_str(&format!(
+            "    - name: d{i}\n      priority: {i}\n      rules: {{operator: OR, conditions: [{{type: keyword, name: k{i}}}]}}\n      modelRefs: [{{model: m1}}]\n"
+        ));
+    }
+    let loaded = LoadedConfig::from_yaml_str(&y, "many.yaml", Path::new(".")).unwrap();
+    let r = Router::new(&loaded).unwrap();
+    let route = |p: &str| r.route(&RouteRequest::from_prompt(p)).unwrap();
+    assert_eq!(
+        route("say word149 and word3").decision.as_deref(),
+        Some("d149")
+    );
+    assert_eq!(route("WORD7 only").decision.as_deref(), Some("d7"));
+    assert_eq!(route("word1000").decision, None);
+    assert_eq!(route("word120 word121").signals.len(), 2);
+}
