@@ -140,7 +140,8 @@ fn main() {
         .collect();
     let config =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mmlu-keywords.yaml");
-    let prompts = std::env::var_os("REPLAY_BENCH_PROMPTS").map(|p| prompts_of(Path::new(&p)));
+    let prompt_log = std::env::var_os("REPLAY_BENCH_PROMPTS").map(PathBuf::from);
+    let prompts = prompt_log.as_deref().map(prompts_of);
     let keep = std::env::var_os("REPLAY_BENCH_DIR").map(PathBuf::from);
     let dir = keep.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("routelab-replay-bench-{}", std::process::id()))
@@ -149,10 +150,13 @@ fn main() {
     println!("| rows | prompt bytes (mean) | log MiB | decode-only rows/s | decode CPU µs/row | replay rows/s | replay CPU µs/row | in Router::route µs/row | replay CPU / decode CPU | peak RSS MiB |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for rows in sizes {
-        let kind = if prompts.is_some() {
-            "cycled"
-        } else {
-            "synthetic"
+        // Kept logs are named after their prompt source, so another source never reuses them.
+        let kind = match &prompt_log {
+            Some(p) => format!(
+                "cycled-{}",
+                p.file_stem().unwrap_or_default().to_string_lossy()
+            ),
+            None => "synthetic".into(),
         };
         let log = dir.join(format!("{kind}-{rows}.parquet"));
         if keep.is_none() || !log.exists() {

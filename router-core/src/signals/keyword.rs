@@ -540,15 +540,7 @@ mod tests {
             "the", "theorem", "Theorem", "rem", "eor", "olecule", "molecule", "mole", "aba", "ab",
             "em", " ", " ", ",", "x", "_",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        for _ in 0..5000 {
-            let mut text = String::new();
-            for _ in 0..6 {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
-            }
+        for text in crate::signals::random_texts(&pieces, 6, 5000, 0x9e37_79b9_7f4a_7c15) {
             let got = names(&s, &text);
             let want: Vec<String> = kws
                 .iter()

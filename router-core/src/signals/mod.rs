@@ -109,3 +109,27 @@ pub trait Signal: Send + Sync {
         requests.iter().map(|r| self.evaluate(r)).collect()
     }
 }
+
+/// `count` pseudo-random texts, each `pieces_per_text` pieces of `pieces` (a fixed-seed LCG):
+/// inputs for tests that compare a fast scan against a reference.
+#[cfg(test)]
+pub(crate) fn random_texts(
+    pieces: &[&str],
+    pieces_per_text: usize,
+    count: usize,
+    seed: u64,
+) -> Vec<String> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            let mut text = String::new();
+            for _ in 0..pieces_per_text {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            text
+        })
+        .collect()
+}

@@ -157,15 +157,7 @@ mod tests {
             "12", " + ", "3", "-", "\n", "K", "kS", "s", "S", " ", "a", "b", "a\nb", "x", "y", "z",
             "_", "!", "select", "SeLeCt", "ss", "42-17", "\t",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        for _ in 0..4000 {
-            let mut text = String::new();
-            for _ in 0..7 {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
-            }
+        for text in crate::signals::random_texts(&pieces, 7, 4000, 0x2545_f491_4f6c_dd1d) {
             assert_eq!(hits(&few, &text), unicode_hits(&few, &text), "{text:?}");
             assert_eq!(hits(&many, &text), unicode_hits(&many, &text), "{text:?}");
         }
