@@ -43,16 +43,11 @@ const WORDS: [&str; 16] = [
 
 /// The prompts of a request log (for `REPLAY_BENCH_PROMPTS`).
 fn prompts_of(path: &Path) -> Vec<String> {
-    let mut log = RequestLog::open(path, 8192).expect("open prompt log");
-    let mut prompts = Vec::new();
-    while let Some(batch) = log.next_batch() {
-        prompts.extend(
-            batch
-                .expect("decode prompt log")
-                .into_iter()
-                .map(|r| r.text().to_string()),
-        );
-    }
+    let prompts: Vec<String> = RequestLog::open(path, 8192)
+        .expect("open prompt log")
+        .flat_map(|batch| batch.expect("decode prompt log"))
+        .map(|row| row.view().text().to_string())
+        .collect();
     assert!(!prompts.is_empty(), "{} has no prompts", path.display());
     prompts
 }

@@ -325,13 +325,13 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
         &mut |_, row, routed| {
             let r = &routed[0];
             writer.push(DecisionRow {
-                request_id: row.request_id.clone(),
-                decision: r.outcome.decision.clone(),
-                model: r.outcome.model.clone(),
-                use_reasoning: r.outcome.use_reasoning,
-                confidence: r.outcome.confidence,
+                request_id: row.request_id.to_string(),
+                decision: r.target.decision.map(str::to_string),
+                model: r.target.model.to_string(),
+                use_reasoning: r.target.use_reasoning,
+                confidence: r.decision.confidence,
                 matched_signals: r
-                    .outcome
+                    .decision
                     .signals
                     .iter()
                     .map(|s| format!("{}:{}", s.kind, s.name))

@@ -3,14 +3,13 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::error::{EvalError, Result};
-use crate::log_schema::{self, LogRow, ModelField, ModelOutcome};
+use crate::log_schema::{self, LogRow, LogRowRef, ModelField, ModelOutcome};
 
 /// Default number of rows decoded at a time.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
@@ -201,7 +200,7 @@ impl RequestLog {
     }
 
     /// Decodes the next batch of rows; `None` at the end of the file.
-    pub fn next_batch(&mut self) -> Option<Result<Vec<LogRow>>> {
+    pub fn next_batch(&mut self) -> Option<Result<LogBatch>> {
         let batch = match self.reader.next()? {
             Ok(b) => b,
             Err(e) => return Some(Err(EvalError::parquet(&self.path, e))),
@@ -211,25 +210,24 @@ impl RequestLog {
         Some(self.decode(&batch, first))
     }
 
-    /// Decodes the next raw Arrow batch without converting rows (for decode-only timing).
-    pub fn next_raw_batch(&mut self) -> Option<Result<RecordBatch>> {
-        self.reader
-            .next()
-            .map(|r| r.map_err(|e| EvalError::parquet(&self.path, e)))
-    }
-
-    fn decode(&self, batch: &RecordBatch, first_row: u64) -> Result<Vec<LogRow>> {
+    fn decode(&self, batch: &RecordBatch, first_row: u64) -> Result<LogBatch> {
         let path = self.path.display().to_string();
         let cast_err = |e: arrow::error::ArrowError| EvalError::parquet(&self.path, e);
-        let strings = |idx: Option<usize>| -> Result<Option<ArrayRef>> {
-            idx.map(|i| arrow::compute::cast(batch.column(i), &DataType::Utf8).map_err(cast_err))
-                .transpose()
+        let strings = |idx: Option<usize>| -> Result<Option<StringArray>> {
+            idx.map(|i| {
+                arrow::compute::cast(batch.column(i), &DataType::Utf8)
+                    .map(|a| a.as_string::<i32>().clone())
+                    .map_err(cast_err)
+            })
+            .transpose()
         };
         let ids = strings(Some(self.layout.request_id))?.expect("request_id is required");
-        let prompts = strings(self.layout.prompt)?;
-        let messages = strings(self.layout.messages)?;
-        let categories = strings(self.layout.category)?;
-        let expected = strings(self.layout.expected_decision)?;
+        let bad = |row: usize, column: &str, message: String| EvalError::BadValue {
+            path: path.clone(),
+            row: first_row + row as u64,
+            column: column.into(),
+            message,
+        };
         let mut model_cols: Vec<[Option<ArrayRef>; 5]> =
             Vec::with_capacity(self.layout.models.len());
         for m in &self.layout.models {
@@ -247,12 +245,6 @@ impl RequestLog {
             }
             model_cols.push(cols);
         }
-        let get_str = |a: &Option<ArrayRef>, r: usize| -> Option<String> {
-            a.as_ref().and_then(|a| {
-                let s = a.as_string::<i32>();
-                (!s.is_null(r)).then(|| s.value(r).to_string())
-            })
-        };
         let get_f = |a: &Option<ArrayRef>, r: usize| -> Option<f64> {
             a.as_ref().and_then(|a| {
                 let p = a.as_primitive::<Float64Type>();
@@ -265,24 +257,18 @@ impl RequestLog {
                 (!p.is_null(r)).then(|| p.value(r))
             })
         };
-        let ids_opt = Some(Arc::clone(&ids));
-        let mut rows = Vec::with_capacity(batch.num_rows());
-        for r in 0..batch.num_rows() {
-            let row = first_row + r as u64;
-            let bad = |column: &str, message: String| EvalError::BadValue {
-                path: path.clone(),
-                row,
-                column: column.into(),
-                message,
-            };
-            let request_id = get_str(&ids_opt, r)
-                .ok_or_else(|| bad(log_schema::REQUEST_ID, "request_id is null".into()))?;
-            let mut outcomes = Vec::with_capacity(model_cols.len());
+        let rows = batch.num_rows();
+        let mut outcomes = Vec::with_capacity(rows * model_cols.len());
+        for r in 0..rows {
+            if ids.is_null(r) {
+                return Err(bad(r, log_schema::REQUEST_ID, "request_id is null".into()));
+            }
             for (m, cols) in self.layout.models.iter().zip(&model_cols) {
                 let quality = get_f(&cols[0], r);
                 if let Some(q) = quality {
                     if !(0.0..=1.0).contains(&q) {
                         return Err(bad(
+                            r,
                             &log_schema::model_column(&m.name, ModelField::Quality),
                             format!("quality {q} is outside [0, 1]"),
                         ));
@@ -296,23 +282,81 @@ impl RequestLog {
                     latency_ms: get_f(&cols[4], r),
                 });
             }
-            rows.push(LogRow {
-                request_id,
-                prompt: get_str(&prompts, r),
-                messages: get_str(&messages, r),
-                category: get_str(&categories, r),
-                expected_decision: get_str(&expected, r),
-                outcomes,
-            });
         }
-        Ok(rows)
+        Ok(LogBatch {
+            first_row,
+            models: model_cols.len(),
+            prompts: strings(self.layout.prompt)?,
+            messages: strings(self.layout.messages)?,
+            categories: strings(self.layout.category)?,
+            expected: strings(self.layout.expected_decision)?,
+            ids,
+            outcomes,
+        })
     }
 }
 
+/// One decoded record batch of a request log, checked: the string columns stay Arrow arrays
+/// that rows borrow from (no copy or allocation per row), the model outcomes are decoded.
+#[derive(Debug, Clone)]
+pub struct LogBatch {
+    first_row: u64,
+    models: usize,
+    ids: StringArray,
+    prompts: Option<StringArray>,
+    messages: Option<StringArray>,
+    categories: Option<StringArray>,
+    expected: Option<StringArray>,
+    /// Row-major, `len() × models`.
+    outcomes: Vec<ModelOutcome>,
+}
+
+/// The value of row `r` of an optional string column (`None` when absent or null).
+fn cell(column: &Option<StringArray>, r: usize) -> Option<&str> {
+    column
+        .as_ref()
+        .and_then(|c| c.is_valid(r).then(|| c.value(r)))
+}
+
+impl LogBatch {
+    /// Rows in the batch.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Index of the batch's first row in the log.
+    pub fn first_row(&self) -> u64 {
+        self.first_row
+    }
+
+    /// Row `r` of the batch (panics when `r >= len()`).
+    pub fn row(&self, r: usize) -> LogRowRef<'_> {
+        LogRowRef {
+            request_id: self.ids.value(r),
+            prompt: cell(&self.prompts, r),
+            messages: cell(&self.messages, r),
+            category: cell(&self.categories, r),
+            expected_decision: cell(&self.expected, r),
+            outcomes: &self.outcomes[r * self.models..(r + 1) * self.models],
+        }
+    }
+
+    /// The rows, copied out as owned [`LogRow`]s.
+    pub fn to_rows(&self) -> Vec<LogRow> {
+        (0..self.len()).map(|r| self.row(r).to_row()).collect()
+    }
+}
+
+/// Owned rows, one batch at a time (for tools and tests; the replay reads [`LogBatch`]es).
 impl Iterator for RequestLog {
     type Item = Result<Vec<LogRow>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_batch()
+        self.next_batch().map(|b| b.map(|b| b.to_rows()))
     }
 }

@@ -129,6 +129,50 @@ pub struct LogRow {
 }
 
 impl LogRow {
+    /// The row borrowed as a [`LogRowRef`] (what the replay and the cost model read).
+    pub fn view(&self) -> LogRowRef<'_> {
+        LogRowRef {
+            request_id: &self.request_id,
+            prompt: self.prompt.as_deref(),
+            messages: self.messages.as_deref(),
+            category: self.category.as_deref(),
+            expected_decision: self.expected_decision.as_deref(),
+            outcomes: &self.outcomes,
+        }
+    }
+}
+
+/// One row of a request log, borrowed: from a decoded batch (no copy per row, see
+/// [`crate::log_reader::LogBatch`]) or from a [`LogRow`]. Fields as in [`LogRow`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogRowRef<'a> {
+    /// Unique request id.
+    pub request_id: &'a str,
+    /// Last user turn.
+    pub prompt: Option<&'a str>,
+    /// Conversation as OpenAI messages JSON.
+    pub messages: Option<&'a str>,
+    /// Expected domain category.
+    pub category: Option<&'a str>,
+    /// Expected decision name.
+    pub expected_decision: Option<&'a str>,
+    /// Outcomes, one per model of the log (same order as the log's model list).
+    pub outcomes: &'a [ModelOutcome],
+}
+
+impl<'a> LogRowRef<'a> {
+    /// The row as an owned [`LogRow`].
+    pub fn to_row(&self) -> LogRow {
+        LogRow {
+            request_id: self.request_id.to_string(),
+            prompt: self.prompt.map(str::to_string),
+            messages: self.messages.map(str::to_string),
+            category: self.category.map(str::to_string),
+            expected_decision: self.expected_decision.map(str::to_string),
+            outcomes: self.outcomes.to_vec(),
+        }
+    }
+
     /// The request the router sees: `messages` when present, else `prompt` as one user turn.
     /// `row` and `path` only name the place in the error.
     pub fn route_request(
@@ -143,8 +187,8 @@ impl LogRow {
         Ok(request)
     }
 
-    /// Like [`LogRow::route_request`], but overwrites `request`, reusing its allocations for a
-    /// plain prompt (a replay keeps one such buffer per worker).
+    /// Like [`LogRowRef::route_request`], but overwrites `request`, reusing its allocations
+    /// for a plain prompt (a replay keeps one such buffer per worker).
     pub fn fill_route_request(
         &self,
         request: &mut router_core::request::RouteRequest,
@@ -152,7 +196,7 @@ impl LogRow {
         row: u64,
     ) -> crate::error::Result<()> {
         use router_core::request::ChatMessage;
-        if let Some(json) = &self.messages {
+        if let Some(json) = self.messages {
             request.messages =
                 serde_json::from_str(json).map_err(|e| crate::error::EvalError::BadValue {
                     path: path.to_string(),
@@ -162,7 +206,7 @@ impl LogRow {
                 })?;
             return Ok(());
         }
-        let Some(prompt) = &self.prompt else {
+        let Some(prompt) = self.prompt else {
             return Err(crate::error::EvalError::BadValue {
                 path: path.to_string(),
                 row,
@@ -182,18 +226,15 @@ impl LogRow {
             }
             None => request.messages.push(ChatMessage {
                 role: "user".into(),
-                content: prompt.clone(),
+                content: prompt.to_string(),
             }),
         }
         Ok(())
     }
 
-    /// The user text for excerpts in reports: `prompt`, else the raw `messages` JSON.
-    pub fn text(&self) -> &str {
-        self.prompt
-            .as_deref()
-            .or(self.messages.as_deref())
-            .unwrap_or("")
+    /// The user text: `prompt`, else the raw `messages` JSON.
+    pub fn text(&self) -> &'a str {
+        self.prompt.or(self.messages).unwrap_or("")
     }
 }
 

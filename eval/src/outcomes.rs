@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use router_core::config::{LatencyProfile, Pricing, RouterConfig};
 
-use crate::log_schema::{LogRow, ModelOutcome};
+use crate::log_schema::{LogRowRef, ModelOutcome};
 use crate::report::CostSettings;
 
 /// Sentinel id for "no value" in an [`Interner`].
@@ -82,7 +82,7 @@ impl ModelCostModel {
 }
 
 /// Prompt tokens estimated from text length: ceil(chars / chars_per_token).
-pub fn estimate_prompt_tokens(row: &LogRow, settings: &CostSettings) -> u64 {
+pub fn estimate_prompt_tokens(row: &LogRowRef<'_>, settings: &CostSettings) -> u64 {
     let chars = row.text().chars().count() as f64;
     (chars / settings.chars_per_token.max(1e-9)).ceil() as u64
 }
@@ -105,7 +105,7 @@ pub struct Outcome {
 /// `tokens × reasoning_multiplier + reasoning_extra_tokens`.
 pub fn outcome(
     model: &ModelCostModel,
-    row: &LogRow,
+    row: &LogRowRef<'_>,
     est_prompt_tokens: u64,
     reasoning: bool,
     settings: &CostSettings,
@@ -208,8 +208,8 @@ mod tests {
         }
     }
 
-    fn row(o: ModelOutcome) -> LogRow {
-        LogRow {
+    fn row(o: ModelOutcome) -> crate::log_schema::LogRow {
+        crate::log_schema::LogRow {
             request_id: "r".into(),
             prompt: Some("x".repeat(41)),
             outcomes: vec![o],
@@ -230,6 +230,7 @@ mod tests {
             ..Default::default()
         });
         // 41 chars / 4 -> 11 prompt tokens; 100 completion tokens.
+        let r = r.view();
         let est = estimate_prompt_tokens(&r, &s);
         assert_eq!(est, 11);
         let o = outcome(&model(Some(0)), &r, est, false, &s);
@@ -247,7 +248,7 @@ mod tests {
             cost: Some(0.5),
             latency_ms: Some(42.0),
         });
-        let o = outcome(&model(Some(0)), &logged, 0, true, &s);
+        let o = outcome(&model(Some(0)), &logged.view(), 0, true, &s);
         assert_eq!((o.cost, o.latency_ms), (0.5, 42.0));
         assert!(o.quality.is_nan());
         assert!(outcome(&model(None), &r, est, false, &s).quality.is_nan());

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use router_core::config::LoadedConfig;
-use router_core::engine::{RouteOutcome, Router};
+use router_core::engine::{RouteDecision, RouteTarget, Router};
 use router_core::request::RouteRequest;
-use router_core::signals::SignalKind;
+use router_core::signals::{SignalKind, SignalMatch};
+use smallvec::SmallVec;
 
 use crate::error::{EvalError, Result};
-use crate::log_reader::RequestLog;
-use crate::log_schema::LogRow;
+use crate::log_reader::{LogBatch, RequestLog};
+use crate::log_schema::LogRowRef;
 use crate::outcomes::{self, Interner, ModelCostModel, Outcome, OutcomeTable, NONE_ID};
 use crate::report::CostSettings;
 use crate::scoring::PolicyRun;
@@ -148,13 +149,16 @@ impl Default for ReplayOptions {
 
 /// One policy's routing of one request, as given to the per-row callback.
 pub struct Routed<'a> {
-    /// The router's outcome.
-    pub outcome: &'a RouteOutcome,
+    /// The router's decision (winning decision, confidence, signal matches).
+    pub decision: &'a RouteDecision,
+    /// What the decision routes to (decision name, model, reasoning, blocking).
+    pub target: RouteTarget<'a>,
     /// Index of the chosen model in [`ReplayData::models`].
     pub model: usize,
     /// Outcome of the chosen model (reasoning applied).
     pub chosen: Outcome,
-    /// Time in `Router::route`, µs.
+    /// Time in the router (`Router::route_decision`, or this request's share of a
+    /// `Router::route_batch` call), µs.
     pub router_us: f64,
 }
 
@@ -205,9 +209,8 @@ impl ReplayData {
 }
 
 /// The domain signal's top category (highest confidence domain match), if any.
-pub fn top_domain(outcome: &RouteOutcome) -> Option<&str> {
-    outcome
-        .signals
+pub fn top_domain(signals: &[SignalMatch]) -> Option<&str> {
+    signals
         .iter()
         .filter(|m| m.kind == SignalKind::Domain)
         .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
@@ -220,17 +223,18 @@ const PAR_MIN_ROWS: usize = 64;
 
 /// One policy's routing of one row, computed on a worker thread.
 struct PolicyResult {
-    outcome: RouteOutcome,
+    decision: RouteDecision,
     model: usize,
     chosen: Outcome,
     router_us: f64,
 }
 
-/// Everything computed for one row off the main thread.
+/// Everything computed for one row off the main thread (inline up to 4 models and 2
+/// policies, so a row costs no allocation of its own).
 struct RowResult {
     /// Outcome of every union model (no reasoning): the row of the outcome table.
-    table: Vec<Outcome>,
-    policies: Vec<PolicyResult>,
+    table: SmallVec<[Outcome; 4]>,
+    policies: SmallVec<[PolicyResult; 2]>,
 }
 
 /// What the per-row routing needs (shared read-only by the worker threads).
@@ -249,17 +253,22 @@ impl RowContext<'_> {
     fn route_row(
         &self,
         request: &mut RouteRequest,
-        row: &LogRow,
+        row: LogRowRef<'_>,
         row_index: u64,
     ) -> Result<RowResult> {
         row.fill_route_request(request, self.path, row_index)?;
-        let mut routed = Vec::with_capacity(self.policies.len());
-        for policy in self.policies {
+        let est_tokens = outcomes::estimate_prompt_tokens(&row, self.cost);
+        let mut policies = SmallVec::with_capacity(self.policies.len());
+        for (p, policy) in self.policies.iter().enumerate() {
             let t = Instant::now();
-            let outcome = policy.router.route(request)?;
-            routed.push((outcome, t.elapsed().as_secs_f64() * 1e6));
+            let decision = policy.router.route_decision(request)?;
+            let router_us = t.elapsed().as_secs_f64() * 1e6;
+            policies.push(self.cost_choice(p, &row, row_index, est_tokens, decision, router_us)?);
         }
-        self.cost_row(row, row_index, routed)
+        Ok(RowResult {
+            table: self.table_row(&row, est_tokens),
+            policies,
+        })
     }
 
     /// Routes a chunk of rows (`(index in the decoded batch, row)`; the batch starts at log row
@@ -268,7 +277,7 @@ impl RowContext<'_> {
     /// failing call fails the chunk's first routed row.
     fn route_chunk(
         &self,
-        chunk: &[(usize, &LogRow)],
+        chunk: &[(usize, LogRowRef<'_>)],
         first: u64,
     ) -> Vec<(usize, Result<RowResult>)> {
         let requests: Vec<Result<RouteRequest>> = chunk
@@ -280,9 +289,9 @@ impl RowContext<'_> {
         for policy in self.policies {
             let t = Instant::now();
             match policy.router.route_batch(&ok) {
-                Ok(outcomes) => {
+                Ok(decisions) => {
                     let share = t.elapsed().as_secs_f64() * 1e6 / ok.len().max(1) as f64;
-                    per_policy.push(outcomes.into_iter().map(move |o| (o, share)));
+                    per_policy.push(decisions.into_iter().map(move |d| (d, share)));
                 }
                 Err(e) => {
                     let failed = requests.iter().position(|r| r.is_ok()).unwrap_or(0);
@@ -312,67 +321,81 @@ impl RowContext<'_> {
             .iter()
             .zip(requests)
             .map(|(&(i, row), request)| {
+                let row_index = first + i as u64;
                 let result = request.and_then(|_| {
-                    let routed = per_policy
+                    let est_tokens = outcomes::estimate_prompt_tokens(&row, self.cost);
+                    let policies = per_policy
                         .iter_mut()
-                        .map(|outcomes| outcomes.next().expect("one outcome per built request"))
-                        .collect();
-                    self.cost_row(row, first + i as u64, routed)
+                        .enumerate()
+                        .map(|(p, decisions)| {
+                            let (decision, router_us) =
+                                decisions.next().expect("one decision per built request");
+                            self.cost_choice(p, &row, row_index, est_tokens, decision, router_us)
+                        })
+                        .collect::<Result<_>>()?;
+                    Ok(RowResult {
+                        table: self.table_row(&row, est_tokens),
+                        policies,
+                    })
                 });
                 (i, result)
             })
             .collect()
     }
 
-    /// Finds each policy's chosen model and costs it, and costs every model (the table row).
-    fn cost_row(
+    /// Finds the model policy `p` chose on row `row_index` and costs it (reasoning applied).
+    fn cost_choice(
         &self,
-        row: &LogRow,
+        p: usize,
+        row: &LogRowRef<'_>,
         row_index: u64,
-        routed: Vec<(RouteOutcome, f64)>,
-    ) -> Result<RowResult> {
-        let est_tokens = outcomes::estimate_prompt_tokens(row, self.cost);
-        let mut policies = Vec::with_capacity(routed.len());
-        for (p, (outcome, router_us)) in routed.into_iter().enumerate() {
-            let model = self
-                .models
-                .iter()
-                .position(|m| m.name == outcome.model)
-                .ok_or_else(|| {
-                    EvalError::Invalid(format!(
-                        "{}: row {row_index}: router chose model `{}` which is not in the config's providers.models",
-                        self.path, outcome.model
-                    ))
-                })?;
-            let spec = self.specs[p][model].unwrap_or(&self.models[model]);
-            let chosen = outcomes::outcome(spec, row, est_tokens, outcome.use_reasoning, self.cost);
-            policies.push(PolicyResult {
-                outcome,
-                model,
-                chosen,
-                router_us,
-            });
-        }
-        let table = self
+        est_tokens: u64,
+        decision: RouteDecision,
+        router_us: f64,
+    ) -> Result<PolicyResult> {
+        let target = self.policies[p].router.target(&decision);
+        let model = self
             .models
             .iter()
+            .position(|m| m.name == target.model)
+            .ok_or_else(|| {
+                EvalError::Invalid(format!(
+                    "{}: row {row_index}: router chose model `{}` which is not in the config's providers.models",
+                    self.path, target.model
+                ))
+            })?;
+        let spec = self.specs[p][model].unwrap_or(&self.models[model]);
+        let chosen = outcomes::outcome(spec, row, est_tokens, target.use_reasoning, self.cost);
+        Ok(PolicyResult {
+            decision,
+            model,
+            chosen,
+            router_us,
+        })
+    }
+
+    /// The outcome of every union model on `row`, without reasoning (a row of the table).
+    fn table_row(&self, row: &LogRowRef<'_>, est_tokens: u64) -> SmallVec<[Outcome; 4]> {
+        self.models
+            .iter()
             .map(|m| outcomes::outcome(m, row, est_tokens, false, self.cost))
-            .collect();
-        Ok(RowResult { table, policies })
+            .collect()
     }
 
     /// Routes the rows of a batch in parallel (results in row order).
-    fn route_batch(&self, rows: &[LogRow], first: u64) -> Vec<Result<RowResult>> {
+    fn route_batch(&self, batch: &LogBatch) -> Vec<Result<RowResult>> {
+        let first = batch.first_row();
         if self.router_batch > 1 {
             // Requests of similar length share a call, so batched inference pads little.
-            let mut order: Vec<(usize, &LogRow)> = rows.iter().enumerate().collect();
+            let mut order: Vec<(usize, LogRowRef<'_>)> =
+                (0..batch.len()).map(|i| (i, batch.row(i))).collect();
             order.sort_by_key(|(_, row)| row.text().len());
             let routed: Vec<(usize, Result<RowResult>)> = order
                 .par_chunks(self.router_batch)
                 .flat_map_iter(|chunk| self.route_chunk(chunk, first))
                 .collect();
             let mut in_order: Vec<Option<Result<RowResult>>> =
-                std::iter::repeat_with(|| None).take(rows.len()).collect();
+                std::iter::repeat_with(|| None).take(batch.len()).collect();
             for (i, result) in routed {
                 in_order[i] = Some(result);
             }
@@ -381,14 +404,14 @@ impl RowContext<'_> {
                 .map(|r| r.expect("every row is in one chunk"))
                 .collect();
         }
-        rows.par_iter()
-            .enumerate()
+        (0..batch.len())
+            .into_par_iter()
             .with_min_len(PAR_MIN_ROWS)
             .map_init(
                 || RouteRequest {
                     messages: Vec::new(),
                 },
-                |request, (i, row)| self.route_row(request, row, first + i as u64),
+                |request, i| self.route_row(request, batch.row(i), first + i as u64),
             )
             .collect()
     }
@@ -396,9 +419,7 @@ impl RowContext<'_> {
 
 /// A decoded batch with its rows' routing, waiting to be merged.
 struct RoutedBatch {
-    rows: Vec<LogRow>,
-    /// Log row index of `rows[0]`.
-    first: u64,
+    batch: LogBatch,
     results: Vec<Result<RowResult>>,
 }
 
@@ -410,31 +431,28 @@ fn merge_batch(
     batch: RoutedBatch,
     on_row: &mut OnRow<'_>,
 ) -> Result<()> {
-    let RoutedBatch {
-        rows,
-        first,
-        mut results,
-    } = batch;
+    let RoutedBatch { batch, mut results } = batch;
     if let Some(bad) = results.iter().position(|r| r.is_err()) {
         return Err(results.swap_remove(bad).err().expect("checked"));
     }
     let mut routed: Vec<Routed<'_>> = Vec::with_capacity(policies.len());
-    for (i, (row, result)) in rows.iter().zip(&results).enumerate() {
+    for (i, result) in results.iter().enumerate() {
+        let row = batch.row(i);
         let r = result.as_ref().expect("checked");
         data.table.push(&r.table);
-        data.category.push(data.strings.id(row.category.as_deref()));
+        data.category.push(data.strings.id(row.category));
         data.expected_decision
-            .push(data.strings.id(row.expected_decision.as_deref()));
+            .push(data.strings.id(row.expected_decision));
         routed.clear();
         for (p, pr) in r.policies.iter().enumerate() {
+            let target = policies[p].router.target(&pr.decision);
             let run = &mut data.runs[p];
             run.model.push(pr.model as u32);
-            run.decision
-                .push(data.strings.id(pr.outcome.decision.as_deref()));
-            run.reasoning.push(pr.outcome.use_reasoning);
-            run.confidence.push(pr.outcome.confidence);
+            run.decision.push(data.strings.id(target.decision));
+            run.reasoning.push(target.use_reasoning);
+            run.confidence.push(pr.decision.confidence);
             let predicted = if policies[p].uses_domain {
-                data.strings.id(top_domain(&pr.outcome))
+                data.strings.id(top_domain(&pr.decision.signals))
             } else {
                 NONE_ID
             };
@@ -442,30 +460,28 @@ fn merge_batch(
             run.router_us.push(pr.router_us);
             run.outcome.push(pr.chosen);
             data.route_time[p] += Duration::from_secs_f64(pr.router_us * 1e-6);
-            data.blocked[p] += u64::from(pr.outcome.block.is_some());
+            data.blocked[p] += u64::from(target.blocked);
             routed.push(Routed {
-                outcome: &pr.outcome,
+                decision: &pr.decision,
+                target,
                 model: pr.model,
                 chosen: pr.chosen,
                 router_us: pr.router_us,
             });
         }
-        on_row(first + i as u64, row, &routed)?;
+        on_row(batch.first_row() + i as u64, row, &routed)?;
     }
     drop(routed);
-    // Freeing the outcomes' and rows' strings is spread over the pool instead of this thread.
+    // Freeing the signal matches is spread over the pool instead of this thread.
     results
         .into_par_iter()
-        .with_min_len(PAR_MIN_ROWS)
-        .for_each(drop);
-    rows.into_par_iter()
         .with_min_len(PAR_MIN_ROWS)
         .for_each(drop);
     Ok(())
 }
 
 /// Per-row callback of [`replay`]: row index, the row, each policy's routing.
-pub type OnRow<'f> = dyn FnMut(u64, &LogRow, &[Routed<'_>]) -> Result<()> + 'f;
+pub type OnRow<'f> = dyn FnMut(u64, LogRowRef<'_>, &[Routed<'_>]) -> Result<()> + 'f;
 
 /// Replays `log_path` through every policy; `on_row(row_index, row, routed)` sees each request
 /// with each policy's routing (in policy order) and may fail the replay.
@@ -535,7 +551,7 @@ pub fn replay(
     std::thread::scope(|scope| -> Result<()> {
         // Decoding runs one batch ahead on its own thread; the bounded channel keeps at most
         // one decoded batch waiting, so memory stays at a few batches whatever the file size.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Result<Vec<LogRow>>, Duration)>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Result<LogBatch>, Duration)>(1);
         let mut log = log;
         scope.spawn(move || loop {
             let t = Instant::now();
@@ -548,7 +564,7 @@ pub fn replay(
         // While the pool routes batch k+1, this thread merges batch k (in row order, so ids,
         // columns and the callback see exactly what a sequential replay would).
         let mut pending: Option<RoutedBatch> = None;
-        let mut next_first: u64 = 0;
+        let mut decoded: u64 = 0;
         for (batch, decode) in rx {
             data.decode_time += decode;
             let batch = match batch {
@@ -561,28 +577,26 @@ pub fn replay(
                     return Err(e);
                 }
             };
-            let first = next_first;
-            next_first += batch.len() as u64;
+            decoded += batch.len() as u64;
             let mut routed_next = None;
             let merged = rayon::in_place_scope(|s| {
-                s.spawn(|_| routed_next = Some(ctx.route_batch(&batch, first)));
+                s.spawn(|_| routed_next = Some(ctx.route_batch(&batch)));
                 match pending.take() {
                     Some(prev) => merge_batch(&mut data, policies, prev, on_row),
                     None => Ok(()),
                 }
             });
             merged?;
-            bar.set_position(first);
+            bar.set_position(batch.first_row());
             pending = Some(RoutedBatch {
-                rows: batch,
-                first,
+                batch,
                 results: routed_next.expect("the routing task ran"),
             });
         }
         if let Some(last) = pending.take() {
             merge_batch(&mut data, policies, last, on_row)?;
         }
-        bar.set_position(next_first);
+        bar.set_position(decoded);
         Ok(())
     })?;
     bar.finish_and_clear();

@@ -25,7 +25,7 @@ fn reads_tiny_log_in_small_batches() {
     let second = log.next_batch().unwrap().unwrap();
     assert_eq!(second.len(), 1);
     assert!(log.next_batch().is_none());
-    let r3 = &second[0];
+    let r3 = second.row(0);
     assert_eq!(r3.request_id, "r3");
     assert_eq!(
         r3.outcomes[1].quality, None,
@@ -65,7 +65,7 @@ fn writer_round_trips_rows() {
         .flat_map(|b| b.unwrap())
         .collect();
     assert_eq!(rows, vec![row.clone()]);
-    let req = rows[0].route_request("w", 0).unwrap();
+    let req = rows[0].view().route_request("w", 0).unwrap();
     assert_eq!(req.user_text(), "hi");
 }
 
@@ -156,12 +156,13 @@ fn integer_quality_columns_are_accepted() {
         .next_batch()
         .unwrap()
         .unwrap();
-    assert_eq!(rows[0].outcomes[0].quality, Some(1.0));
+    assert_eq!(rows.row(0).outcomes[0].quality, Some(1.0));
     assert!(matches!(
         LogRow {
             messages: Some("not json".into()),
             ..Default::default()
         }
+        .view()
         .route_request("f", 7),
         Err(EvalError::BadValue { row: 7, .. })
     ));

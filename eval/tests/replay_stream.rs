@@ -86,12 +86,12 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
     let models = LogModels::of(&log).unwrap();
     let policy = Policy::load(&cfg, &models, &log, false).unwrap();
 
-    // Reference: fresh rows, one request at a time.
+    // Reference: owned rows, one request at a time through `Router::route`.
     let mut want = Vec::new();
     let mut reader = RequestLog::open(&log, 1000).unwrap();
-    let rows = reader.next_batch().unwrap().unwrap();
+    let rows = reader.next().unwrap().unwrap();
     for (i, row) in rows.iter().enumerate() {
-        let request = row.route_request("log", i as u64).unwrap();
+        let request = row.view().route_request("log", i as u64).unwrap();
         let outcome = policy.router.route(&request).unwrap();
         let model = if outcome.model == "big" { 1 } else { 0 };
         want.push(Seen {
@@ -119,15 +119,15 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
             let r = &routed[0];
             got.push(Seen {
                 index,
-                request_id: row.request_id.clone(),
-                category: row.category.clone(),
+                request_id: row.request_id.to_string(),
+                category: row.category.map(str::to_string),
                 text: row
                     .route_request("log", index)
                     .unwrap()
                     .user_text()
                     .to_string(),
-                decision: r.outcome.decision.clone(),
-                model: r.outcome.model.clone(),
+                decision: r.target.decision.map(str::to_string),
+                model: r.target.model.to_string(),
                 quality: r.chosen.quality,
             });
             Ok(())

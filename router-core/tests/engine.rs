@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use router_core::config::LoadedConfig;
-use router_core::engine::Router;
+use router_core::engine::{RouteOutcome, Router};
 use router_core::plugins::{PluginConfig, SystemPromptMode};
 use router_core::request::{ChatMessage, RouteRequest};
 use router_core::signals::{Signal, SignalKind, SignalMatch};
@@ -486,7 +486,12 @@ fn route_batch_equals_routing_one_at_a_time() {
         .map(|p| RouteRequest::from_prompt(*p))
         .collect();
     let refs: Vec<&RouteRequest> = requests.iter().collect();
-    let batched = r.route_batch(&refs).unwrap();
+    let batched: Vec<RouteOutcome> = r
+        .route_batch(&refs)
+        .unwrap()
+        .into_iter()
+        .map(|d| r.outcome(d))
+        .collect();
     assert_eq!(batched.len(), prompts.len());
     let decisions: Vec<Option<&str>> = batched.iter().map(|o| o.decision.as_deref()).collect();
     let distinct: std::collections::BTreeSet<_> = decisions.iter().collect();
@@ -525,4 +530,36 @@ fn many_signal_rules_route_like_few() {
     assert_eq!(route("WORD7 only").decision.as_deref(), Some("d7"));
     assert_eq!(route("word1000").decision, None);
     assert_eq!(route("word120 word121").signals.len(), 2);
+}
+
+#[test]
+fn compact_decision_targets_what_the_outcome_says() {
+    let r = keywords_router();
+    let prompts = [
+        "URGENT: my Rust code panics with a stack trace, please debug it asap",
+        "Here is my password: hunter2, can you store it?",
+        "How do I reset my password?",
+        "Compute the integral of x^2 from 0 to 3",
+        "tell me a joke",
+        "Tell me a story about a lighthouse keeper who finds a message in a bottle one stormy night.",
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for p in prompts {
+        let req = RouteRequest::from_prompt(p);
+        let compact = r.route_decision(&req).unwrap();
+        let target = r.target(&compact);
+        let outcome = r.outcome(compact.clone());
+        assert_eq!(outcome, r.route(&req).unwrap(), "{p}");
+        assert_eq!(target.decision, outcome.decision.as_deref(), "{p}");
+        assert_eq!(target.model, outcome.model, "{p}");
+        assert_eq!(target.use_reasoning, outcome.use_reasoning, "{p}");
+        assert_eq!(target.blocked, outcome.block.is_some(), "{p}");
+        assert_eq!(compact.confidence, outcome.confidence, "{p}");
+        assert_eq!(compact.signals, outcome.signals, "{p}");
+        seen.insert((target.decision, target.use_reasoning, target.blocked));
+    }
+    // The prompts cover the default model, a blocking decision and a reasoning decision.
+    assert!(seen.iter().any(|t| t.0.is_none()), "{seen:?}");
+    assert!(seen.iter().any(|t| t.2), "{seen:?}");
+    assert!(seen.iter().any(|t| t.1), "{seen:?}");
 }

@@ -17,8 +17,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
-pub use outcome::{DecisionTrace, LeafTrace, RouteOutcome};
+pub use outcome::{DecisionTrace, LeafTrace, RouteDecision, RouteOutcome, RouteTarget};
 
 use crate::config::{LoadedConfig, ModelSpec, RouterConfig, Strategy};
 use crate::plugins::PluginConfig;
@@ -41,6 +42,9 @@ struct CompiledDecision {
     lora_name: Option<String>,
     plugins: Vec<PluginConfig>,
 }
+
+/// A request's confidence per used signal rule; inline (no allocation) up to 32 rules.
+type ConfidenceTable = SmallVec<[f32; 32]>;
 
 /// A compiled config, ready to route requests. Cheap to share (`Send + Sync`).
 pub struct Router {
@@ -191,30 +195,39 @@ impl Router {
     pub fn signals(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
         let mut out = Vec::new();
         for s in &self.signals {
-            out.extend(s.evaluate(request)?);
+            append(&mut out, s.evaluate(request)?);
         }
         Ok(out)
     }
 
-    /// Routes a request (no trace).
+    /// Routes a request (no trace): [`Router::route_decision`], then [`Router::outcome`].
     pub fn route(&self, request: &RouteRequest) -> Result<RouteOutcome> {
-        Ok(self.decide(self.signals(request)?, false))
+        Ok(self.outcome(self.route_decision(request)?))
+    }
+
+    /// Computes the signals of a request and picks the winning decision, in the compact form
+    /// that [`Router::route`] expands into its outcome.
+    pub fn route_decision(&self, request: &RouteRequest) -> Result<RouteDecision> {
+        Ok(self.decide_compact(self.signals(request)?))
     }
 
     /// Routes several requests at once (offline replays): each signal evaluates the whole
     /// batch (one forward pass for a model signal), then the decisions run per request. The
-    /// outcomes equal routing each request with [`Router::route`], up to the float rounding of
+    /// results equal [`Router::route_decision`] of each request, up to the float rounding of
     /// batched inference.
-    pub fn route_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<RouteOutcome>> {
+    pub fn route_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<RouteDecision>> {
         let mut matches: Vec<Vec<SignalMatch>> = vec![Vec::new(); requests.len()];
         for s in &self.signals {
             let per_request = s.evaluate_batch(requests)?;
             debug_assert_eq!(per_request.len(), requests.len());
             for (m, found) in matches.iter_mut().zip(per_request) {
-                m.extend(found);
+                append(m, found);
             }
         }
-        Ok(matches.into_iter().map(|m| self.decide(m, false)).collect())
+        Ok(matches
+            .into_iter()
+            .map(|m| self.decide_compact(m))
+            .collect())
     }
 
     /// Routes a request and records a per-decision trace.
@@ -231,8 +244,8 @@ impl Router {
     }
 
     /// The per-request confidence table: one slot per used signal rule.
-    fn table(&self, matches: &[SignalMatch]) -> Vec<f32> {
-        let mut table = vec![NO_MATCH; self.n_slots];
+    fn table(&self, matches: &[SignalMatch]) -> ConfidenceTable {
+        let mut table = ConfidenceTable::from_elem(NO_MATCH, self.n_slots);
         for m in matches {
             if let Some(&s) = self.slots.get(&m.kind).and_then(|n| n.get(m.name.as_str())) {
                 let v = &mut table[s as usize];
@@ -268,6 +281,57 @@ impl Router {
         let table = self.table(&matches);
         let best = self.best(&table);
         let trace = trace.then(|| self.trace(&table, &matches));
+        self.expand(best, matches, trace)
+    }
+
+    /// [`Router::decide`] in the compact form (no trace).
+    pub fn decide_compact(&self, matches: Vec<SignalMatch>) -> RouteDecision {
+        let best = self.best(&self.table(&matches));
+        RouteDecision {
+            index: best.map(|(i, _)| i),
+            confidence: best.map_or(0.0, |(_, c)| c),
+            signals: matches,
+        }
+    }
+
+    /// The full outcome of a compact decision (what [`Router::route`] returns).
+    pub fn outcome(&self, decision: RouteDecision) -> RouteOutcome {
+        let best = decision.index.map(|i| (i, decision.confidence));
+        self.expand(best, decision.signals, None)
+    }
+
+    /// What `decision` routes to: decision name, model, reasoning and blocking, as in its
+    /// [`Router::outcome`]. Panics if `decision` came from another router.
+    pub fn target(&self, decision: &RouteDecision) -> RouteTarget<'_> {
+        match decision.index {
+            None => RouteTarget {
+                decision: None,
+                model: &self.loaded.config.providers.defaults.default_model,
+                use_reasoning: false,
+                blocked: false,
+            },
+            Some(i) => {
+                let d = &self.decisions[i];
+                RouteTarget {
+                    decision: Some(&d.name),
+                    model: &d.model,
+                    use_reasoning: d.use_reasoning,
+                    blocked: d
+                        .plugins
+                        .iter()
+                        .any(|p| matches!(p, PluginConfig::Block(_))),
+                }
+            }
+        }
+    }
+
+    /// Builds the outcome of the winning decision `best` (`(index, confidence)`).
+    fn expand(
+        &self,
+        best: Option<(usize, f32)>,
+        matches: Vec<SignalMatch>,
+        trace: Option<Vec<DecisionTrace>>,
+    ) -> RouteOutcome {
         let cfg = &self.loaded.config;
         match best {
             None => RouteOutcome {
@@ -371,6 +435,15 @@ impl Router {
                 }
             })
             .collect()
+    }
+}
+
+/// Appends `more` to `out`, taking over `more`'s allocation when `out` is empty.
+fn append(out: &mut Vec<SignalMatch>, mut more: Vec<SignalMatch>) {
+    if out.is_empty() {
+        std::mem::swap(out, &mut more);
+    } else {
+        out.append(&mut more);
     }
 }
 

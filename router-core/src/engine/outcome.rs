@@ -37,6 +37,34 @@ pub struct RouteOutcome {
     pub trace: Option<Vec<DecisionTrace>>,
 }
 
+/// The decision step's result in compact form: the winning decision by index, its confidence
+/// and the signal matches it came from. [`crate::engine::Router::route`] turns it into a
+/// [`RouteOutcome`] with [`crate::engine::Router::outcome`]; offline replays keep this form and
+/// read what it routes to through [`crate::engine::Router::target`] (no per-request copies of
+/// names and plugin settings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteDecision {
+    /// Index of the winning decision in `routing.decisions`; `None` when none matched.
+    pub index: Option<usize>,
+    /// Confidence of the winning decision's rule tree (0 when none matched).
+    pub confidence: f32,
+    /// Every signal match computed for the request.
+    pub signals: Vec<SignalMatch>,
+}
+
+/// What a [`RouteDecision`] routes to, borrowed from the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteTarget<'a> {
+    /// The winning decision's name; `None` for the default model.
+    pub decision: Option<&'a str>,
+    /// The chosen model.
+    pub model: &'a str,
+    /// Whether reasoning is on.
+    pub use_reasoning: bool,
+    /// Whether a block / fast_response plugin answers instead of a model.
+    pub blocked: bool,
+}
+
 /// How one decision evaluated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecisionTrace {

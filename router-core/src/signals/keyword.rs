@@ -25,6 +25,7 @@ use std::collections::BTreeSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
+use smallvec::SmallVec;
 
 use super::context::is_cjk;
 use super::regex_match::RegexList;
@@ -253,9 +254,9 @@ impl KeywordSignal {
         self.rules.is_empty()
     }
 
-    /// Marks every item that occurs in `text`.
-    fn hits(&self, text: &str) -> Vec<bool> {
-        let mut hit = vec![false; self.items.len()];
+    /// Marks every item that occurs in `text` (inline, no allocation, up to 64 items).
+    fn hits(&self, text: &str) -> SmallVec<[bool; 64]> {
+        let mut hit = SmallVec::from_elem(false, self.items.len());
         let mut lowered: Option<String> = None;
         let mut ascii_lowered: Option<Cow<'_, str>> = None;
         for a in &self.automata {
