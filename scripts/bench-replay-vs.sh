@@ -7,8 +7,10 @@
 # under $TMPDIR, with the bench's `libc` dev-dependency added there), then runs them
 # alternately `rounds` times (default 2) on the same log files: synthetic prompts at
 # 100k / 1M / 4M rows, and the real MMLU prompts of datasets/samples/routing_log.parquet
-# cycled to 1M rows. Timing runs hold /tmp/routelab-bench.lock so they never overlap another
-# benchmark. Logs are kept in $TMPDIR/routelab-replay-logs for later runs.
+# cycled to 1M rows, on all cores and then pinned to one core (`taskset -c 1`: CPU time per
+# row without scheduling noise, the steadier measure of the work done). Timing runs hold
+# /tmp/routelab-bench.lock so they never overlap another benchmark. Logs are kept in
+# $TMPDIR/routelab-replay-logs for later runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:?usage: bench-replay-vs.sh <commit> [rounds]}
@@ -45,11 +47,14 @@ run() {
   REPLAY_BENCH_DIR="$logs" REPLAY_BENCH_ROWS=100000,1000000,4000000 "$bin" | tail -3
   echo "## $name, MMLU prompts, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
   REPLAY_BENCH_PROMPTS="$prompts" REPLAY_BENCH_DIR="$logs" REPLAY_BENCH_ROWS=1000000 "$bin" | tail -1
+  echo "## $name, MMLU prompts, one core, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  REPLAY_BENCH_PROMPTS="$prompts" REPLAY_BENCH_DIR="$logs" REPLAY_BENCH_ROWS=1000000 \
+    taskset -c 1 "$bin" | tail -1
 }
 
 exec 9>/tmp/routelab-bench.lock
 flock 9
-echo "| rows | prompt bytes (mean) | log MiB | decode-only rows/s | decode CPU µs/row | replay rows/s | replay CPU µs/row | in Router::route µs/row | replay CPU / decode CPU | peak RSS MiB |"
+echo "| rows | prompt bytes (mean) | log MiB | decode-only rows/s | decode CPU µs/row | replay rows/s | replay CPU µs/row | router µs/row | replay CPU / decode CPU | peak RSS MiB |"
 for round in $(seq 1 "$rounds"); do
   echo "# round $round"
   run "new: working tree" "$new_bin"

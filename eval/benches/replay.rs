@@ -2,12 +2,14 @@
 //!
 //! `cargo bench -p eval --bench replay` (sizes via `REPLAY_BENCH_ROWS=100000,1000000`).
 //! For each size: write a 2-model log (RouteLLM MMLU model names, 0/1 quality, ~370-byte
-//! prompts), time a decode-only pass (one thread), then a full replay through router-core with
-//! the rule-only config `eval/tests/fixtures/mmlu-keywords.yaml`, and print rows/s, the CPU
-//! time per row of each (process user + system time, all threads), and the process's peak RSS
-//! (VmHWM) so far. Replay CPU / decode CPU is the number of cores at which the replay becomes
-//! limited by decoding (the decoder is one thread; routing runs on all the others). With `REPLAY_BENCH_DIR=<dir>` the logs are kept in
-//! `<dir>` and reused by later runs (for profiling the replay without the generation).
+//! prompts), time a decode-only pass (one thread: Parquet pages to checked Arrow batches), then a
+//! full replay through router-core with the rule-only config
+//! `eval/tests/fixtures/mmlu-keywords.yaml`, and print rows/s, the CPU time per row of each
+//! (process user + system time, all threads), the time spent in the router per row, and the
+//! process's peak RSS (VmHWM) so far. Replay CPU / decode CPU is the number of cores at which
+//! the replay becomes limited by decoding (the decoder is one thread; routing runs on all the
+//! others). With `REPLAY_BENCH_DIR=<dir>` the logs are kept in `<dir>` and reused by later runs
+//! (for profiling the replay without the generation).
 //! With `REPLAY_BENCH_PROMPTS=<request log>` the prompts are that log's prompts, cycled (e.g.
 //! the 2,111 real MMLU questions of `datasets/samples/routing_log.parquet`), instead of the
 //! generated keyword-dense ones.
@@ -46,7 +48,7 @@ fn prompts_of(path: &Path) -> Vec<String> {
     let prompts: Vec<String> = RequestLog::open(path, 8192)
         .expect("open prompt log")
         .flat_map(|batch| batch.expect("decode prompt log"))
-        .map(|row| row.view().text().to_string())
+        .map(|row| row.text().to_string())
         .collect();
     assert!(!prompts.is_empty(), "{} has no prompts", path.display());
     prompts
@@ -142,7 +144,7 @@ fn main() {
         std::env::temp_dir().join(format!("routelab-replay-bench-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir).expect("temp dir");
-    println!("| rows | prompt bytes (mean) | log MiB | decode-only rows/s | decode CPU µs/row | replay rows/s | replay CPU µs/row | in Router::route µs/row | replay CPU / decode CPU | peak RSS MiB |");
+    println!("| rows | prompt bytes (mean) | log MiB | decode-only rows/s | decode CPU µs/row | replay rows/s | replay CPU µs/row | router µs/row | replay CPU / decode CPU | peak RSS MiB |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for rows in sizes {
         // Kept logs are named after their prompt source, so another source never reuses them.

@@ -140,6 +140,11 @@ impl LogRow {
             outcomes: &self.outcomes,
         }
     }
+
+    /// The user text: `prompt`, else the raw `messages` JSON.
+    pub fn text(&self) -> &str {
+        self.view().text()
+    }
 }
 
 /// One row of a request log, borrowed: from a decoded batch (no copy per row, see

@@ -47,6 +47,16 @@ pub fn conversation_tokens(request: &RouteRequest) -> u64 {
         .sum()
 }
 
+/// Bounds on [`conversation_tokens`] from byte lengths alone (no pass over the text): a CJK
+/// character takes at least 3 bytes and counts 1, any other at most 4 bytes and counts 1/4, so
+/// `n` bytes give between `n / 16` and `n / 3 + 1` tokens.
+pub fn conversation_token_bounds(request: &RouteRequest) -> (u64, u64) {
+    request.messages.iter().fold((0, 0), |(lo, hi), m| {
+        let n = m.content.len() as u64;
+        (lo + n / 16, hi + n / 3 + 1)
+    })
+}
+
 /// Compiled context-length rules.
 pub struct ContextSignal {
     rules: Vec<(String, u64, u64)>,
@@ -94,6 +104,15 @@ impl Signal for ContextSignal {
     }
 
     fn evaluate(&self, request: &RouteRequest) -> crate::Result<Vec<SignalMatch>> {
+        // The usual case (a long-context band, a short request) needs no count at all.
+        let (lower, upper) = conversation_token_bounds(request);
+        if self
+            .rules
+            .iter()
+            .all(|(_, lo, hi)| upper < *lo || lower > *hi)
+        {
+            return Ok(Vec::new());
+        }
         Ok(self.matches(conversation_tokens(request)))
     }
 }
@@ -158,5 +177,60 @@ mod tests {
         assert_eq!(s.matches(500)[0].evidence, "~500 tokens in [100, 1000]");
         let req = RouteRequest::from_prompt("z".repeat(4 * 1001));
         assert_eq!(s.evaluate(&req).unwrap()[0].name, "long");
+    }
+
+    #[test]
+    fn byte_bounds_hold_and_never_change_the_matches() {
+        // ASCII, 2-byte, 3-byte non-CJK, CJK (3 bytes) and 4-byte (CJK extension B, emoji).
+        let pieces = [
+            "a",
+            "word ",
+            "é",
+            "\u{2019}",
+            "你",
+            "\u{3042}",
+            "\u{20000}",
+            "\u{1F600}",
+        ];
+        let mut texts = crate::signals::random_texts(&pieces, 40, 3000, 11);
+        // The extremes: the fewest tokens per byte (4-byte non-CJK) and the most (CJK).
+        texts.extend([
+            "\u{1F600}".repeat(64),
+            "你".repeat(50),
+            "a".repeat(7),
+            String::new(),
+        ]);
+        let rule = |name: &str, lo: u64, hi: Option<u64>| ContextRule {
+            name: name.into(),
+            min_tokens: Some(TokenCount(lo)),
+            max_tokens: hi.map(TokenCount),
+            description: None,
+        };
+        for (i, text) in texts.iter().enumerate() {
+            let cut = (0..=text.len() / (1 + i % 3))
+                .rev()
+                .find(|&c| text.is_char_boundary(c))
+                .expect("0 is a boundary");
+            let req = RouteRequest::from_prompt(&text[..cut]);
+            let exact = conversation_tokens(&req);
+            let (lo, hi) = conversation_token_bounds(&req);
+            assert!(
+                lo <= exact && exact <= hi,
+                "{lo} <= {exact} <= {hi}: {text:?}"
+            );
+            // Bands just around the exact count and far from it.
+            let s = ContextSignal::new(
+                &[
+                    rule("at", exact, Some(exact)),
+                    rule("above", exact + 1, None),
+                    rule("below", 0, Some(exact.saturating_sub(1))),
+                    rule("far", 10 * hi + 1, None),
+                ],
+                None,
+            );
+            assert_eq!(s.evaluate(&req).unwrap(), s.matches(exact), "{text:?}");
+            let far = ContextSignal::new(&[rule("far", 10 * hi + 1, None)], None);
+            assert!(far.evaluate(&req).unwrap().is_empty());
+        }
     }
 }
