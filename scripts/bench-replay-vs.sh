@@ -12,6 +12,7 @@
 # /tmp/routelab-bench.lock so they never overlap another benchmark. Logs are kept in
 # $TMPDIR/routelab-replay-logs for later runs.
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 base=${1:?usage: bench-replay-vs.sh <commit> [rounds]}
 rounds=${2:-2}
@@ -34,10 +35,16 @@ bench_binary() {
   local built
   built=$( (cd "$1" && cargo bench -p eval --bench replay --no-run 2>&1) |
     sed -n 's/.*(\(.*replay-[0-9a-f]*\)).*/\1/p' | tail -1)
+  # Cargo prints the path relative to the tree when the target dir is inside it.
+  case $built in
+    "") echo "building the bench in $1 failed" >&2; return 1 ;;
+    /*) ;;
+    *) built="$1/$built" ;;
+  esac
   cp "$built" "$2"
   echo "$2"
 }
-new_bin=$(bench_binary . "$tmp/routelab-replay-bench-new")
+new_bin=$(bench_binary "$PWD" "$tmp/routelab-replay-bench-new")
 old_bin=$(bench_binary "$old_tree" "$tmp/routelab-replay-bench-old")
 prompts="$PWD/datasets/samples/routing_log.parquet"
 

@@ -41,7 +41,7 @@ pub struct DecisionRow {
     pub cost: f64,
     /// Latency of the chosen model, ms (`None` = unknown).
     pub latency_ms: Option<f64>,
-    /// Time in `Router::route`, µs.
+    /// Time in `Router::route_decision`, µs.
     pub router_us: f64,
 }
 

@@ -51,7 +51,7 @@ pub struct ReplayStats {
     pub wall: Duration,
     /// Time decoding Parquet.
     pub decode: Duration,
-    /// Time inside `Router::route`.
+    /// Time inside `Router::route_decision`.
     pub route: Duration,
 }
 

@@ -1,6 +1,7 @@
 //! Replay: stream a request log through one or more routers — calling
-//! [`router_core::engine::Router::route`] exactly as the server does — and collect per-request
-//! choices and outcomes as compact columns.
+//! [`router_core::engine::Router::route_decision`], the signal and decision step of the
+//! server's [`router_core::engine::Router::route`] — and collect per-request choices and
+//! outcomes as compact columns. Rows are read in place from the decoded Arrow batches.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -129,7 +130,7 @@ pub struct ReplayOptions {
     /// Show an indicatif progress bar.
     pub progress: bool,
     /// Requests routed per [`Router::route_batch`] call. 1 (the default) calls
-    /// [`Router::route`] per request, exactly as the server does; more lets model signals
+    /// [`Router::route_decision`] per request, as the server does; more lets model signals
     /// (domain, jailbreak, embedding) run one batched forward pass over that many requests of
     /// similar length (sorted within each decoded batch), and each request's router time is
     /// then its share of the batch's time.
@@ -183,7 +184,7 @@ pub struct ReplayData {
     pub blocked: Vec<u64>,
     /// Time spent decoding the log.
     pub decode_time: Duration,
-    /// Time spent inside `Router::route`, per policy.
+    /// Time spent inside `Router::route_decision` (or `Router::route_batch`), per policy.
     pub route_time: Vec<Duration>,
     /// Wall time of the replay.
     pub wall_time: Duration,

@@ -197,7 +197,7 @@ pub struct Report {
     /// Baselines: always-cheapest, always-strongest, oracle, random (expected), random (sampled),
     /// random (cost-matched).
     pub baselines: Vec<PolicyMetrics>,
-    /// Router overhead per request (µs), measured around `Router::route`.
+    /// Router overhead per request (µs), measured around `Router::route_decision`.
     pub router_overhead_us: Percentiles,
     /// Requests routed per `Router::route_batch` call (1: one `Router::route` per request, as
     /// served). Above 1, each request's overhead is an even share of its batch's time.

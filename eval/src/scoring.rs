@@ -28,7 +28,7 @@ pub struct PolicyRun {
     pub confidence: Vec<f32>,
     /// Domain signal's top category (interned; [`NONE_ID`] = no domain match).
     pub predicted_category: Vec<u32>,
-    /// Time spent in `Router::route`, microseconds.
+    /// Time spent in `Router::route_decision`, microseconds.
     pub router_us: Vec<f64>,
     /// Outcome of the chosen model (with reasoning applied).
     pub outcome: Vec<Outcome>,

@@ -285,7 +285,7 @@ impl Router {
     }
 
     /// [`Router::decide`] in the compact form (no trace).
-    pub fn decide_compact(&self, matches: Vec<SignalMatch>) -> RouteDecision {
+    fn decide_compact(&self, matches: Vec<SignalMatch>) -> RouteDecision {
         let best = self.best(&self.table(&matches));
         RouteDecision {
             index: best.map(|(i, _)| i),
