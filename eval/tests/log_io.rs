@@ -35,12 +35,20 @@ fn reads_tiny_log_in_small_batches() {
     assert_eq!(r3.outcomes[0].output_tokens, Some(500));
 }
 
+/// Writes `rows` to `path` with every per-model field of `models`.
+fn write_rows(path: &std::path::Path, models: &[&str], rows: &[LogRow]) {
+    let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
+    let mut w = RequestLogWriter::create(path, &models, &ModelField::ALL, true).unwrap();
+    for row in rows {
+        w.push(row.clone()).unwrap();
+    }
+    w.finish().unwrap();
+}
+
 #[test]
 fn writer_round_trips_rows() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("w.parquet");
-    let models = vec!["a/b".to_string(), "c".to_string()];
-    let mut w = RequestLogWriter::create(&p, &models, &ModelField::ALL, true).unwrap();
     let row = LogRow {
         request_id: "x".into(),
         prompt: None,
@@ -58,8 +66,7 @@ fn writer_round_trips_rows() {
             ModelOutcome::default(),
         ],
     };
-    w.push(row.clone()).unwrap();
-    w.finish().unwrap();
+    write_rows(&p, &["a/b", "c"], std::slice::from_ref(&row));
     let rows: Vec<LogRow> = RequestLog::open(&p, 10)
         .unwrap()
         .flat_map(|b| b.unwrap())
@@ -67,6 +74,60 @@ fn writer_round_trips_rows() {
     assert_eq!(rows, vec![row.clone()]);
     let req = rows[0].view().route_request("w", 0).unwrap();
     assert_eq!(req.user_text(), "hi");
+}
+
+#[test]
+fn rows_borrowed_from_batches_match_the_rows_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("many.parquet");
+    // Every optional cell is null on some rows and set on others, so a wrong row offset or a
+    // null read as a value shows up.
+    let written: Vec<LogRow> = (0..11u32)
+        .map(|i| {
+            let f = f64::from(i);
+            LogRow {
+                request_id: format!("id-{i}"),
+                prompt: (i % 3 != 0).then(|| format!("prompt {i}")),
+                messages: (i % 3 == 0).then(|| format!(r#"[{{"role":"user","content":"m{i}"}}]"#)),
+                category: (i % 2 == 0).then(|| format!("cat{}", i % 4)),
+                expected_decision: (i % 5 != 1).then(|| format!("d{i}")),
+                outcomes: vec![
+                    ModelOutcome {
+                        quality: (i % 4 != 2).then_some(f / 10.0),
+                        input_tokens: Some(i64::from(i)),
+                        output_tokens: (i % 2 == 1).then_some(i64::from(2 * i)),
+                        cost: (i % 3 == 1).then_some(f * 0.5),
+                        latency_ms: None,
+                    },
+                    ModelOutcome {
+                        quality: Some(1.0 - f / 20.0),
+                        latency_ms: Some(f),
+                        ..Default::default()
+                    },
+                ],
+            }
+        })
+        .collect();
+    write_rows(&p, &["m1", "m2"], &written);
+    let mut log = RequestLog::open(&p, 4).unwrap();
+    let mut read = Vec::new();
+    while let Some(batch) = log.next_batch() {
+        let batch = batch.unwrap();
+        assert_eq!(batch.first_row(), read.len() as u64);
+        for r in 0..batch.len() {
+            let row = batch.row(r);
+            let want = &written[read.len()];
+            assert_eq!(row, want.view(), "row {}", read.len());
+            let request = row.route_request("many", read.len() as u64).unwrap();
+            let text = want
+                .prompt
+                .clone()
+                .unwrap_or_else(|| format!("m{}", read.len()));
+            assert_eq!(request.user_text(), text);
+            read.push(row.to_row());
+        }
+    }
+    assert_eq!(read, written);
 }
 
 fn open_err(cols: Vec<(&str, ArrayRef)>) -> String {
