@@ -471,16 +471,22 @@ fn reasoning_patch_through_the_router() {
     assert!((p.cost(1_000_000, 1_000_000) - 0.60).abs() < 1e-9);
 }
 
+/// Prompts that reach the default model and a blocking, a reasoning, a cached and a
+/// context-band decision of `configs/keywords.yaml`.
+const KEYWORD_PROMPTS: [&str; 7] = [
+    "URGENT: my Rust code panics with a stack trace, please debug it asap",
+    "Here is my password: hunter2, can you store it?",
+    "How do I reset my password?",
+    "Compute the integral of x^2 from 0 to 3",
+    "tell me a joke",
+    "Tell me a story about a lighthouse keeper who finds a message in a bottle one stormy night.",
+    "",
+];
+
 #[test]
 fn route_batch_equals_routing_one_at_a_time() {
     let r = keywords_router();
-    let prompts = [
-        "URGENT: my Rust code panics with a stack trace, please debug it asap",
-        "Here is my password: hunter2, can you store it?",
-        "How do I reset my password?",
-        "tell me a joke",
-        "",
-    ];
+    let prompts = KEYWORD_PROMPTS;
     let requests: Vec<RouteRequest> = prompts
         .iter()
         .map(|p| RouteRequest::from_prompt(*p))
@@ -535,16 +541,8 @@ fn many_signal_rules_route_like_few() {
 #[test]
 fn compact_decision_targets_what_the_outcome_says() {
     let r = keywords_router();
-    let prompts = [
-        "URGENT: my Rust code panics with a stack trace, please debug it asap",
-        "Here is my password: hunter2, can you store it?",
-        "How do I reset my password?",
-        "Compute the integral of x^2 from 0 to 3",
-        "tell me a joke",
-        "Tell me a story about a lighthouse keeper who finds a message in a bottle one stormy night.",
-    ];
     let mut seen = std::collections::BTreeSet::new();
-    for p in prompts {
+    for p in KEYWORD_PROMPTS {
         let req = RouteRequest::from_prompt(p);
         let compact = r.route_decision(&req).unwrap();
         let target = r.target(&compact);

@@ -50,7 +50,7 @@ pub fn conversation_tokens(request: &RouteRequest) -> u64 {
 /// Bounds on [`conversation_tokens`] from byte lengths alone (no pass over the text): a CJK
 /// character takes at least 3 bytes and counts 1, any other at most 4 bytes and counts 1/4, so
 /// `n` bytes give between `n / 16` and `n / 3 + 1` tokens.
-pub fn conversation_token_bounds(request: &RouteRequest) -> (u64, u64) {
+fn conversation_token_bounds(request: &RouteRequest) -> (u64, u64) {
     request.messages.iter().fold((0, 0), |(lo, hi), m| {
         let n = m.content.len() as u64;
         (lo + n / 16, hi + n / 3 + 1)
