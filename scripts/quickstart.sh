@@ -4,18 +4,22 @@
 #   2. check the checked-in sample data against its manifest,
 #   3. train a domain LoRA (14 MMLU-Pro categories) on the sample and export it to models/domain-classifier,
 #   4. replay the real RouteLLM MMLU sample log through configs/mmlu-routing.yaml (which uses that classifier),
-#      write the report to reports/quickstart/ and print the headline numbers,
+#      write the report to runs/quickstart/ (ignored by git) and print the headline numbers,
 #   5. serve that config with `routelab serve` in front of `routelab mock-upstream` and send it one chat
 #      completion.
 #
 # Options:
 #   --fast    train for a few steps only (the smoke run CI does)
-#   --out DIR write the report to DIR instead of reports/quickstart
+#   --out DIR write the report to DIR instead of runs/quickstart
+#             (`--out reports/quickstart` regenerates the checked-in example report)
+#
+# Everything it writes is outside tracked files (models/, runs/, the cargo target dir and the
+# cache), so the git tree stays clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fast=0
-out=reports/quickstart
+out=runs/quickstart
 while [ $# -gt 0 ]; do
   case "$1" in
     --fast) fast=1 ;;

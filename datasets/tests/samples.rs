@@ -163,13 +163,7 @@ fn pii_sample_columns_and_entity_types() {
 }
 
 fn model_dir() -> PathBuf {
-    std::env::var_os("ROUTELAB_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            datasets::sources::routelab_cache_root()
-                .join("models")
-                .join("all-MiniLM-L6-v2")
-        })
+    router_core::paths::default_model_dir()
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //! the 2,111 real MMLU questions of `datasets/samples/routing_log.parquet`), instead of the
 //! generated keyword-dense ones.
 
+use router_core::inference::ModelRegistry;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -166,7 +167,8 @@ fn main() {
         let (n, decode) = decode_only(&log, eval::log_reader::DEFAULT_BATCH_SIZE).expect("decode");
         let decode_cpu = cpu_seconds() - cpu0;
         let models = LogModels::of(&log).expect("log models");
-        let policy = Policy::load(&config, &models, &log, false).expect("policy");
+        let policy =
+            Policy::load(&config, &ModelRegistry::default(), &models, &log, false).expect("policy");
         let mut prompt_bytes = 0usize;
         let cpu0 = cpu_seconds();
         let t = Instant::now();

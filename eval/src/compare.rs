@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use router_core::inference::ModelRegistry;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
@@ -138,8 +139,19 @@ pub fn excerpt(text: &str, n: usize) -> String {
 /// Runs the comparison and writes `compare.json` and `compare.md` into `opts.out_dir`.
 pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
     let log_models = LogModels::of(&opts.log)?;
-    let mut a = Policy::load(&opts.config_a, &log_models, &opts.log, opts.allow_unscored)?;
-    let mut b = Policy::load(&opts.config_b, &log_models, &opts.log, opts.allow_unscored)?;
+    // One registry: a model both configs name is loaded once.
+    let registry = ModelRegistry::default();
+    let load = |config: &Path| {
+        Policy::load(
+            config,
+            &registry,
+            &log_models,
+            &opts.log,
+            opts.allow_unscored,
+        )
+    };
+    let mut a = load(&opts.config_a)?;
+    let mut b = load(&opts.config_b)?;
     if a.name == b.name {
         a.name = format!("A:{}", a.name);
         b.name = format!("B:{}", b.name);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use router_core::config::LoadedConfig;
+use router_core::inference::ModelRegistry;
 use sha2::{Digest, Sha256};
 
 use crate::atomic::write_atomic;
@@ -251,10 +252,13 @@ pub fn build_report(
     })
 }
 
-/// Runs the sweep: one replay per value, each a point of the cost-quality curve.
+/// Runs the sweep: one replay per value, each a point of the cost-quality curve. Every point
+/// loads its models through `models`, so a model is loaded once for the whole sweep.
+#[allow(clippy::too_many_arguments)]
 pub fn run_sweep(
     spec: &SweepSpec,
     config: &Path,
+    models: &ModelRegistry,
     log: &Path,
     log_models: &LogModels,
     base: &ReplayData,
@@ -278,7 +282,7 @@ pub fn run_sweep(
         let yaml = set_param(&text, &spec.param, value)?;
         let origin = format!("{} ({}={value})", config.display(), spec.param);
         let loaded = LoadedConfig::from_yaml_str(&yaml, &origin, &base_dir)?;
-        let policy = Policy::new(&origin, &loaded, log_models, log, allow_unscored)?;
+        let policy = Policy::new(&origin, &loaded, models, log_models, log, allow_unscored)?;
         let data = replay(log, &[&policy], &opts, &mut |_, _, _| Ok(()))?;
         let run = &data.runs[0];
         let m = scoring::policy_metrics("sweep", run.outcome.iter().copied());
@@ -315,7 +319,14 @@ pub fn run_sweep(
 /// Runs a whole evaluation and writes its files into `opts.out_dir`.
 pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
     let log_models = LogModels::of(&opts.log)?;
-    let policy = Policy::load(&opts.config, &log_models, &opts.log, opts.allow_unscored)?;
+    let registry = ModelRegistry::default();
+    let policy = Policy::load(
+        &opts.config,
+        &registry,
+        &log_models,
+        &opts.log,
+        opts.allow_unscored,
+    )?;
     let decisions_path = opts.out_dir.join("decisions.parquet");
     let mut writer = DecisionsWriter::create(&decisions_path)?;
     let data = replay(
@@ -354,6 +365,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
         Some(spec) => Some(run_sweep(
             spec,
             &opts.config,
+            &registry,
             &opts.log,
             &log_models,
             &data,

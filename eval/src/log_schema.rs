@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `request_id` | Utf8, required | unique id of the request |
 //! | `prompt` | Utf8 | the last user turn (one of `prompt` / `messages` is required) |
-//! | `messages` | Utf8 | the conversation as a JSON array of OpenAI `{role, content}` messages |
+//! | `messages` | Utf8 | the conversation as OpenAI JSON: an array of messages (string, null or content-part content, `tool_calls`, `tool` results), or `{"messages": [...], "tools": [...]}`; parsed by `router_core::request::parse_conversation_json`, as `serve` parses a body |
 //! | `category` | Utf8, nullable | expected domain category (for signal accuracy) |
 //! | `expected_decision` | Utf8, nullable | expected decision name (for decision accuracy) |
 //! | `<model>\|quality` | Float64, nullable | quality of that model's answer in `[0, 1]`; null = unscored |
@@ -185,9 +185,7 @@ impl<'a> LogRowRef<'a> {
         path: &str,
         row: u64,
     ) -> crate::error::Result<router_core::request::RouteRequest> {
-        let mut request = router_core::request::RouteRequest {
-            messages: Vec::new(),
-        };
+        let mut request = router_core::request::RouteRequest::default();
         self.fill_route_request(&mut request, path, row)?;
         Ok(request)
     }
@@ -202,13 +200,14 @@ impl<'a> LogRowRef<'a> {
     ) -> crate::error::Result<()> {
         use router_core::request::ChatMessage;
         if let Some(json) = self.messages {
-            request.messages =
-                serde_json::from_str(json).map_err(|e| crate::error::EvalError::BadValue {
+            *request = router_core::request::parse_conversation_json(json).map_err(|e| {
+                crate::error::EvalError::BadValue {
                     path: path.to_string(),
                     row,
                     column: MESSAGES.into(),
-                    message: format!("not a JSON array of {{role, content}} messages: {e}"),
-                })?;
+                    message: format!("not an OpenAI conversation: {e}"),
+                }
+            })?;
             return Ok(());
         }
         let Some(prompt) = self.prompt else {
@@ -219,6 +218,7 @@ impl<'a> LogRowRef<'a> {
                 message: "both `prompt` and `messages` are null".into(),
             });
         };
+        request.tools.clear();
         request.messages.truncate(1);
         match request.messages.first_mut() {
             Some(m) => {
@@ -228,11 +228,12 @@ impl<'a> LogRowRef<'a> {
                 }
                 m.content.clear();
                 m.content.push_str(prompt);
+                m.images = 0;
+                m.other_parts = 0;
+                m.tool_calls.clear();
+                m.tool_call_id = None;
             }
-            None => request.messages.push(ChatMessage {
-                role: "user".into(),
-                content: prompt.to_string(),
-            }),
+            None => request.messages.push(ChatMessage::new("user", prompt)),
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use router_core::config::LoadedConfig;
 use router_core::engine::{RouteDecision, RouteTarget, Router};
+use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
 use router_core::signals::{SignalKind, SignalMatch};
 use smallvec::SmallVec;
@@ -61,14 +62,16 @@ impl LogModels {
 impl Policy {
     /// Compiles `loaded` for replaying `log` (at `log_path`, named in errors). A config model
     /// without a quality column is an error unless `allow_unscored`.
+    /// Model-based signals load their models through `models`.
     pub fn new(
         name: &str,
         loaded: &LoadedConfig,
+        models: &ModelRegistry,
         log: &LogModels,
         log_path: &Path,
         allow_unscored: bool,
     ) -> Result<Policy> {
-        let router = Router::new(loaded)?;
+        let router = Router::new(loaded, models)?;
         let models = ModelCostModel::from_config(&loaded.config, &log.models, |m| {
             log.scored.iter().any(|s| s == m)
         });
@@ -107,6 +110,7 @@ impl Policy {
     /// Loads the config file and compiles it (name = file stem).
     pub fn load(
         config: &Path,
+        models: &ModelRegistry,
         log: &LogModels,
         log_path: &Path,
         allow_unscored: bool,
@@ -116,7 +120,7 @@ impl Policy {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "policy".into());
-        Policy::new(&name, &loaded, log, log_path, allow_unscored)
+        Policy::new(&name, &loaded, models, log, log_path, allow_unscored)
     }
 }
 
@@ -408,12 +412,9 @@ impl RowContext<'_> {
         (0..batch.len())
             .into_par_iter()
             .with_min_len(PAR_MIN_ROWS)
-            .map_init(
-                || RouteRequest {
-                    messages: Vec::new(),
-                },
-                |request, i| self.route_row(request, batch.row(i), first + i as u64),
-            )
+            .map_init(RouteRequest::default, |request, i| {
+                self.route_row(request, batch.row(i), first + i as u64)
+            })
             .collect()
     }
 }

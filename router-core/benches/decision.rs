@@ -14,6 +14,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion};
 use router_core::config::LoadedConfig;
 use router_core::engine::Router;
+use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
 
 const PROMPTS: [(&str, &str); 3] = [
@@ -42,7 +43,7 @@ const PROMPTS: [(&str, &str); 3] = [
 fn bench(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/bench-50-decisions.yaml");
     let loaded = LoadedConfig::from_file(&path).expect("bench config loads");
-    let router = Router::new(&loaded).expect("bench config compiles");
+    let router = Router::new(&loaded, &ModelRegistry::default()).expect("bench config compiles");
     for (name, prompt) in PROMPTS {
         let req = RouteRequest::from_prompt(prompt);
         let matches = router.signals(&req).expect("signals");

@@ -3,13 +3,19 @@
 //! An exported classifier is a Hugging Face model directory:
 //!
 //! ```text
-//! <dir>/config.json                 BertConfig + architectures, id2label, label2id, routelab_pooling
-//! <dir>/model.safetensors           merged weights, HF names (bert.*, classifier.*)
-//! <dir>/tokenizer.json              the base model's tokenizer
-//! <dir>/adapter_model.safetensors   the LoRA adapter alone, PEFT names
-//! <dir>/adapter_config.json         PEFT LoraConfig
-//! <dir>/training_report.json        data hashes, hyper-parameters, metrics
+//! <dir>/config.json                         BertConfig + architectures, id2label, label2id, routelab_pooling
+//! <dir>/model.safetensors                   merged weights, HF names (bert.*, classifier.*)
+//! <dir>/tokenizer.json                      the base model's tokenizer
+//! <dir>/training_report.json                data hashes, hyper-parameters, metrics
+//! <dir>/adapter/adapter_model.safetensors   the LoRA adapter alone, PEFT names
+//! <dir>/adapter/adapter_config.json         PEFT LoraConfig
 //! ```
+//!
+//! The adapter lives in its own directory: transformers' `from_pretrained(<dir>)` applies an
+//! `adapter_config.json` it finds beside `model.safetensors` on top of weights that already have
+//! the adapter merged in, so the merged model and the adapter are never side by side.
+//! `from_pretrained(<dir>)` loads the merged model; `PeftModel.from_pretrained(base,
+//! <dir>/adapter)` loads the base model plus the adapter.
 //!
 //! Everything that names a file, a tensor or a config key of this layout lives here, so that the
 //! writer (train) and the reader (router-core's inference) cannot drift apart.
@@ -24,9 +30,14 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// File name of the tokenizer.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
-/// File name of the PEFT adapter weights.
+/// Subdirectory of an export that holds the PEFT adapter.
+pub const ADAPTER_DIR: &str = "adapter";
+/// A base model directory's record of where it came from (`{"hub_id": "org/name"}`), written
+/// by `scripts/fetch-model.sh`; the export names that id as the adapter's base model.
+pub const BASE_SOURCE_FILE: &str = "routelab_source.json";
+/// File name of the PEFT adapter weights (in [`ADAPTER_DIR`]).
 pub const ADAPTER_WEIGHTS_FILE: &str = "adapter_model.safetensors";
-/// File name of the PEFT adapter config.
+/// File name of the PEFT adapter config (in [`ADAPTER_DIR`]).
 pub const ADAPTER_CONFIG_FILE: &str = "adapter_config.json";
 /// File name of the training report.
 pub const TRAINING_REPORT_FILE: &str = "training_report.json";
@@ -207,7 +218,8 @@ pub struct AdapterConfig {
     pub peft_type: String,
     /// `SEQ_CLS` or `TOKEN_CLS`.
     pub task_type: String,
-    /// Where the base model came from (HF id or path).
+    /// Where the base model came from: its Hugging Face id when the base directory's
+    /// [`BASE_SOURCE_FILE`] names one, else its path (`$ROUTELAB_CACHE/...` for the cache).
     pub base_model_name_or_path: String,
     /// LoRA rank.
     pub r: usize,
@@ -236,6 +248,13 @@ impl AdapterConfig {
             self.lora_alpha / self.r as f64
         }
     }
+}
+
+/// What a base model directory's [`BASE_SOURCE_FILE`] holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseSource {
+    /// The Hugging Face model id these files are a copy of.
+    pub hub_id: String,
 }
 
 /// Name of a LoRA matrix in `adapter_model.safetensors`, PEFT style:

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod inference;
+pub mod paths;
 pub mod plugins;
 pub mod request;
 pub mod signals;

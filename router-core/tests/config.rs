@@ -8,8 +8,9 @@ use router_core::plugins::{PluginConfig, SystemPromptMode};
 use router_core::signals::SignalKind;
 use router_core::Error;
 
-fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/vllm-sr-config")
+/// The seed's v0.3 reference config and fragments, vendored in `configs/vllm-sr/reference`.
+fn seed_reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/vllm-sr/reference")
 }
 
 fn repo_dir() -> PathBuf {
@@ -65,7 +66,7 @@ fn config_error(yaml: &str) -> String {
 
 #[test]
 fn loads_the_vllm_reference_config() {
-    let path = shared_dir().join("config.yaml");
+    let path = seed_reference_dir().join("config.yaml");
     let loaded = LoadedConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
     let c = &loaded.config;
     assert_eq!(c.providers.defaults.default_model, "qwen3-8b");
@@ -174,7 +175,7 @@ fn loads_the_vllm_reference_config() {
 #[test]
 fn loads_the_vllm_fragments() {
     // Fragments are partial files; each must at least parse without YAML/type errors.
-    for entry in std::fs::read_dir(shared_dir()).unwrap() {
+    for entry in std::fs::read_dir(seed_reference_dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             match LoadedConfig::from_file(&path) {

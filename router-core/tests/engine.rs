@@ -4,6 +4,7 @@ use std::path::Path;
 
 use router_core::config::LoadedConfig;
 use router_core::engine::{RouteOutcome, Router};
+use router_core::inference::ModelRegistry;
 use router_core::plugins::{PluginConfig, SystemPromptMode};
 use router_core::request::{ChatMessage, RouteRequest};
 use router_core::signals::{Signal, SignalKind, SignalMatch};
@@ -343,7 +344,7 @@ fn trace_explains_each_leaf() {
 #[test]
 fn model_signals_without_models_fail_clearly() {
     let c = config("priority", TIES);
-    let e = Router::new(&c)
+    let e = Router::new(&c, &ModelRegistry::default())
         .err()
         .expect("domain signals need a classifier");
     assert!(e.to_string().contains("domain"), "{e}");
@@ -351,7 +352,11 @@ fn model_signals_without_models_fail_clearly() {
 
 fn keywords_router() -> Router {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/keywords.yaml");
-    Router::new(&LoadedConfig::from_file(path).unwrap()).unwrap()
+    Router::new(
+        &LoadedConfig::from_file(path).unwrap(),
+        &ModelRegistry::default(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -408,15 +413,10 @@ fn keywords_example_routes_real_prompts() {
 
     let long = RouteRequest {
         messages: vec![
-            ChatMessage {
-                role: "system".into(),
-                content: "context ".repeat(4_500),
-            },
-            ChatMessage {
-                role: "user".into(),
-                content: "Summarise the above.".into(),
-            },
+            ChatMessage::new("system", "context ".repeat(4_500)),
+            ChatMessage::new("user", "Summarise the above."),
         ],
+        tools: Vec::new(),
     };
     assert_eq!(
         r.route(&long).unwrap().decision.as_deref(),
@@ -430,7 +430,11 @@ fn keywords_example_routes_real_prompts() {
 #[test]
 fn bench_config_routes() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/bench-50-decisions.yaml");
-    let r = Router::new(&LoadedConfig::from_file(path).unwrap()).unwrap();
+    let r = Router::new(
+        &LoadedConfig::from_file(path).unwrap(),
+        &ModelRegistry::default(),
+    )
+    .unwrap();
     assert_eq!(r.used_signals().len(), 50);
     let o = r
         .route_with_trace(&RouteRequest::from_prompt(
@@ -527,7 +531,7 @@ fn many_signal_rules_route_like_few() {
         ));
     }
     let loaded = LoadedConfig::from_yaml_str(&y, "many.yaml", Path::new(".")).unwrap();
-    let r = Router::new(&loaded).unwrap();
+    let r = Router::new(&loaded, &ModelRegistry::default()).unwrap();
     let route = |p: &str| r.route(&RouteRequest::from_prompt(p)).unwrap();
     assert_eq!(
         route("say word149 and word3").decision.as_deref(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use common::{fixtures, tiny_config, tiny_model, tiny_weights, write_model};
 use router_core::export::{Pooling, Task, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
 use router_core::inference::{
-    aggregate_bio, cosine, Embedder, InferenceOptions, ModelRegistry, ModelSource,
+    aggregate_bio, content_key, cosine, Embedder, InferenceOptions, ModelRegistry, ModelSource,
     SequenceClassifier, TokenClassifier,
 };
 use router_core::Error;
@@ -325,7 +325,7 @@ fn task_must_match_the_loader() {
 }
 
 #[test]
-fn registry_shares_one_model_per_directory() {
+fn registry_shares_one_model_per_content() {
     let tmp = tempfile::tempdir().unwrap();
     tiny_model(
         tmp.path(),
@@ -342,6 +342,36 @@ fn registry_shares_one_model_per_directory() {
     let e1 = reg.embedder(&ModelSource::Dir(tmp.path().into())).unwrap();
     let e2 = reg.embedder(&ModelSource::Dir(tmp.path().into())).unwrap();
     assert!(Arc::ptr_eq(&e1, &e2));
+
+    // Keyed by content: a copy of the same files elsewhere is the same model...
+    let copy = tempfile::tempdir().unwrap();
+    for name in [CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE] {
+        std::fs::copy(tmp.path().join(name), copy.path().join(name)).unwrap();
+    }
+    let c = reg.sequence(&ModelSource::Dir(copy.path().into())).unwrap();
+    assert!(Arc::ptr_eq(&a, &c));
+    assert_eq!(
+        content_key(tmp.path()).unwrap(),
+        content_key(copy.path()).unwrap()
+    );
+    // ... and different weights written into the same directory are a new one.
+    let before = content_key(tmp.path()).unwrap();
+    let mut bytes = std::fs::read(tmp.path().join(WEIGHTS_FILE)).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(tmp.path().join(WEIGHTS_FILE), &bytes).unwrap();
+    assert_ne!(content_key(tmp.path()).unwrap(), before);
+    let d = reg.sequence(&ModelSource::Dir(tmp.path().into())).unwrap();
+    assert!(!Arc::ptr_eq(&a, &d));
+
+    // Pruning drops exactly the models nobody else holds.
+    assert_eq!(reg.len(), 3);
+    drop((a, b, c, e1, e2));
+    assert_eq!(reg.prune(), 2);
+    assert_eq!(reg.len(), 1);
+    drop(d);
+    assert_eq!(reg.prune(), 1);
+    assert!(reg.is_empty());
 }
 
 /// The only test touching HF_HOME / HF_HUB_OFFLINE (process-wide), so no other test races it.

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use router_core::config::LoadedConfig;
 use router_core::engine::Router;
+use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
 
 /// The example keyword router, built once.
@@ -14,7 +15,11 @@ fn keywords_router() -> &'static Router {
     static ROUTER: OnceLock<Router> = OnceLock::new();
     ROUTER.get_or_init(|| {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/keywords.yaml");
-        Router::new(&LoadedConfig::from_file(path).unwrap()).unwrap()
+        Router::new(
+            &LoadedConfig::from_file(path).unwrap(),
+            &ModelRegistry::default(),
+        )
+        .unwrap()
     })
 }
 
@@ -101,7 +106,7 @@ proptest! {
     ) {
         let loaded = LoadedConfig::from_yaml_str(&config(&trees), "p.yaml", Path::new("."))
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let router = Router::new(&loaded).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let router = Router::new(&loaded, &ModelRegistry::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let text: String = hit
             .iter()
             .enumerate()

@@ -38,7 +38,23 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-CACHE = os.environ.get("ROUTELAB_CACHE", os.path.expanduser("~/.cache/routelab"))
+CACHE = os.environ.get("ROUTELAB_CACHE") or os.path.expanduser("~/.cache/routelab")
+
+
+def expand(path):
+    """A recipe path as routelab reads it (router-core `paths::expand`): a leading
+    `$ROUTELAB_CACHE` is the cache root, a leading `~` the home directory."""
+    if path == "$ROUTELAB_CACHE" or path.startswith("$ROUTELAB_CACHE/"):
+        return CACHE + path[len("$ROUTELAB_CACHE"):]
+    return os.path.expanduser(path)
+
+
+def portable(text):
+    """The inverse for records read on other machines: cache, home and repository prefixes
+    written as `$ROUTELAB_CACHE`, `~` and relative paths."""
+    text = text.replace(ROOT + "/", "")
+    text = text.replace(CACHE, "$ROUTELAB_CACHE")
+    return text.replace(os.path.expanduser("~") + "/", "~/")
 
 
 def write_atomic(path, text):
@@ -149,7 +165,7 @@ def run_torch(a, cfg, seed, out_json):
     lora = cfg["lora"]
     args = [sys.executable, os.path.join(HERE, "train_peft.py"),
             "--task", "seq" if cfg["task"].startswith("seq") else "token",
-            "--model", cfg["base_model"], "--train", cfg["train_file"],
+            "--model", expand(cfg["base_model"]), "--train", cfg["train_file"],
             "--validation", cfg["validation_file"], "--test", a.test or cfg["test_file"],
             "--rank", str(lora["rank"]), "--alpha", str(lora["alpha"]), "--dropout", str(lora["dropout"]),
             "--targets", ",".join(lora["target_modules"]), "--epochs", str(cfg["epochs"]),
@@ -172,7 +188,7 @@ def run_torch(a, cfg, seed, out_json):
         "side": "pytorch_peft", "seed": seed, "uptime_before": load, "uptime_after": uptime(),
         "wall_seconds": time.time() - t0, "train_seconds": r["train_seconds"],
         "samples_per_second": r["samples_per_second"], "test": r["test"], "epochs": r["epochs"],
-        "framework": r["framework"], "threads": r["threads"], "command": " ".join(args),
+        "framework": r["framework"], "threads": r["threads"], "command": portable(" ".join(args)),
     }
     write_atomic(out_json, json.dumps(rec, indent=2))
     return rec

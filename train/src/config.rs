@@ -134,11 +134,36 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Reads a YAML file (unknown keys are errors).
+    /// Reads a YAML file (unknown keys are errors). Paths may start with `$ROUTELAB_CACHE/` or
+    /// `~/` ([`router_core::paths::expand`]); relative ones are relative to the working directory.
     pub fn from_yaml_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
-        serde_norway::from_str(&text)
-            .map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+        let mut config: Self = serde_norway::from_str(&text)
+            .map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        config.expand_paths();
+        Ok(config)
+    }
+
+    /// Resolves the `$ROUTELAB_CACHE/` and `~/` prefixes of every path option.
+    fn expand_paths(&mut self) {
+        use router_core::paths::expand;
+        for p in [
+            &mut self.base_model,
+            &mut self.train_file,
+            &mut self.output_dir,
+        ] {
+            *p = expand(p);
+        }
+        for p in [
+            &mut self.validation_file,
+            &mut self.test_file,
+            &mut self.checkpoint_dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *p = expand(p);
+        }
     }
 
     /// The checkpoint directory.

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use router_core::export::{
-    peft_lora_tensor, AdapterConfig, ModelConfig, Task, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE,
-    CONFIG_FILE, ENCODER_PREFIX, HEAD_PREFIX, PEFT_PREFIX, TOKENIZER_FILE, TRAINING_REPORT_FILE,
-    WEIGHTS_FILE,
+    peft_lora_tensor, AdapterConfig, BaseSource, ModelConfig, Task, ADAPTER_CONFIG_FILE,
+    ADAPTER_DIR, ADAPTER_WEIGHTS_FILE, BASE_SOURCE_FILE, CONFIG_FILE, ENCODER_PREFIX, HEAD_PREFIX,
+    PEFT_PREFIX, TOKENIZER_FILE, TRAINING_REPORT_FILE, WEIGHTS_FILE,
 };
 
 use crate::bert::LayerNorm;
@@ -125,6 +125,21 @@ fn json(v: &impl serde::Serialize) -> Result<Vec<u8>> {
         .map_err(|e| TrainError::Config(format!("cannot serialise JSON: {e}")))
 }
 
+/// The adapter's `base_model_name_or_path`: the hub id the base directory's
+/// [`BASE_SOURCE_FILE`] records, else the directory as a portable path.
+fn base_model_name(base: &Path) -> Result<String> {
+    let path = base.join(BASE_SOURCE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str::<BaseSource>(&text)
+            .map(|s| s.hub_id)
+            .map_err(|e| TrainError::Config(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(router_core::paths::portable(base).display().to_string())
+        }
+        Err(e) => Err(TrainError::io(&path, e)),
+    }
+}
+
 /// Writes the export directory `out` (built in `<out>.tmp`, then renamed into place).
 pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Result<()> {
     let mut tmp = out.as_os_str().to_owned();
@@ -150,8 +165,10 @@ pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Resu
     write(&tmp.join(WEIGHTS_FILE), &merged_tensors(model).to_bytes()?)?;
     let tok_src = inputs.base_model.join(TOKENIZER_FILE);
     std::fs::copy(&tok_src, tmp.join(TOKENIZER_FILE)).map_err(|e| TrainError::io(&tok_src, e))?;
+    let adapter_dir = tmp.join(ADAPTER_DIR);
+    std::fs::create_dir_all(&adapter_dir).map_err(|e| TrainError::io(&adapter_dir, e))?;
     write(
-        &tmp.join(ADAPTER_WEIGHTS_FILE),
+        &adapter_dir.join(ADAPTER_WEIGHTS_FILE),
         &adapter_tensors(model).to_bytes()?,
     )?;
     let mut modules_to_save = vec![HEAD_PREFIX.to_string()];
@@ -161,7 +178,7 @@ pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Resu
     let adapter = AdapterConfig {
         peft_type: "LORA".into(),
         task_type: task.peft_task_type().into(),
-        base_model_name_or_path: inputs.base_model.display().to_string(),
+        base_model_name_or_path: base_model_name(inputs.base_model)?,
         r: inputs.lora.rank,
         lora_alpha: inputs.lora.alpha,
         lora_dropout: inputs.lora.dropout,
@@ -171,7 +188,7 @@ pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Resu
         bias: "none".into(),
         inference_mode: false,
     };
-    write(&tmp.join(ADAPTER_CONFIG_FILE), &json(&adapter)?)?;
+    write(&adapter_dir.join(ADAPTER_CONFIG_FILE), &json(&adapter)?)?;
     write(&tmp.join(TRAINING_REPORT_FILE), &json(inputs.report)?)?;
     swap_into_place(&tmp, out)
 }

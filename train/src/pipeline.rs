@@ -86,6 +86,7 @@ pub fn run(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunResult> {
     // Record the dropouts the run used, also where they came from the base model's config.
     let (hidden, attention) = crate::trainer::dropouts(cfg, &prepared.base_config);
     let mut config = cfg.clone();
+    config.base_model = router_core::paths::portable(&cfg.base_model);
     config.hidden_dropout = Some(hidden);
     config.attention_dropout = Some(attention);
     let report = TrainingReport {

@@ -67,3 +67,35 @@ fn yaml_config_rejects_unknown_keys_and_bad_values() {
         "{err}"
     );
 }
+
+/// The checked-in training recipes name the fetched base model through the cache
+/// (`$ROUTELAB_CACHE/models/...`), never one machine's absolute path, and load on any machine.
+#[test]
+fn checked_in_recipes_are_portable() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/training");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("base_model: $ROUTELAB_CACHE/models/all-MiniLM-L6-v2"),
+            "{}",
+            path.display()
+        );
+        let cfg = train::config::TrainConfig::from_yaml_file(&path).unwrap();
+        assert_eq!(
+            cfg.base_model,
+            router_core::paths::cache_root().join("models/all-MiniLM-L6-v2"),
+            "{}",
+            path.display()
+        );
+        for p in [&cfg.train_file, &cfg.output_dir] {
+            assert!(p.is_relative(), "{}: {}", path.display(), p.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 4, "only {n} recipes in {}", dir.display());
+}

@@ -5,7 +5,10 @@ mod common;
 
 use burn::module::Module;
 use burn::tensor::Device;
-use router_core::export::{AdapterConfig, ModelConfig};
+use router_core::export::{
+    AdapterConfig, ModelConfig, ADAPTER_CONFIG_FILE, ADAPTER_DIR, ADAPTER_WEIGHTS_FILE,
+    BASE_SOURCE_FILE,
+};
 use router_core::inference::{InferenceOptions, ModelSource, SequenceClassifier, TokenClassifier};
 use train::config::TaskName;
 use train::data::{read_examples, Example};
@@ -47,6 +50,12 @@ fn sequence_classifier_trains_exports_and_matches_candle() {
     cfg.learning_rate = 1e-2;
     cfg.hidden_dropout = Some(0.0);
     cfg.attention_dropout = Some(0.0);
+    // The base records its hub id, which the adapter names as its base model.
+    std::fs::write(
+        cfg.base_model.join(BASE_SOURCE_FILE),
+        r#"{"hub_id": "acme/tiny-bert"}"#,
+    )
+    .unwrap();
     let RunResult::Exported(report) = run(&cfg, &RunOptions::default()).unwrap() else {
         panic!("run paused")
     };
@@ -63,12 +72,20 @@ fn sequence_classifier_trains_exports_and_matches_candle() {
         serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config.architectures, vec!["BertForSequenceClassification"]);
     assert_eq!(config.labels().unwrap(), vec!["code", "math"]);
-    let adapter: AdapterConfig =
-        serde_json::from_str(&std::fs::read_to_string(out.join("adapter_config.json")).unwrap())
-            .unwrap();
+    // transformers' from_pretrained(out) would apply an adapter found beside the merged
+    // weights a second time: the adapter must only be in its own directory.
+    for name in [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE] {
+        assert!(!out.join(name).exists(), "{name} beside model.safetensors");
+    }
+    let adapter_dir = out.join(ADAPTER_DIR);
+    let adapter: AdapterConfig = serde_json::from_str(
+        &std::fs::read_to_string(adapter_dir.join(ADAPTER_CONFIG_FILE)).unwrap(),
+    )
+    .unwrap();
     assert_eq!((adapter.r, adapter.scaling()), (4, 2.0));
+    assert_eq!(adapter.base_model_name_or_path, "acme/tiny-bert");
     assert_eq!(adapter.target_modules, vec!["query", "value"]);
-    let a = WeightFile::open(&out.join("adapter_model.safetensors")).unwrap();
+    let a = WeightFile::open(&adapter_dir.join(ADAPTER_WEIGHTS_FILE)).unwrap();
     // PEFT layouts: lora_A [r, in], lora_B [out, r], head under its plain name.
     a.get_exact(
         "base_model.model.bert.encoder.layer.1.attention.self.value.lora_A.weight",

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use datasets::build::{default_routellm_dir, default_tokenizer_path, samples_dir};
-use datasets::sources::{default_cache_dir, routelab_cache_root, WheelCache};
+use datasets::sources::{default_cache_dir, WheelCache};
 use datasets::{BuildOptions, DatasetKind, Mode};
 
 /// Arguments of `routelab datasets`.
@@ -58,7 +58,7 @@ pub struct BuildArgs {
     /// all-MiniLM-L6-v2 fetched by scripts/fetch-model.sh).
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    /// The RouteLLM MMLU folder (default: shared/data/routellm-mmlu beside the repository).
+    /// The RouteLLM MMLU folder (default: the repository's datasets/third_party/routellm-mmlu).
     #[arg(long)]
     pub routellm: Option<PathBuf>,
 }
@@ -96,7 +96,7 @@ fn run_build(b: BuildArgs) -> anyhow::Result<()> {
     let mode = if b.sample { Mode::Sample } else { Mode::Full };
     let out = b.out.unwrap_or_else(|| match mode {
         Mode::Sample => samples_dir(),
-        Mode::Full => routelab_cache_root().join("datasets"),
+        Mode::Full => router_core::paths::cache_root().join("datasets"),
     });
     let opts = BuildOptions {
         out: out.clone(),

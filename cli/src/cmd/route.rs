@@ -1,21 +1,31 @@
-//! `routelab route`: route one prompt through a decision config and show why.
+//! `routelab route`: route one prompt or conversation through a decision config and show why.
 
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use router_core::config::LoadedConfig;
 use router_core::engine::Router;
-use router_core::request::{ChatMessage, RouteRequest};
+use router_core::inference::ModelRegistry;
+use router_core::request::{parse_conversation_json, ChatMessage, RouteRequest};
 
 /// Arguments of `routelab route`.
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["prompt", "prompt_file", "messages"])))]
 pub struct RouteArgs {
     /// Decision config (YAML, vLLM Semantic Router v0.3 shape).
     #[arg(long)]
     pub config: PathBuf,
     /// The user prompt to route.
     #[arg(long)]
-    pub prompt: String,
+    pub prompt: Option<String>,
+    /// Read the user prompt from a file (for prompts too long for a command line).
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+    /// Read the conversation from a file (`-`: standard input), as OpenAI JSON: a `messages`
+    /// array, or an object with `messages` and `tools` (a chat-completions body works as it is).
+    #[arg(long, value_name = "FILE|-", conflicts_with = "system")]
+    pub messages: Option<PathBuf>,
     /// Optional system message sent before the prompt (counts toward context length).
     #[arg(long)]
     pub system: Option<String>,
@@ -34,24 +44,46 @@ pub fn run(args: RouteArgs) -> anyhow::Result<()> {
             loaded.ignored.len()
         );
     }
-    let router = Router::new(&loaded)
+    let router = Router::new(&loaded, &ModelRegistry::default())
         .with_context(|| format!("cannot build a router from {}", args.config.display()))?;
-    let mut messages = Vec::new();
-    if let Some(s) = args.system {
-        messages.push(ChatMessage {
-            role: "system".into(),
-            content: s,
-        });
-    }
-    messages.push(ChatMessage {
-        role: "user".into(),
-        content: args.prompt,
-    });
-    let outcome = router.route_with_trace(&RouteRequest { messages })?;
+    let request = request(&args)?;
+    let outcome = router.route_with_trace(&request)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         print!("{outcome}");
     }
     Ok(())
+}
+
+/// The request of `--messages`, `--prompt-file` or `--prompt` (with `--system` before it).
+fn request(args: &RouteArgs) -> anyhow::Result<RouteRequest> {
+    if let Some(path) = &args.messages {
+        let (name, text) = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the conversation from standard input")?;
+            ("standard input".to_string(), text)
+        } else {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            (path.display().to_string(), text)
+        };
+        return parse_conversation_json(&text)
+            .with_context(|| format!("{name}: not an OpenAI conversation"));
+    }
+    let prompt = match (&args.prompt, &args.prompt_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the prompt from {}", path.display()))?,
+        (None, None) => anyhow::bail!("one of --prompt, --prompt-file or --messages is required"),
+    };
+    let mut request = RouteRequest::from_prompt(prompt);
+    if let Some(s) = &args.system {
+        request
+            .messages
+            .insert(0, ChatMessage::new("system", s.clone()));
+    }
+    Ok(request)
 }

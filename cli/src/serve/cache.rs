@@ -8,7 +8,6 @@
 //! start empty on every (re)load.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,9 +15,8 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use router_core::cache::SemanticCache;
 use router_core::config::LoadedConfig;
-use router_core::inference::{Embedder, ModelSource};
+use router_core::inference::{Embedder, ModelRegistry, ModelSource};
 use router_core::plugins::PluginConfig;
-use router_core::signals::model::model_registry;
 
 /// Entries per decision cache when the plugin sets no `max_entries`.
 const DEFAULT_CAPACITY: usize = 10_000;
@@ -29,25 +27,10 @@ pub struct ResponseCaches {
     by_decision: HashMap<String, SemanticCache<Bytes>>,
 }
 
-/// The default embedding model directory (see the module docs).
-fn default_model_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("ROUTELAB_MODEL_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let base = match std::env::var_os("ROUTELAB_CACHE").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".cache"))
-            .unwrap_or_else(|| PathBuf::from(".cache"))
-            .join("routelab"),
-    };
-    base.join("models").join("all-MiniLM-L6-v2")
-}
-
 impl ResponseCaches {
     /// Builds the caches of `loaded`; `None` when no decision has a cache plugin (then no
     /// embedding model is loaded).
-    pub fn build(loaded: &LoadedConfig) -> anyhow::Result<Option<Self>> {
+    pub fn build(loaded: &LoadedConfig, models: &ModelRegistry) -> anyhow::Result<Option<Self>> {
         let mut by_decision = HashMap::new();
         for (decision, plugins) in loaded.config.routing.decisions.iter().zip(&loaded.plugins) {
             for plugin in plugins {
@@ -73,9 +56,9 @@ impl ResponseCaches {
             .bert_model_path;
         let source = match configured {
             Some(p) if !p.trim().is_empty() => ModelSource::parse(p, &loaded.base_dir),
-            _ => ModelSource::Dir(default_model_dir()),
+            _ => ModelSource::Dir(router_core::paths::default_model_dir()),
         };
-        let embedder = model_registry().embedder(&source).with_context(|| {
+        let embedder = models.embedder(&source).with_context(|| {
             format!("cannot load the semantic cache's embedding model {source} (run scripts/fetch-model.sh or set global.model_catalog.embeddings.semantic.bert_model_path)")
         })?;
         Ok(Some(ResponseCaches {

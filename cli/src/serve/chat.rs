@@ -3,7 +3,7 @@
 //! The body is kept as a JSON object so that every field routelab does not know travels to the
 //! upstream unchanged; only the fields routing needs are read (and checked) here.
 
-use router_core::request::{ChatMessage, RouteRequest};
+use router_core::request::{RequestError, RouteRequest};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -17,17 +17,8 @@ pub struct ChatRequest {
     pub model: Option<String>,
     /// Whether the client asked for a server-sent-events stream.
     pub stream: bool,
-    /// The messages as plain text, for the router.
-    pub messages: Vec<ChatMessage>,
-}
-
-impl ChatRequest {
-    /// What the router sees: every message as text.
-    pub fn route_request(&self) -> RouteRequest {
-        RouteRequest {
-            messages: self.messages.clone(),
-        }
-    }
+    /// What the router sees: the conversation and its tools.
+    pub conversation: RouteRequest,
 }
 
 /// Decodes a body into a JSON object, with 400s for invalid UTF-8, malformed JSON and non-objects.
@@ -74,108 +65,22 @@ pub fn parse_chat(bytes: &[u8]) -> Result<ChatRequest, ApiError> {
             ))
         }
     };
-    let messages = parse_messages(body.get("messages"))?;
+    let conversation = conversation(&body)?;
     Ok(ChatRequest {
         body,
         model,
         stream,
-        messages,
+        conversation,
     })
 }
 
-/// Validates `messages` and extracts each message's text.
-pub fn parse_messages(value: Option<&Value>) -> Result<Vec<ChatMessage>, ApiError> {
-    let list = match value {
-        Some(Value::Array(list)) => list,
-        None | Some(Value::Null) => {
-            return Err(ApiError::bad_request(
-                "`messages` is required",
-                Some("messages"),
-            ))
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "`messages` must be an array",
-                Some("messages"),
-            ))
-        }
-    };
-    if list.is_empty() {
-        return Err(ApiError::bad_request(
-            "`messages` must contain at least one message",
-            Some("messages"),
-        ));
-    }
-    list.iter()
-        .enumerate()
-        .map(|(i, m)| parse_message(i, m))
-        .collect()
+/// The conversation of a body through router-core's one parser, errors as 400s naming the field.
+pub fn conversation(body: &Map<String, Value>) -> Result<RouteRequest, ApiError> {
+    router_core::request::parse_conversation(body).map_err(bad_conversation)
 }
 
-fn parse_message(index: usize, value: &Value) -> Result<ChatMessage, ApiError> {
-    let obj = value.as_object().ok_or_else(|| {
-        ApiError::bad_request(
-            format!("messages[{index}] must be an object"),
-            Some(&format!("messages[{index}]")),
-        )
-    })?;
-    let role = match obj.get("role") {
-        Some(Value::String(r)) if !r.is_empty() => r.clone(),
-        _ => {
-            let param = format!("messages[{index}].role");
-            return Err(ApiError::bad_request(
-                format!("`{param}` must be a non-empty string"),
-                Some(&param),
-            ));
-        }
-    };
-    let content = content_text(index, obj.get("content"))?;
-    Ok(ChatMessage { role, content })
-}
-
-/// The text of a message's `content`: a string, `null`/absent (empty), or an array of content
-/// parts whose `text` parts are joined by newlines (image and audio parts carry no text).
-fn content_text(index: usize, value: Option<&Value>) -> Result<String, ApiError> {
-    let param = format!("messages[{index}].content");
-    match value {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Array(parts)) => {
-            let mut texts = Vec::new();
-            for (j, part) in parts.iter().enumerate() {
-                let part_param = format!("{param}[{j}]");
-                let obj = part.as_object().ok_or_else(|| {
-                    ApiError::bad_request(
-                        format!("`{part_param}` must be an object"),
-                        Some(&part_param),
-                    )
-                })?;
-                let kind = obj.get("type").and_then(Value::as_str).ok_or_else(|| {
-                    ApiError::bad_request(
-                        format!("`{part_param}.type` must be a string"),
-                        Some(&format!("{part_param}.type")),
-                    )
-                })?;
-                if kind == "text" {
-                    match obj.get("text") {
-                        Some(Value::String(t)) => texts.push(t.as_str()),
-                        _ => {
-                            let p = format!("{part_param}.text");
-                            return Err(ApiError::bad_request(
-                                format!("`{p}` must be a string"),
-                                Some(&p),
-                            ));
-                        }
-                    }
-                }
-            }
-            Ok(texts.join("\n"))
-        }
-        Some(_) => Err(ApiError::bad_request(
-            format!("`{param}` must be a string, an array of content parts or null"),
-            Some(&param),
-        )),
-    }
+fn bad_conversation(e: RequestError) -> ApiError {
+    ApiError::bad_request(e.to_string(), Some(&e.path))
 }
 
 #[cfg(test)]
@@ -193,11 +98,13 @@ mod tests {
         let req = parse_chat(body).unwrap();
         assert_eq!(req.model.as_deref(), Some("auto"));
         assert!(req.stream);
-        assert_eq!(req.messages.len(), 3);
-        assert_eq!(req.messages[1].content, "hello\nworld");
-        assert_eq!(req.messages[2].content, "");
+        let messages = &req.conversation.messages;
+        assert_eq!(messages.len(), 3);
+        assert_eq!(messages[1].content, "hello world");
+        assert_eq!(messages[1].images, 1);
+        assert_eq!(messages[2].content, "");
         assert_eq!(req.body["temperature"], 0.2);
-        assert_eq!(req.route_request().user_text(), "hello\nworld");
+        assert_eq!(req.conversation.user_text(), "hello world");
     }
 
     /// Every truncation and every single-byte corruption of a valid body parses or is a 400;

@@ -11,7 +11,7 @@ use axum::Json;
 use bytes::Bytes;
 use router_core::engine::RouteOutcome;
 use router_core::plugins::BlockAction;
-use router_core::request::{ChatMessage, RouteRequest};
+use router_core::request::RouteRequest;
 use serde_json::{json, Map, Value};
 
 use super::chat;
@@ -143,9 +143,7 @@ pub async fn route_only(
         Some(Value::String(p)) if !body.contains_key("messages") => {
             RouteRequest::from_prompt(p.clone())
         }
-        _ => RouteRequest {
-            messages: chat::parse_messages(body.get("messages"))?,
-        },
+        _ => chat::conversation(&body)?,
     };
     let policy = state.current_policy()?;
     let outcome = route(&state, policy, route_request, true).await?;
@@ -177,7 +175,7 @@ pub async fn chat_completions(
         rewrite::set_model(&mut body, &model.upstream_model);
         return proxy(&state, &headers, model, body, PASSTHROUGH, None).await;
     }
-    let outcome = route(&state, policy.clone(), chat.route_request(), false).await?;
+    let outcome = route(&state, policy.clone(), chat.conversation.clone(), false).await?;
     let decision = decision_label(&outcome);
     if let Some(block) = &outcome.block {
         return Ok(block_response(
@@ -202,7 +200,7 @@ pub async fn chat_completions(
     );
     let cache = match &outcome.decision {
         Some(d) if !chat.stream && outcome.cache.is_some() => {
-            cache_slot(&policy, d, &chat.messages).await
+            cache_slot(&policy, d, &chat.conversation).await
         }
         _ => None,
     };
@@ -250,16 +248,12 @@ impl CacheSlot {
 async fn cache_slot(
     policy: &Arc<Policy>,
     decision: &str,
-    messages: &[ChatMessage],
+    conversation: &RouteRequest,
 ) -> Option<CacheSlot> {
     if !policy.caches()?.has(decision) {
         return None;
     }
-    let text = RouteRequest {
-        messages: messages.to_vec(),
-    }
-    .user_text()
-    .to_owned();
+    let text = conversation.user_text().to_owned();
     let p = policy.clone();
     let embedded = tokio::task::spawn_blocking(move || p.caches().map(|c| c.embed(&text))).await;
     match embedded {

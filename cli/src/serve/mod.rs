@@ -73,6 +73,7 @@ pub async fn serve(settings: Settings, network: Network) -> anyhow::Result<()> {
         settings,
         metrics: Default::default(),
         client,
+        models: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(network.bind)
         .await
@@ -173,6 +174,7 @@ mod tests {
             metrics: Default::default(),
             client: reqwest::Client::new(),
             limiter: Arc::new(Semaphore::new(4)),
+            models: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

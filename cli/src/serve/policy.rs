@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use router_core::config::{merge_json, LoadedConfig, ModelSpec};
 use router_core::engine::{RouteOutcome, Router};
+use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
 use router_core::signals::SignalKind;
 use serde_json::{Map, Value};
@@ -91,10 +92,15 @@ pub struct Policy {
 impl Policy {
     /// Loads, validates and compiles a config file (model-based signals load their models).
     /// `upstream`, when set, is the one OpenAI-compatible base URL every model is sent to.
-    pub fn load(path: &Path, upstream: Option<&str>) -> anyhow::Result<Policy> {
+    /// Models are loaded through `models` (shared with the other policies built from it).
+    pub fn load(
+        path: &Path,
+        upstream: Option<&str>,
+        models: &ModelRegistry,
+    ) -> anyhow::Result<Policy> {
         let loaded = LoadedConfig::from_file(path)?;
-        let router = Router::new(&loaded)?;
-        let caches = ResponseCaches::build(&loaded)?;
+        let router = Router::new(&loaded, models)?;
+        let caches = ResponseCaches::build(&loaded, models)?;
         Self::from_router(router, caches, upstream, &|var| std::env::var(var).ok())
     }
 
@@ -212,7 +218,7 @@ routing:
     fn policy() -> Policy {
         let loaded =
             LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
-        let router = Router::new(&loaded).expect("router");
+        let router = Router::new(&loaded, &ModelRegistry::default()).expect("router");
         Policy::from_router(router, None, None, &|var| {
             (var == "TEST_KEY_VAR").then(|| "from-env".into())
         })
@@ -247,7 +253,7 @@ routing:
     fn upstream_override_sends_every_model_to_one_base_url() {
         let loaded =
             LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
-        let router = Router::new(&loaded).expect("router");
+        let router = Router::new(&loaded, &ModelRegistry::default()).expect("router");
         let p = Policy::from_router(router, None, Some("http://127.0.0.1:9100/v1/"), &|_| {
             Some("unused".into())
         })

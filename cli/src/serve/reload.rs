@@ -34,13 +34,19 @@ impl Reloader {
         let path = self.state.settings.config.clone();
         *last_seen = tokio::fs::read(&path).await.ok();
         let upstream = self.state.settings.upstream_override.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || Policy::load(&path, upstream.as_deref())).await;
+        let registry = Arc::clone(&self.state.models);
+        let loaded = tokio::task::spawn_blocking(move || {
+            Policy::load(&path, upstream.as_deref(), &registry)
+        })
+        .await;
         let result = match loaded {
             Ok(Ok(policy)) => {
                 let models = policy.model_names().count();
-                self.state.policy.store(Some(Arc::new(policy)));
-                tracing::info!(config = %self.state.settings.config.display(), models, reason, "config loaded");
+                drop(self.state.policy.swap(Some(Arc::new(policy))));
+                // The old policy's models go once no request in flight holds it (the next
+                // reload prunes what those requests kept alive).
+                let dropped = self.state.models.prune();
+                tracing::info!(config = %self.state.settings.config.display(), models, dropped_models = dropped, reason, "config loaded");
                 self.state.metrics.reload("ok");
                 Ok(())
             }

@@ -8,6 +8,8 @@ use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 use super::metrics::Metrics;
+use router_core::inference::ModelRegistry;
+
 use super::policy::Policy;
 
 /// How a request stopped by a block plugin is answered.
@@ -58,6 +60,8 @@ pub struct AppState {
     pub client: reqwest::Client,
     /// Permits for in-flight requests.
     pub limiter: Arc<Semaphore>,
+    /// The models of the loaded policies, keyed by content; pruned after each reload.
+    pub models: Arc<ModelRegistry>,
 }
 
 impl AppState {

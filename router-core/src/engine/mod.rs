@@ -22,6 +22,7 @@ use smallvec::SmallVec;
 pub use outcome::{DecisionTrace, LeafTrace, RouteDecision, RouteOutcome, RouteTarget};
 
 use crate::config::{LoadedConfig, ModelSpec, RouterConfig, Strategy};
+use crate::inference::ModelRegistry;
 use crate::plugins::PluginConfig;
 use crate::request::RouteRequest;
 use crate::signals::context::ContextSignal;
@@ -46,6 +47,14 @@ struct CompiledDecision {
 /// A request's confidence per used signal rule; inline (no allocation) up to 32 rules.
 type ConfidenceTable = SmallVec<[f32; 32]>;
 
+/// Where a router's model-based signals come from.
+enum Models<'a> {
+    /// Built from the config's model catalog, loaded through this registry.
+    Registry(&'a ModelRegistry),
+    /// Given by the caller.
+    Given(Vec<Box<dyn Signal>>),
+}
+
 /// A compiled config, ready to route requests. Cheap to share (`Send + Sync`).
 pub struct Router {
     loaded: LoadedConfig,
@@ -58,9 +67,10 @@ pub struct Router {
 
 impl Router {
     /// Compiles `loaded`: builds the used rule signals and, through
-    /// [`model::build_model_signal`], the used model-based signals.
-    pub fn new(loaded: &LoadedConfig) -> Result<Router> {
-        Self::build(loaded, None)
+    /// [`model::build_model_signal`], the used model-based signals, whose models come from
+    /// `models` (shared with every other router built from the same registry).
+    pub fn new(loaded: &LoadedConfig, models: &ModelRegistry) -> Result<Router> {
+        Self::build(loaded, Models::Registry(models))
     }
 
     /// Like [`Router::new`] but model-based kinds (domain, jailbreak, pii, embedding) come from
@@ -70,10 +80,10 @@ impl Router {
         loaded: &LoadedConfig,
         model_signals: Vec<Box<dyn Signal>>,
     ) -> Result<Router> {
-        Self::build(loaded, Some(model_signals))
+        Self::build(loaded, Models::Given(model_signals))
     }
 
-    fn build(loaded: &LoadedConfig, given: Option<Vec<Box<dyn Signal>>>) -> Result<Router> {
+    fn build(loaded: &LoadedConfig, models: Models<'_>) -> Result<Router> {
         let cfg = &loaded.config;
         let used = cfg.used_signals();
         let mut slots: FxHashMap<SignalKind, FxHashMap<String, u32>> = FxHashMap::default();
@@ -100,16 +110,20 @@ impl Router {
                     &cfg.routing.signals.language,
                     Some(names),
                 )?)),
-                _ if given.is_none() => signals.push(model::build_model_signal(
-                    *kind,
-                    cfg,
-                    names,
-                    &loaded.base_dir,
-                )?),
-                _ => {}
+                _ => {
+                    if let Models::Registry(registry) = &models {
+                        signals.push(model::build_model_signal(
+                            *kind,
+                            cfg,
+                            names,
+                            &loaded.base_dir,
+                            registry,
+                        )?)
+                    }
+                }
             }
         }
-        if let Some(g) = given {
+        if let Models::Given(g) = models {
             signals.extend(g.into_iter().filter(|s| !is_rule_kind(s.kind())));
         }
         let slot_of = |kind: &str, name: &str| -> u32 {

@@ -27,7 +27,7 @@ pub use bert::BertEncoder;
 pub use embed::{cosine, Embedder};
 pub use encoder::Encoder;
 pub use options::{InferenceOptions, DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH};
-pub use registry::ModelRegistry;
+pub use registry::{content_key, ModelRegistry};
 pub use sequence::SequenceClassifier;
 pub use source::{ModelSource, HUB_SCHEME};
 pub use token::{

@@ -139,15 +139,10 @@ mod tests {
         assert_eq!(approx_tokens(&"\u{3131}".repeat(5)), 2);
         let req = RouteRequest {
             messages: vec![
-                ChatMessage {
-                    role: "system".into(),
-                    content: "x".repeat(40),
-                },
-                ChatMessage {
-                    role: "user".into(),
-                    content: "y".repeat(41),
-                },
+                ChatMessage::new("system", "x".repeat(40)),
+                ChatMessage::new("user", "y".repeat(41)),
             ],
+            tools: Vec::new(),
         };
         assert_eq!(conversation_tokens(&req), 10 + 11);
     }

@@ -3,12 +3,11 @@
 //! Router-core's engine calls [`build_model_signal`] once per model-based kind that some
 //! decision uses. Models come from `global.model_catalog` (relative paths resolve against the
 //! config file's directory; an `org/name` that is not a directory is a Hugging Face repo id) and
-//! are loaded once per process and directory through [`model_registry`], so every router and
-//! signal naming the same directory shares one copy.
+//! are loaded through the [`ModelRegistry`] the caller passes in, so every router and signal
+//! naming the same model content shares one copy.
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use super::domain::{DomainSignal, DEFAULT_DOMAIN_THRESHOLD};
 use super::embedding::EmbeddingSignal;
@@ -16,14 +15,8 @@ use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
 use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
 use super::{Signal, SignalKind};
 use crate::config::{RouterConfig, ThresholdModule};
-use crate::inference::{InferenceOptions, ModelRegistry, ModelSource};
+use crate::inference::{ModelRegistry, ModelSource};
 use crate::{Error, Result};
-
-/// The process-wide model cache used by [`build_model_signal`] (default [`InferenceOptions`]).
-pub fn model_registry() -> &'static ModelRegistry {
-    static REGISTRY: OnceLock<ModelRegistry> = OnceLock::new();
-    REGISTRY.get_or_init(|| ModelRegistry::new(InferenceOptions::default()))
-}
 
 fn source(
     path: Option<&String>,
@@ -47,16 +40,17 @@ fn threshold(module: Option<&ThresholdModule>, default: f32) -> f32 {
 }
 
 /// Builds the signal of a model-based `kind` for the rule names in `used`; model paths in
-/// `config.global.model_catalog` resolve against `base_dir` (the config file's directory).
+/// `config.global.model_catalog` resolve against `base_dir` (the config file's directory); models
+/// come from `registry`.
 pub fn build_model_signal(
     kind: SignalKind,
     config: &RouterConfig,
     used: &BTreeSet<String>,
     base_dir: &Path,
+    registry: &ModelRegistry,
 ) -> Result<Box<dyn Signal>> {
     let catalog = &config.global.model_catalog;
     let signals = &config.routing.signals;
-    let registry = model_registry();
     match kind {
         SignalKind::Domain => {
             let src = source(

@@ -15,12 +15,7 @@ pub fn fixtures() -> PathBuf {
 
 /// The real all-MiniLM-L6-v2 directory; panics (failing the test) when it is absent.
 pub fn minilm_dir() -> PathBuf {
-    let dir = std::env::var_os("ROUTELAB_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(&std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/routelab/models/all-MiniLM-L6-v2")
-        });
+    let dir = router_core::paths::default_model_dir();
     assert!(
         dir.join(WEIGHTS_FILE).is_file() && dir.join(TOKENIZER_FILE).is_file(),
         "all-MiniLM-L6-v2 not found at {} (set ROUTELAB_MODEL_DIR or run scripts/fetch-model.sh)",

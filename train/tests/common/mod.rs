@@ -5,14 +5,7 @@ use std::path::PathBuf;
 
 /// The real MiniLM directory; panics with a hint when it is absent.
 pub fn minilm_dir() -> PathBuf {
-    let dir = std::env::var_os("ROUTELAB_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            home.join(".cache/routelab/models/all-MiniLM-L6-v2")
-        });
+    let dir = router_core::paths::default_model_dir();
     assert!(
         dir.join("model.safetensors").exists(),
         "MiniLM not found at {} (set ROUTELAB_MODEL_DIR or run scripts/fetch-model.sh)",
