@@ -273,7 +273,7 @@ fn operator_arity() {
         problems(&y),
         vec![
             "configs/x.yaml:18: routing.decisions[0].rules.conditions[0]: NOT needs exactly one condition, found 0",
-            "configs/x.yaml:20: routing.decisions[0].rules.conditions[1]: OR with no conditions",
+            "configs/x.yaml:20: routing.decisions[0].rules.conditions[1]: OR with no conditions never matches (an AND with no conditions is a fallback)",
             "configs/x.yaml:22: routing.decisions[0].rules.conditions[2]: NOT needs exactly one condition, found 2",
         ]
     );
@@ -283,7 +283,7 @@ fn operator_arity() {
     );
     assert_eq!(
         problems(&y),
-        vec!["configs/x.yaml:15: routing.decisions[0].rules: OR with no conditions"]
+        vec!["configs/x.yaml:15: routing.decisions[0].rules: OR with no conditions never matches (an AND with no conditions is a fallback)"]
     );
 }
 
@@ -417,4 +417,36 @@ fn all_problems_are_reported_together() {
         )
         .replace("- model: big", "- model: huge");
     assert_eq!(problems(&y).len(), 3);
+}
+
+/// The seed's maintained recipes (vendored in `configs/vllm-sr/recipes`) load: agent and
+/// feedback write their fallback decisions as `rules: {operator: AND}` with no conditions,
+/// which the seed evaluates as always matching (`evalAND`, `pkg/decision/engine.go`). What
+/// routelab does not implement of them is listed with its line, never dropped silently.
+#[test]
+fn the_seeds_recipes_load_with_their_fallbacks() {
+    let recipes = repo_dir().join("configs/vllm-sr/recipes");
+    for (recipe, fallback) in [
+        ("agent", Some("simple_general")),
+        ("feedback", Some("feedback_default")),
+        ("privacy", None),
+        ("knowledge", None),
+    ] {
+        let path = recipes.join(recipe).join("config.yaml");
+        let loaded = LoadedConfig::from_file(&path).unwrap_or_else(|e| panic!("{recipe}: {e}"));
+        assert!(
+            !loaded.ignored.is_empty(),
+            "{recipe}: nothing listed as ignored"
+        );
+        if let Some(name) = fallback {
+            let d = loaded
+                .config
+                .routing
+                .decisions
+                .iter()
+                .find(|d| d.name == name)
+                .unwrap_or_else(|| panic!("{recipe}: no decision {name}"));
+            assert!(d.rules.is_fallback(), "{recipe}: {name} is not a fallback");
+        }
+    }
 }

@@ -565,3 +565,96 @@ fn compact_decision_targets_what_the_outcome_says() {
     assert!(seen.iter().any(|t| t.2), "{seen:?}");
     assert!(seen.iter().any(|t| t.1), "{seen:?}");
 }
+
+/// Fallback decisions as the seed evaluates them (`pkg/decision/engine.go`:
+/// `evaluateDecisionWithSignals` returns (true, 0) for `Rules.IsEmpty()`, `evalAND` returns
+/// (true, 0) for no children): rules absent, `{}`, `{operator: AND}` and an AND with
+/// `conditions: []` all match every request with confidence 0.
+const FALLBACKS: &str = "
+    - name: no_rules
+      priority: 1
+      modelRefs: [{model: m1}]
+    - name: empty_rules
+      priority: 1
+      rules: {}
+      modelRefs: [{model: m1}]
+    - name: bare_and
+      priority: 1
+      rules: {operator: AND}
+      modelRefs: [{model: m1}]
+    - name: and_no_conditions
+      priority: 1
+      rules: {operator: AND, conditions: []}
+      modelRefs: [{model: m2}]
+    - name: on_a
+      priority: 5
+      rules: {operator: OR, conditions: [{type: domain, name: a}]}
+      modelRefs: [{model: m3}]
+";
+
+#[test]
+fn fallbacks_match_everything_with_zero_confidence() {
+    let r = router(&config("priority", FALLBACKS));
+    for name in ["no_rules", "empty_rules", "bare_and", "and_no_conditions"] {
+        assert_eq!(conf_of(&r, &[], name), Some(0.0), "{name}");
+        assert_eq!(conf_of(&r, &[("a", 0.7)], name), Some(0.0), "{name}");
+    }
+    // Priority strategy: a higher-priority match beats the fallbacks; with none, the
+    // fallbacks tie on priority and confidence and the smallest name wins.
+    assert_eq!(winner(&r, &[("a", 0.2)]).as_deref(), Some("on_a"));
+    assert_eq!(winner(&r, &[]).as_deref(), Some("and_no_conditions"));
+    // Confidence strategy: any match with confidence above 0 beats a fallback whatever its
+    // priority (`decisionResultLess`).
+    let low = FALLBACKS.replace("priority: 5", "priority: 0");
+    let r = router(&config("confidence", &low));
+    assert_eq!(winner(&r, &[("a", 0.01)]).as_deref(), Some("on_a"));
+    assert_eq!(winner(&r, &[]).as_deref(), Some("and_no_conditions"));
+    let out = r.decide(Vec::new(), true);
+    let trace = out.trace.unwrap();
+    let fallback = trace.iter().find(|t| t.name == "bare_and").unwrap();
+    assert_eq!(fallback.expression, "fallback");
+}
+
+/// Tiers (the seed's `decisionResultLess`): when any matching decision has `tier > 0`, the
+/// lowest tier wins, then confidence, then priority, then name.
+#[test]
+fn tiers_rank_before_confidence_and_priority() {
+    let r = router(&config(
+        "priority",
+        "
+    - name: tier2_high_priority
+      priority: 100
+      tier: 2
+      rules: {operator: OR, conditions: [{type: domain, name: a}]}
+      modelRefs: [{model: m1}]
+    - name: tier1
+      priority: 1
+      tier: 1
+      rules: {operator: OR, conditions: [{type: domain, name: b}]}
+      modelRefs: [{model: m2}]
+    - name: catch_all
+      priority: 0
+      tier: 9
+      rules: {operator: AND}
+      modelRefs: [{model: m3}]
+    - name: untiered
+      priority: 50
+      rules: {operator: OR, conditions: [{type: domain, name: c}]}
+      modelRefs: [{model: m3}]
+",
+    ));
+    assert_eq!(
+        winner(&r, &[("a", 0.9), ("b", 0.1)]).as_deref(),
+        Some("tier1")
+    );
+    assert_eq!(
+        winner(&r, &[("a", 0.9)]).as_deref(),
+        Some("tier2_high_priority")
+    );
+    assert_eq!(winner(&r, &[]).as_deref(), Some("catch_all"));
+    // Tier 0 sorts before every tier (0 < 1), as in the seed.
+    assert_eq!(
+        winner(&r, &[("a", 0.9), ("c", 0.2)]).as_deref(),
+        Some("untiered")
+    );
+}

@@ -421,7 +421,13 @@ pub struct Decision {
     /// Higher wins under the priority strategy.
     #[serde(default)]
     pub priority: i64,
-    /// The rule tree.
+    /// Ranking tier (0 = none). When any matching decision has a tier above 0, the lowest
+    /// tier wins, then confidence, priority and name (the seed's `decisionResultLess`).
+    #[serde(default)]
+    pub tier: i64,
+    /// The rule tree. Absent, empty (`{}`) or an `AND` with no conditions: a fallback that
+    /// matches every request with confidence 0.
+    #[serde(default)]
     pub rules: RuleNode,
     /// Candidate models; the first is used.
     #[serde(rename = "modelRefs", default)]
@@ -450,7 +456,7 @@ pub enum RuleOperator {
 /// compiles it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleNode {
-    /// The operator, for an inner node.
+    /// The operator, for an inner node; with neither `operator` nor `type`, the node is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<RuleOperator>,
     /// Children of an inner node.
@@ -462,6 +468,17 @@ pub struct RuleNode {
     /// Signal rule name of a leaf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl RuleNode {
+    /// Whether this node matches every request with confidence 0, as the seed evaluates it:
+    /// an empty node (no `operator`, `type` or `name`: rules absent or `{}`,
+    /// `RuleNode.IsEmpty` in the seed's `pkg/config`) or an `AND` with no conditions
+    /// (`evalAND` in the seed's `pkg/decision/engine.go`).
+    pub fn is_fallback(&self) -> bool {
+        let empty = self.signal_type.is_none() && self.name.is_none() && self.conditions.is_empty();
+        empty && matches!(self.operator, None | Some(RuleOperator::And))
+    }
 }
 
 /// `modelRefs[]`.

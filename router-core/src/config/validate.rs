@@ -269,7 +269,12 @@ impl<'a> Validator<'a> {
         );
         for (i, d) in c.routing.decisions.iter().enumerate() {
             let base = format!("routing.decisions[{i}]");
-            self.rule(&format!("{base}.rules"), &d.rules, &known);
+            if !d.rules.is_fallback() {
+                self.rule(&format!("{base}.rules"), &d.rules, &known);
+            }
+            if d.tier < 0 {
+                self.error(&format!("{base}.tier"), "tier cannot be negative");
+            }
             if d.model_refs.is_empty() {
                 self.error(&base, "no modelRefs (a decision needs at least one model)");
             }
@@ -304,9 +309,8 @@ impl<'a> Validator<'a> {
                     RuleOperator::Not if n != 1 => {
                         self.error(path, &format!("NOT needs exactly one condition, found {n}"));
                     }
-                    RuleOperator::And | RuleOperator::Or if n == 0 => {
-                        let name = if op == RuleOperator::And { "AND" } else { "OR" };
-                        self.error(path, &format!("{name} with no conditions"));
+                    RuleOperator::Or if n == 0 => {
+                        self.error(path, "OR with no conditions never matches (an AND with no conditions is a fallback)");
                     }
                     _ => {}
                 }

@@ -35,6 +35,7 @@ use rules::{LeafInfo, Node, NEVER, NO_MATCH};
 struct CompiledDecision {
     name: String,
     priority: i64,
+    tier: i64,
     root: Node,
     leaves: Vec<LeafInfo>,
     model: String,
@@ -149,6 +150,7 @@ impl Router {
             decisions.push(CompiledDecision {
                 name: d.name.clone(),
                 priority: d.priority,
+                tier: d.tier,
                 root,
                 leaves,
                 model: first
@@ -269,24 +271,41 @@ impl Router {
         table
     }
 
-    /// The winning decision `(index, confidence)` under the configured strategy.
+    /// The winning decision `(index, confidence)` under the configured strategy; when any
+    /// matching decision has a tier, by tier first (the seed's `decisionResultLess`).
     fn best(&self, table: &[f32]) -> Option<(usize, f32)> {
         let strategy = self.loaded.config.routing.strategy;
         let mut best: Option<(usize, f32)> = None;
+        let mut best_tiered: Option<(usize, f32)> = None;
+        let mut any_tier = false;
         for (i, d) in self.decisions.iter().enumerate() {
             let c = d.root.eval(table);
             if c < 0.0 {
                 continue;
             }
-            let better = match best {
-                None => true,
-                Some(b) => self.better(strategy, (i, c), b) == Ordering::Greater,
-            };
-            if better {
+            any_tier |= d.tier > 0;
+            if best.is_none_or(|b| self.better(strategy, (i, c), b) == Ordering::Greater) {
                 best = Some((i, c));
             }
+            if best_tiered.is_none_or(|b| self.better_tiered((i, c), b) == Ordering::Greater) {
+                best_tiered = Some((i, c));
+            }
         }
-        best
+        if any_tier {
+            best_tiered
+        } else {
+            best
+        }
+    }
+
+    /// Tiered order: lower tier, then higher confidence, higher priority, smaller name.
+    fn better_tiered(&self, a: (usize, f32), b: (usize, f32)) -> Ordering {
+        let (da, db) = (&self.decisions[a.0], &self.decisions[b.0]);
+        db.tier
+            .cmp(&da.tier)
+            .then(a.1.total_cmp(&b.1))
+            .then(da.priority.cmp(&db.priority))
+            .then(db.name.cmp(&da.name))
     }
 
     /// Evaluates the decisions on already computed signal matches (matches of rules no decision

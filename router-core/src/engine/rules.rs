@@ -5,8 +5,10 @@
 //! negative for "no match":
 //!
 //! * leaf: the slot's value (a leaf of an unimplemented kind never matches);
-//! * `AND`: all children match, confidence = mean of the children's;
-//! * `OR`: some child matches, confidence = max over the matching children;
+//! * `AND`: all children match, confidence = mean of the children's; an `AND` with no children
+//!   (and an empty rule tree) is a fallback that always matches with confidence 0, as in the
+//!   seed (`evalAND` and `RuleNode.IsEmpty`);
+//! * `OR`: some child matches, confidence = max over the matching children (none: no match);
 //! * `NOT`: its single child does not match, confidence 1.
 
 use crate::config::{RuleNode, RuleOperator};
@@ -50,6 +52,9 @@ impl Node {
                 .map(|(i, c)| Node::compile(c, &format!("{path}.conditions[{i}]"), slot, leaves))
                 .collect()
         };
+        if rule.is_fallback() {
+            return Node::And(Box::new([]));
+        }
         match rule.operator {
             Some(RuleOperator::And) => Node::And(children(leaves)),
             Some(RuleOperator::Or) => Node::Or(children(leaves)),
@@ -83,7 +88,7 @@ impl Node {
             Node::Leaf(s) => table.get(*s as usize).copied().unwrap_or(NO_MATCH),
             Node::And(cs) => {
                 if cs.is_empty() {
-                    return NO_MATCH;
+                    return 0.0;
                 }
                 let mut sum = 0.0;
                 for c in cs.iter() {
@@ -125,6 +130,7 @@ impl Node {
                     out.push_str(&format!("{}:{}={v:.2}", l.kind, l.name));
                 }
             }
+            Node::And(cs) if cs.is_empty() => out.push_str("fallback"),
             Node::And(cs) | Node::Or(cs) => {
                 out.push_str(if matches!(self, Node::And(_)) {
                     "AND("
