@@ -58,8 +58,10 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Logs go to stderr so that stdout stays machine-readable (`--json`).
+/// Logs go to stderr so that stdout stays machine-readable (`--json`); colour codes only when
+/// stderr is a terminal (a log file or a CI log gets plain text).
 fn init_tracing(filter: Option<&str>) {
+    use std::io::IsTerminal as _;
     let filter = match filter {
         Some(f) => tracing_subscriber::EnvFilter::new(f),
         None => tracing_subscriber::EnvFilter::try_from_default_env()
@@ -68,5 +70,6 @@ fn init_tracing(filter: Option<&str>) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

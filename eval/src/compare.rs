@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
 use crate::error::{EvalError, Result};
-use crate::evaluate::{sha256_file, utc_now, VERSION};
+use crate::evaluate::{log_sha256, sha256_file, utc_now, VERSION};
 use crate::replay::{replay, LogModels, Policy, ReplayOptions};
 use crate::report::{InputFile, PolicyMetrics};
 use crate::report_md::{opt, pct};
@@ -71,7 +71,8 @@ pub struct Flip {
     pub request_id: String,
     /// Category label.
     pub category: Option<String>,
-    /// `regressed` (A right, B wrong) or `improved` (A wrong, B right).
+    /// `regressed` (A right, B wrong), `improved` (A wrong, B right) or, where a quality is
+    /// unknown (an unscored or served log), `rerouted` (another decision or model).
     pub direction: String,
     /// A's model.
     pub model_a: String,
@@ -81,10 +82,10 @@ pub struct Flip {
     pub decision_a: Option<String>,
     /// B's decision.
     pub decision_b: Option<String>,
-    /// A's quality.
-    pub quality_a: f64,
-    /// B's quality.
-    pub quality_b: f64,
+    /// A's quality (`None`: unscored).
+    pub quality_a: Option<f64>,
+    /// B's quality (`None`: unscored).
+    pub quality_b: Option<f64>,
     /// The first characters of the prompt.
     pub prompt_excerpt: String,
 }
@@ -157,25 +158,31 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         b.name = format!("B:{}", b.name);
     }
     let mut flips: Vec<Flip> = Vec::new();
-    let (mut regressed, mut improved) = (0usize, 0usize);
+    let (mut regressed, mut improved, mut rerouted) = (0usize, 0usize, 0usize);
     let max = opts.max_examples;
     let data = replay(&opts.log, &[&a, &b], &opts.replay, &mut |_, row, routed| {
         let (ra, rb) = (&routed[0], &routed[1]);
         let (qa, qb) = (ra.chosen.quality, rb.chosen.quality);
-        if qa.is_nan() || qb.is_nan() {
-            return Ok(());
-        }
-        let (ca, cb) = (qa >= CORRECT_AT, qb >= CORRECT_AT);
-        let direction = match (ca, cb) {
-            (true, false) if regressed < max => {
-                regressed += 1;
-                "regressed"
+        let direction = if qa.is_nan() || qb.is_nan() {
+            let moved =
+                ra.target.decision != rb.target.decision || ra.target.model != rb.target.model;
+            if !moved || rerouted >= max {
+                return Ok(());
             }
-            (false, true) if improved < max => {
-                improved += 1;
-                "improved"
+            rerouted += 1;
+            "rerouted"
+        } else {
+            match (qa >= CORRECT_AT, qb >= CORRECT_AT) {
+                (true, false) if regressed < max => {
+                    regressed += 1;
+                    "regressed"
+                }
+                (false, true) if improved < max => {
+                    improved += 1;
+                    "improved"
+                }
+                _ => return Ok(()),
             }
-            _ => return Ok(()),
         };
         flips.push(Flip {
             request_id: row.request_id.to_string(),
@@ -185,8 +192,8 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
             model_b: rb.target.model.to_string(),
             decision_a: ra.target.decision.map(str::to_string),
             decision_b: rb.target.decision.map(str::to_string),
-            quality_a: qa,
-            quality_b: qb,
+            quality_a: (!qa.is_nan()).then_some(qa),
+            quality_b: (!qb.is_nan()).then_some(qb),
             prompt_excerpt: excerpt(row.text(), 160),
         });
         Ok(())
@@ -266,7 +273,10 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         created_utc: utc_now().0,
         config_a: hash(&opts.config_a)?,
         config_b: hash(&opts.config_b)?,
-        log: hash(&opts.log)?,
+        log: InputFile {
+            path: opts.log.display().to_string(),
+            sha256: log_sha256(&opts.log)?,
+        },
         requests: n as u64,
         a: ma,
         b: mb,
@@ -375,10 +385,10 @@ pub fn render_md(r: &CompareReport) -> String {
                 f.direction,
                 f.model_a,
                 f.decision_a.as_deref().unwrap_or("(default)"),
-                f.quality_a,
+                opt(f.quality_a, 2),
                 f.model_b,
                 f.decision_b.as_deref().unwrap_or("(default)"),
-                f.quality_b,
+                opt(f.quality_b, 2),
                 f.prompt_excerpt.replace('|', "\\|")
             );
         }

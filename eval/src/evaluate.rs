@@ -67,6 +67,27 @@ pub struct EvalOutput {
     pub stats: ReplayStats,
 }
 
+/// The identity of a log (a file or a folder of files, [`crate::log_reader::log_files`]): the
+/// file's sha256, or for a folder the sha256 of one `<file name> <sha256>` line per file.
+pub fn log_sha256(path: &Path) -> Result<String> {
+    if !path.is_dir() {
+        return sha256_file(path);
+    }
+    let mut lines = String::new();
+    for file in crate::log_reader::log_files(path)? {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+        lines.push_str(&format!(
+            "{} {}\n",
+            name.unwrap_or_default(),
+            sha256_file(&file)?
+        ));
+    }
+    Ok(Sha256::digest(lines.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 /// SHA-256 of a file, lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| EvalError::io(path, e))?;
@@ -145,7 +166,7 @@ pub fn build_report(
     let shares = run.model_shares(names.len());
     let (cheap, strong) = scoring::cheapest_and_strongest(&singles, &scored).ok_or_else(|| {
         EvalError::Invalid(format!(
-            "{}: no model of the config has quality values; nothing to score",
+            "{}: the config has no model to score",
             data.log_path.display()
         ))
     })?;
@@ -386,7 +407,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
             },
             log: InputFile {
                 path: opts.log.display().to_string(),
-                sha256: sha256_file(&opts.log)?,
+                sha256: log_sha256(&opts.log)?,
             },
             options: &opts.replay,
             sweep,

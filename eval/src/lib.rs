@@ -23,6 +23,7 @@ pub mod report;
 pub mod report_html;
 pub mod report_md;
 pub mod scoring;
+pub mod served_log;
 pub mod stats;
 pub mod sweep;
 

@@ -1,5 +1,10 @@
-//! Streaming reader of request logs (`request-log/v1`): validates the schema once, then decodes
-//! record batches of bounded size so memory does not grow with the file.
+//! Streaming reader of request logs (`request-log/v1` and `/v2`): validates the schema once,
+//! then decodes record batches of bounded size so memory does not grow with the file.
+//!
+//! A log is one Parquet file or a folder of them (what `routelab serve --request-log` writes):
+//! the folder's `*.parquet` files in name order, hidden files (`.name`, a file still being
+//! written) left out. Its model list is the union of the files' models; a model a file has no
+//! columns for reads as an empty outcome there.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -32,13 +37,60 @@ struct Layout {
     models: Vec<ModelColumns>,
 }
 
-/// An opened, schema-checked request log.
-pub struct RequestLog {
+/// One file of a log: its layout and where its models sit in the log's model list.
+struct LogFile {
     path: PathBuf,
     layout: Layout,
     num_rows: u64,
-    reader: ParquetRecordBatchReader,
+    /// Index in [`RequestLog::models`] of each of the file's models (layout order).
+    model_slot: Vec<usize>,
+}
+
+/// An opened, schema-checked request log (a file or a folder of files).
+pub struct RequestLog {
+    path: PathBuf,
+    files: Vec<LogFile>,
+    /// Union of the files' models, in order of first appearance.
+    models: Vec<String>,
+    /// Whether some file has `<model>|quality`, per model.
+    quality: Vec<bool>,
+    batch_size: usize,
+    /// The file being read and its reader.
+    current: usize,
+    reader: Option<ParquetRecordBatchReader>,
+    /// Rows decoded so far (over all files) and in the current file.
     next_row: u64,
+    next_file_row: u64,
+}
+
+/// The files of a log: `path` itself, or a folder's `*.parquet` files in name order (hidden
+/// files left out). An empty folder is an error.
+pub fn log_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(|e| EvalError::io(path, e))? {
+        let p = entry.map_err(|e| EvalError::io(path, e))?.path();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        let visible = name.is_some_and(|n| !n.starts_with('.') && n.ends_with(".parquet"));
+        if visible && p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(EvalError::Invalid(format!(
+            "{}: the folder holds no .parquet request log",
+            path.display()
+        )));
+    }
+    Ok(files)
+}
+
+fn open_reader(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let file = File::open(path).map_err(|e| EvalError::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| EvalError::parquet(path, e))
 }
 
 fn type_error(path: &Path, column: &str, expected: &str, found: &DataType) -> EvalError {
@@ -88,10 +140,15 @@ impl Layout {
         let prompt = string_column(path, schema, log_schema::PROMPT)?;
         let messages = string_column(path, schema, log_schema::MESSAGES)?;
         if prompt.is_none() && messages.is_none() {
+            let hint = if schema.index_of(log_schema::PROMPT_SHA256).is_ok() {
+                "this log was recorded without prompts (`serve --request-log-prompts hash|none`), so it cannot be replayed: record with `full` to replay".into()
+            } else {
+                "one of `prompt` / `messages` is required".into()
+            };
             return Err(EvalError::MissingColumn {
                 path: path.display().to_string(),
                 column: log_schema::PROMPT.into(),
-                hint: "one of `prompt` / `messages` is required".into(),
+                hint,
             });
         }
         let category = string_column(path, schema, log_schema::CATEGORY)?;
@@ -146,73 +203,134 @@ fn field_index(f: ModelField) -> usize {
 }
 
 impl RequestLog {
-    /// Opens `path`, checks its schema and prepares to decode `batch_size` rows at a time.
+    /// Opens the log at `path` (a file or a folder, see [`log_files`]), checks every file's
+    /// schema and prepares to decode `batch_size` rows at a time.
     pub fn open(path: &Path, batch_size: usize) -> Result<RequestLog> {
-        let file = File::open(path).map_err(|e| EvalError::io(path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| EvalError::parquet(path, e))?;
-        let num_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-        let layout = Layout::from_schema(path, builder.schema())?;
-        let reader = builder
-            .with_batch_size(batch_size.max(1))
-            .build()
-            .map_err(|e| EvalError::parquet(path, e))?;
+        let mut files = Vec::new();
+        let mut models: Vec<String> = Vec::new();
+        let mut quality: Vec<bool> = Vec::new();
+        for file in log_files(path)? {
+            let builder = open_reader(&file)?;
+            let num_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+            let layout = Layout::from_schema(&file, builder.schema())?;
+            let mut model_slot = Vec::with_capacity(layout.models.len());
+            for m in &layout.models {
+                let slot = match models.iter().position(|x| *x == m.name) {
+                    Some(i) => i,
+                    None => {
+                        models.push(m.name.clone());
+                        quality.push(false);
+                        models.len() - 1
+                    }
+                };
+                quality[slot] |= m.fields[field_index(ModelField::Quality)].is_some();
+                model_slot.push(slot);
+            }
+            files.push(LogFile {
+                path: file,
+                layout,
+                num_rows,
+                model_slot,
+            });
+        }
         Ok(RequestLog {
             path: path.to_path_buf(),
-            layout,
-            num_rows,
-            reader,
+            files,
+            models,
+            quality,
+            batch_size: batch_size.max(1),
+            current: 0,
+            reader: None,
             next_row: 0,
+            next_file_row: 0,
         })
     }
 
-    /// The file.
+    /// The log (a file or a folder).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Rows in the file (from the footer).
+    /// Its files, in reading order.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|f| f.path.as_path())
+    }
+
+    /// Rows in the log (from the files' footers).
     pub fn num_rows(&self) -> u64 {
-        self.num_rows
+        self.files.iter().map(|f| f.num_rows).sum()
     }
 
-    /// Models that have at least one `<model>|*` column, in column order.
+    /// Models that have at least one `<model>|*` column in some file, in order of appearance.
     pub fn models(&self) -> Vec<String> {
-        self.layout.models.iter().map(|m| m.name.clone()).collect()
+        self.models.clone()
     }
 
-    /// Whether `model` has a `<model>|quality` column.
+    /// Whether `model` has a `<model>|quality` column in some file.
     pub fn has_quality(&self, model: &str) -> bool {
-        self.layout
-            .models
+        self.models
             .iter()
-            .any(|m| m.name == model && m.fields[field_index(ModelField::Quality)].is_some())
+            .zip(&self.quality)
+            .any(|(m, q)| m == model && *q)
     }
 
-    /// Whether the log has a `category` column.
+    /// Whether some file of the log has a `category` column.
     pub fn has_category(&self) -> bool {
-        self.layout.category.is_some()
+        self.files.iter().any(|f| f.layout.category.is_some())
     }
 
-    /// Whether the log has an `expected_decision` column.
+    /// Whether some file of the log has an `expected_decision` column.
     pub fn has_expected_decision(&self) -> bool {
-        self.layout.expected_decision.is_some()
+        self.files
+            .iter()
+            .any(|f| f.layout.expected_decision.is_some())
     }
 
-    /// Decodes the next batch of rows; `None` at the end of the file.
+    /// Decodes the next batch of rows; `None` at the end of the last file.
     pub fn next_batch(&mut self) -> Option<Result<LogBatch>> {
-        let batch = match self.reader.next()? {
-            Ok(b) => b,
-            Err(e) => return Some(Err(EvalError::parquet(&self.path, e))),
-        };
-        let first = self.next_row;
-        self.next_row += batch.num_rows() as u64;
-        Some(self.decode(&batch, first))
+        loop {
+            let file = self.files.get(self.current)?;
+            if self.reader.is_none() {
+                let reader = open_reader(&file.path).and_then(|b| {
+                    b.with_batch_size(self.batch_size)
+                        .build()
+                        .map_err(|e| EvalError::parquet(&file.path, e))
+                });
+                match reader {
+                    Ok(r) => self.reader = Some(r),
+                    Err(e) => return Some(Err(e)),
+                }
+                self.next_file_row = 0;
+            }
+            let next = self.reader.as_mut().expect("opened above").next();
+            match next {
+                None => {
+                    self.reader = None;
+                    self.current += 1;
+                }
+                Some(Err(e)) => return Some(Err(EvalError::parquet(&file.path, e))),
+                Some(Ok(batch)) => {
+                    let first = self.next_row;
+                    let file_first = self.next_file_row;
+                    self.next_row += batch.num_rows() as u64;
+                    self.next_file_row += batch.num_rows() as u64;
+                    return Some(self.decode(&self.files[self.current], &batch, first, file_first));
+                }
+            }
+        }
     }
 
-    fn decode(&self, batch: &RecordBatch, first_row: u64) -> Result<LogBatch> {
-        let path = self.path.display().to_string();
-        let cast_err = |e: arrow::error::ArrowError| EvalError::parquet(&self.path, e);
+    /// Decodes one batch of `file`; rows are numbered `first_row..` in the log and
+    /// `file_first..` in the file (what errors name).
+    fn decode(
+        &self,
+        file: &LogFile,
+        batch: &RecordBatch,
+        first_row: u64,
+        file_first: u64,
+    ) -> Result<LogBatch> {
+        let path = file.path.display().to_string();
+        let cast_err = |e: arrow::error::ArrowError| EvalError::parquet(&file.path, e);
         let strings = |idx: Option<usize>| -> Result<Option<StringArray>> {
             idx.map(|i| {
                 arrow::compute::cast(batch.column(i), &DataType::Utf8)
@@ -221,16 +339,16 @@ impl RequestLog {
             })
             .transpose()
         };
-        let ids = strings(Some(self.layout.request_id))?.expect("request_id is required");
+        let ids = strings(Some(file.layout.request_id))?.expect("request_id is required");
         let bad = |row: usize, column: &str, message: String| EvalError::BadValue {
             path: path.clone(),
-            row: first_row + row as u64,
+            row: file_first + row as u64,
             column: column.into(),
             message,
         };
         let mut model_cols: Vec<[Option<ArrayRef>; 5]> =
-            Vec::with_capacity(self.layout.models.len());
-        for m in &self.layout.models {
+            Vec::with_capacity(file.layout.models.len());
+        for m in &file.layout.models {
             let mut cols: [Option<ArrayRef>; 5] = Default::default();
             for (k, field) in ModelField::ALL.into_iter().enumerate() {
                 if let Some(i) = m.fields[k] {
@@ -258,12 +376,20 @@ impl RequestLog {
             })
         };
         let rows = batch.num_rows();
-        let mut outcomes = Vec::with_capacity(rows * model_cols.len());
+        let n_models = self.models.len();
+        let mut outcomes = vec![ModelOutcome::default(); rows * n_models];
         for r in 0..rows {
             if ids.is_null(r) {
                 return Err(bad(r, log_schema::REQUEST_ID, "request_id is null".into()));
             }
-            for (m, cols) in self.layout.models.iter().zip(&model_cols) {
+            let row_outcomes = &mut outcomes[r * n_models..(r + 1) * n_models];
+            for ((m, cols), slot) in file
+                .layout
+                .models
+                .iter()
+                .zip(&model_cols)
+                .zip(&file.model_slot)
+            {
                 let quality = get_f(&cols[0], r);
                 if let Some(q) = quality {
                     if !(0.0..=1.0).contains(&q) {
@@ -274,22 +400,22 @@ impl RequestLog {
                         ));
                     }
                 }
-                outcomes.push(ModelOutcome {
+                row_outcomes[*slot] = ModelOutcome {
                     quality,
                     input_tokens: get_i(&cols[1], r),
                     output_tokens: get_i(&cols[2], r),
                     cost: get_f(&cols[3], r),
                     latency_ms: get_f(&cols[4], r),
-                });
+                };
             }
         }
         Ok(LogBatch {
             first_row,
-            models: model_cols.len(),
-            prompts: strings(self.layout.prompt)?,
-            messages: strings(self.layout.messages)?,
-            categories: strings(self.layout.category)?,
-            expected: strings(self.layout.expected_decision)?,
+            models: n_models,
+            prompts: strings(file.layout.prompt)?,
+            messages: strings(file.layout.messages)?,
+            categories: strings(file.layout.category)?,
+            expected: strings(file.layout.expected_decision)?,
             ids,
             outcomes,
         })

@@ -1,7 +1,11 @@
-//! The request-log format (`request-log/v1`): one Parquet row per request.
+//! The request-log format: one Parquet row per request.
 //!
-//! This module is the single definition of the log's column names; the dataset builders write
-//! it and the replay reads it.
+//! This module is the single definition of the log's column names; the dataset builders, the
+//! importers and `routelab serve --request-log` write it and the replay reads it.
+//!
+//! `request-log/v1` holds the columns of the first table. `request-log/v2` (what `serve`
+//! records) adds the columns of the second; a v1 file is a valid v2 file, and the reader
+//! takes both (a folder of files is one log, see [`crate::log_reader`]).
 //!
 //! | column | type | meaning |
 //! |---|---|---|
@@ -15,11 +19,26 @@
 //! | `<model>\|output_tokens` | Int64, nullable | completion tokens of that model's answer |
 //! | `<model>\|cost` | Float64, nullable | logged cost in USD; null = tokens × config prices |
 //! | `<model>\|latency_ms` | Float64, nullable | logged end-to-end latency; null = config latency profile |
-
+//!
+//! | v2 column | type | meaning |
+//! |---|---|---|
+//! | `timestamp` | Timestamp(ms, UTC) | when the request arrived |
+//! | `served_decision` | Utf8, nullable | the decision serve chose (null: no decision matched) |
+//! | `served_model` | Utf8, nullable | the model it was sent to (null: blocked, or answered from the cache) |
+//! | `router_us` | Float64 | time in the router, µs |
+//! | `upstream_status` | Int64, nullable | the upstream's HTTP status (null: no upstream call) |
+//! | `prompt_sha256` | Utf8, nullable | sha256 of the conversation JSON, when prompts were hashed (then `messages` is null) |
+//!
+//! In a served log only the served model's `<model>|input_tokens`, `|output_tokens` (the
+//! upstream's `usage`, when it reports one) and `|latency_ms` are set; every `|quality` is
+//! null (unscored). Outcomes known later (judge scores, user feedback) are joined in by
+//! `request_id`: write a copy of the files with the `<model>|quality` cells filled.
 /// Parquet key-value metadata key naming the schema version.
 pub const SCHEMA_METADATA_KEY: &str = "routelab.schema";
-/// The schema version this module describes.
+/// The version of logs with only the v1 columns (importers, dataset builders).
 pub const SCHEMA_VERSION: &str = "request-log/v1";
+/// The version of logs with the served columns (`routelab serve --request-log`).
+pub const SERVED_SCHEMA_VERSION: &str = "request-log/v2";
 
 /// Unique request id.
 pub const REQUEST_ID: &str = "request_id";
@@ -31,6 +50,18 @@ pub const MESSAGES: &str = "messages";
 pub const CATEGORY: &str = "category";
 /// Expected decision name.
 pub const EXPECTED_DECISION: &str = "expected_decision";
+/// v2: arrival time (Timestamp ms, UTC).
+pub const TIMESTAMP: &str = "timestamp";
+/// v2: the decision serve chose.
+pub const SERVED_DECISION: &str = "served_decision";
+/// v2: the model serve sent the request to.
+pub const SERVED_MODEL: &str = "served_model";
+/// v2: router time in µs.
+pub const ROUTER_US: &str = "router_us";
+/// v2: the upstream's HTTP status.
+pub const UPSTREAM_STATUS: &str = "upstream_status";
+/// v2: sha256 of the conversation, when prompts were hashed instead of kept.
+pub const PROMPT_SHA256: &str = "prompt_sha256";
 
 /// Separator between a model name and its per-model field (RouterBench style).
 pub const MODEL_FIELD_SEPARATOR: char = '|';

@@ -100,6 +100,7 @@ pub fn single_model_metrics(table: &OutcomeTable, names: &[String]) -> Vec<Polic
 
 /// Index of the cheapest scored model (ties: higher quality) and of the strongest scored model
 /// (highest mean quality; ties: cheaper). `scored[m]` says whether model m has quality values.
+/// In a log with no quality at all (a served log), the cheapest and the most expensive model.
 pub fn cheapest_and_strongest(
     singles: &[PolicyMetrics],
     scored: &[bool],
@@ -107,6 +108,12 @@ pub fn cheapest_and_strongest(
     let cand: Vec<usize> = (0..singles.len())
         .filter(|&m| scored[m] && singles[m].mean_quality.is_some())
         .collect();
+    if cand.is_empty() {
+        let by_cost =
+            |a: &usize, b: &usize| singles[*a].total_cost.total_cmp(&singles[*b].total_cost);
+        let all = 0..singles.len();
+        return Some((all.clone().min_by(by_cost)?, all.max_by(by_cost)?));
+    }
     let q = |m: usize| singles[m].mean_quality.unwrap_or(f64::NEG_INFINITY);
     let cheapest = cand.iter().copied().min_by(|&a, &b| {
         singles[a]
@@ -523,6 +530,26 @@ mod tests {
             Some(2)
         );
         assert_eq!(oracle_choice(&[o(f64::NAN, 1.0)]), None);
+    }
+
+    #[test]
+    fn ends_by_quality_or_by_cost_in_an_unscored_log() {
+        let mut t = OutcomeTable::new(3);
+        t.push(&[o(0.2, 2.0), o(0.9, 5.0), o(0.5, 1.0)]);
+        let names = ["a".into(), "b".into(), "c".into()];
+        let singles = single_model_metrics(&t, &names);
+        assert_eq!(cheapest_and_strongest(&singles, &[true; 3]), Some((2, 1)));
+        // Only a and b scored: c is out.
+        assert_eq!(
+            cheapest_and_strongest(&singles, &[true, true, false]),
+            Some((0, 1))
+        );
+        // No quality at all (a served log): cheapest and most expensive.
+        let mut t = OutcomeTable::new(3);
+        t.push(&[o(f64::NAN, 2.0), o(f64::NAN, 5.0), o(f64::NAN, 1.0)]);
+        let singles = single_model_metrics(&t, &names);
+        assert_eq!(cheapest_and_strongest(&singles, &[true; 3]), Some((2, 1)));
+        assert_eq!(cheapest_and_strongest(&[], &[]), None);
     }
 
     #[test]

@@ -228,3 +228,75 @@ fn integer_quality_columns_are_accepted() {
         Err(EvalError::BadValue { row: 7, .. })
     ));
 }
+
+/// A folder is one log: its visible `.parquet` files in name order (a hidden file, as a
+/// writer's temporary one, is left out), with the union of their models; a model a file has
+/// no columns for reads as an empty outcome there, and errors name the file and its own row.
+#[test]
+fn a_folder_of_files_is_one_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let row = |id: &str, q: Vec<Option<f64>>| LogRow {
+        request_id: id.into(),
+        prompt: Some(format!("prompt {id}")),
+        outcomes: q
+            .into_iter()
+            .map(|quality| ModelOutcome {
+                quality,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    write_rows(
+        &dir.path().join("b.parquet"),
+        &["big", "mid"],
+        &[row("b0", vec![Some(0.5), Some(0.25)])],
+    );
+    write_rows(
+        &dir.path().join("a.parquet"),
+        &["small", "big"],
+        &[
+            row("a0", vec![Some(1.0), None]),
+            row("a1", vec![Some(0.0), Some(1.0)]),
+        ],
+    );
+    write_rows(
+        &dir.path().join(".c.parquet.tmp1"),
+        &["x"],
+        &[row("c0", vec![None])],
+    );
+    std::fs::write(dir.path().join("notes.txt"), "not a log").unwrap();
+
+    let mut log = RequestLog::open(dir.path(), 1).unwrap();
+    assert_eq!(log.num_rows(), 3);
+    assert_eq!(log.models(), ["small", "big", "mid"]);
+    assert!(log.has_quality("mid"));
+    let rows: Vec<LogRow> = log.by_ref().flat_map(|b| b.unwrap()).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["a0", "a1", "b0"]);
+    let q = |r: &LogRow| -> Vec<Option<f64>> { r.outcomes.iter().map(|o| o.quality).collect() };
+    assert_eq!(q(&rows[0]), [Some(1.0), None, None]);
+    assert_eq!(q(&rows[1]), [Some(0.0), Some(1.0), None]);
+    assert_eq!(q(&rows[2]), [None, Some(0.5), Some(0.25)]);
+
+    // A bad value in the second file names that file and its row 0.
+    write_rows(
+        &dir.path().join("b.parquet"),
+        &["big"],
+        &[row("b0", vec![Some(7.0)])],
+    );
+    let err = RequestLog::open(dir.path(), 8)
+        .unwrap()
+        .find_map(|b| b.err())
+        .unwrap();
+    match err {
+        EvalError::BadValue { path, row, .. } => {
+            assert!(path.ends_with("b.parquet"), "{path}");
+            assert_eq!(row, 0);
+        }
+        e => panic!("{e}"),
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let err = RequestLog::open(empty.path(), 8).err().unwrap().to_string();
+    assert!(err.contains("no .parquet request log"), "{err}");
+}

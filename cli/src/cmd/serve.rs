@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::serve::request_log::{PromptMode, RecorderSettings};
 use crate::serve::state::{BlockMode, Settings};
 use crate::serve::Network;
 
@@ -49,6 +50,20 @@ pub struct ServeArgs {
     /// server such as `routelab mock-upstream`.
     #[arg(long, value_name = "BASE_URL", value_parser = parse_base_url)]
     pub upstream: Option<String>,
+    /// Record the traffic served into this folder as a request log (`request-log/v2` Parquet
+    /// files that `routelab eval -l DIR` replays).
+    #[arg(long, value_name = "DIR")]
+    pub request_log: Option<PathBuf>,
+    /// What the request log keeps of each conversation: `full` (replayable), `hash` (its
+    /// sha256 only) or `none`.
+    #[arg(long, value_enum, default_value_t = PromptMode::Full)]
+    pub request_log_prompts: PromptMode,
+    /// Rows per request-log file (then the next file starts).
+    #[arg(long, default_value_t = 10_000)]
+    pub request_log_rows: usize,
+    /// Seconds a request-log file stays open at most (what a crash can lose).
+    #[arg(long, default_value_t = 60)]
+    pub request_log_seconds: u64,
     /// Worker threads of the async runtime (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -70,6 +85,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency,
         upstream_override: args.upstream,
+        request_log: args.request_log.map(|dir| RecorderSettings {
+            dir,
+            max_rows: args.request_log_rows.max(1),
+            max_age: Duration::from_secs(args.request_log_seconds.max(1)),
+            prompts: args.request_log_prompts,
+        }),
     };
     let network = Network {
         bind: SocketAddr::new(args.host, args.port),

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
+use eval::served_log::ServedRecord;
 use router_core::engine::RouteOutcome;
 use router_core::plugins::BlockAction;
 use router_core::request::RouteRequest;
@@ -17,6 +18,7 @@ use serde_json::{json, Map, Value};
 use super::chat;
 use super::error::ApiError;
 use super::policy::{ModelTarget, Policy};
+use super::request_log::Recorder;
 use super::rewrite;
 use super::state::{AppState, BlockMode};
 use super::upstream;
@@ -173,11 +175,32 @@ pub async fn chat_completions(
         let model = model_target(&policy, name)?;
         let mut body = chat.body;
         rewrite::set_model(&mut body, &model.upstream_model);
-        return proxy(&state, &headers, model, body, PASSTHROUGH, None).await;
+        return proxy(&state, &headers, model, body, PASSTHROUGH, None, None).await;
     }
+    let arrived = unix_ms();
+    let started = Instant::now();
     let outcome = route(&state, policy.clone(), chat.conversation.clone(), false).await?;
+    let mut record = state.recorder.as_ref().map(|recorder| {
+        let (messages, prompt_sha256) = recorder.conversation(&chat.conversation);
+        Recording {
+            recorder: Arc::clone(recorder),
+            models: policy.model_list(),
+            record: ServedRecord {
+                request_id: request_id(&headers, arrived),
+                timestamp_ms: arrived,
+                messages,
+                prompt_sha256,
+                decision: outcome.decision.clone(),
+                router_us: started.elapsed().as_secs_f64() * 1e6,
+                ..ServedRecord::default()
+            },
+        }
+    });
     let decision = decision_label(&outcome);
     if let Some(block) = &outcome.block {
+        if let Some(r) = record.take() {
+            r.finish();
+        }
         return Ok(block_response(
             settings.block_mode,
             decision,
@@ -206,6 +229,9 @@ pub async fn chat_completions(
     };
     if let Some(slot) = &cache {
         if let Some(hit) = slot.lookup(&policy) {
+            if let Some(r) = record.take() {
+                r.finish();
+            }
             state.metrics.cache("hit");
             state.metrics.model(&model.name);
             let mut response = (
@@ -222,7 +248,55 @@ pub async fn chat_completions(
         state.metrics.cache("miss");
     }
     let cache = cache.map(|slot| (&policy, slot));
-    proxy(&state, &headers, model, body, decision, cache).await
+    proxy(&state, &headers, model, body, decision, cache, record).await
+}
+
+/// A routed request being recorded (`--request-log`): what is known before the upstream
+/// answers; [`Recording::finish`] queues it.
+struct Recording {
+    recorder: Arc<Recorder>,
+    models: Arc<[String]>,
+    record: ServedRecord,
+}
+
+impl Recording {
+    fn finish(self) {
+        self.recorder.record(self.record, self.models);
+    }
+
+    /// Fills in the upstream's answer: status, latency and, from a JSON body, `usage`.
+    fn answered(&mut self, model: &str, status: StatusCode, started: Instant, body: Option<&[u8]>) {
+        let r = &mut self.record;
+        r.model = Some(model.to_owned());
+        r.upstream_status = Some(i64::from(status.as_u16()));
+        r.latency_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+        let usage = body
+            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+            .and_then(|v| v.get("usage").cloned());
+        if let Some(u) = usage {
+            r.input_tokens = u.get("prompt_tokens").and_then(Value::as_i64);
+            r.output_tokens = u.get("completion_tokens").and_then(Value::as_i64);
+        }
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The client's `x-request-id`, else one made from the arrival time, the process and a counter.
+fn request_id(headers: &HeaderMap, arrived_ms: i64) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        if !id.is_empty() {
+            return id.to_owned();
+        }
+    }
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("rl-{arrived_ms}-{}-{n}", std::process::id())
 }
 
 /// Where a response is looked up and stored: the decision's cache and the prompt's key.
@@ -278,7 +352,9 @@ fn model_target<'p>(policy: &'p Policy, name: &str) -> Result<&'p ModelTarget, A
 }
 
 /// Sends the request to the model and relays the answer with routelab's headers. With a
-/// cache slot the answer is read whole and, when successful, stored.
+/// cache slot the answer is read whole and, when successful, stored. A recorded request that
+/// is not a stream is read whole too, for the upstream's `usage`; a stream is recorded when its
+/// headers arrive.
 async fn proxy(
     state: &AppState,
     headers: &HeaderMap,
@@ -286,11 +362,22 @@ async fn proxy(
     body: Map<String, Value>,
     decision: &str,
     cache: Option<(&Arc<Policy>, CacheSlot)>,
+    mut record: Option<Recording>,
 ) -> Result<Response, ApiError> {
     state.metrics.model(&model.name);
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let payload = serde_json::to_vec(&Value::Object(body))
         .map_err(|e| ApiError::internal(format!("cannot encode the upstream request: {e}")))?;
-    let upstream_response = upstream::send(
+    let started = Instant::now();
+    // A request whose upstream failed is still recorded: its decision and model, no status.
+    let failed = |record: Option<Recording>, e: ApiError| {
+        if let Some(mut r) = record {
+            r.record.model = Some(model.name.clone());
+            r.finish();
+        }
+        e
+    };
+    let upstream_response = match upstream::send(
         &state.client,
         &model.name,
         &model.backends,
@@ -298,21 +385,43 @@ async fn proxy(
         Bytes::from(payload),
         &state.metrics,
     )
-    .await?;
-    let (mut response, cache_state) = match cache {
-        Some((policy, slot)) => {
-            let buffered =
-                upstream::buffer_response(upstream_response, &model.name, &state.metrics).await?;
-            if buffered.status.is_success() {
-                slot.store(policy, buffered.body.clone());
-            }
-            (buffered.into_response(), "miss")
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return Err(failed(record, e)),
+    };
+    let buffer = cache.is_some() || (record.is_some() && !stream);
+    let (mut response, cache_state) = if buffer {
+        let buffered =
+            match upstream::buffer_response(upstream_response, &model.name, &state.metrics).await {
+                Ok(b) => b,
+                Err(e) => return Err(failed(record, e)),
+            };
+        if let Some(r) = record.as_mut() {
+            r.answered(&model.name, buffered.status, started, Some(&buffered.body));
         }
-        None => (
+        let cache_state = match cache {
+            Some((policy, slot)) => {
+                if buffered.status.is_success() {
+                    slot.store(policy, buffered.body.clone());
+                }
+                "miss"
+            }
+            None => "off",
+        };
+        (buffered.into_response(), cache_state)
+    } else {
+        if let Some(r) = record.as_mut() {
+            r.answered(&model.name, upstream_response.status(), started, None);
+        }
+        (
             upstream::stream_response(upstream_response, model.name.clone(), state.metrics.clone()),
             "off",
-        ),
+        )
     };
+    if let Some(r) = record {
+        r.finish();
+    }
     add_headers(&mut response, decision, &model.name, cache_state);
     Ok(response)
 }

@@ -67,9 +67,13 @@ impl Family {
     }
 
     fn inc(&self, label_values: &[&str]) {
+        self.add(label_values, 1);
+    }
+
+    fn add(&self, label_values: &[&str], n: u64) {
         let key: Vec<String> = label_values.iter().map(|s| (*s).to_owned()).collect();
         let mut map = self.values.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(key).or_insert(0) += 1;
+        *map.entry(key).or_insert(0) += n;
     }
 
     fn render(&self, out: &mut String) {
@@ -103,6 +107,7 @@ pub struct Metrics {
     upstream_errors: Family,
     cache: Family,
     reloads: Family,
+    request_log: Family,
     router_latency: Histogram,
     upstream_latency: Histogram,
 }
@@ -138,6 +143,11 @@ impl Default for Metrics {
             reloads: Family::new(
                 "routelab_config_reloads_total",
                 "Config reloads by result (ok, error).",
+                &["result"],
+            ),
+            request_log: Family::new(
+                "routelab_request_log_rows_total",
+                "Rows of --request-log by result (written: in a finished file; dropped: queue full or write failure).",
                 &["result"],
             ),
             router_latency: Histogram::default(),
@@ -177,6 +187,16 @@ impl Metrics {
         self.reloads.inc(&[result]);
     }
 
+    /// Counts `n` request-log rows written to a finished file.
+    pub fn request_log_rows(&self, n: usize) {
+        self.request_log.add(&["written"], n as u64);
+    }
+
+    /// Counts one request-log row dropped.
+    pub fn request_log_dropped(&self) {
+        self.request_log.inc(&["dropped"]);
+    }
+
     /// Records how long routing (signals + decision) took.
     pub fn router_latency(&self, d: Duration) {
         self.router_latency.observe(d);
@@ -196,6 +216,7 @@ impl Metrics {
         self.upstream_errors.render(&mut out);
         self.cache.render(&mut out);
         self.reloads.render(&mut out);
+        self.request_log.render(&mut out);
         self.router_latency.render(
             &mut out,
             "routelab_router_latency_seconds",

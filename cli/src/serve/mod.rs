@@ -4,7 +4,8 @@
 //! Modules: [`chat`] parses bodies, [`cache`] holds the decisions' response caches, [`policy`] adapts router-core (routing, models, reasoning,
 //! cache), [`rewrite`] edits the outgoing body, [`upstream`] proxies, [`handlers`] are the
 //! endpoints, [`middleware`] limits concurrency and counts requests, [`metrics`] renders
-//! Prometheus text, [`reload`] swaps configs in, [`error`] is OpenAI's error format.
+//! Prometheus text, [`reload`] swaps configs in, [`request_log`] records served traffic, [`error`] is OpenAI's
+//! error format.
 
 pub mod cache;
 pub mod chat;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod policy;
 pub mod reload;
+pub mod request_log;
 pub mod rewrite;
 pub mod state;
 pub mod upstream;
@@ -67,13 +69,22 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
 /// Runs the server until SIGINT/SIGTERM, then finishes the requests in flight.
 pub async fn serve(settings: Settings, network: Network) -> anyhow::Result<()> {
     let client = upstream::client(network.connect_timeout, network.upstream_timeout)?;
+    let metrics: Arc<metrics::Metrics> = Default::default();
+    let recorder = match &settings.request_log {
+        Some(s) => Some(Arc::new(request_log::Recorder::start(
+            s.clone(),
+            metrics.clone(),
+        )?)),
+        None => None,
+    };
     let state = Arc::new(AppState {
         policy: Default::default(),
         limiter: Arc::new(Semaphore::new(settings.max_concurrency)),
         settings,
-        metrics: Default::default(),
+        metrics,
         client,
         models: Default::default(),
+        recorder: recorder.clone(),
     });
     let listener = tokio::net::TcpListener::bind(network.bind)
         .await
@@ -123,6 +134,9 @@ pub async fn serve(settings: Settings, network: Network) -> anyhow::Result<()> {
         })
         .await
         .context("server error")?;
+    if let Some(r) = recorder {
+        r.close();
+    }
     match startup_error.await {
         Ok(Some(e)) => Err(e.context("the config could not be loaded at start-up")),
         _ => Ok(()),
@@ -170,11 +184,13 @@ mod tests {
                 max_body_bytes: 1024,
                 max_concurrency: 4,
                 upstream_override: None,
+                request_log: None,
             },
             metrics: Default::default(),
             client: reqwest::Client::new(),
             limiter: Arc::new(Semaphore::new(4)),
             models: Default::default(),
+            recorder: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

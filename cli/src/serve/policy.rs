@@ -2,6 +2,7 @@
 //! how to send its requests. One `Policy` is built per (re)load and shared through an `Arc`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use router_core::config::{merge_json, LoadedConfig, ModelSpec};
@@ -85,6 +86,8 @@ impl ModelTarget {
 pub struct Policy {
     router: Router,
     models: Vec<ModelTarget>,
+    /// The model names, shared with request-log records.
+    model_list: Arc<[String]>,
     uses_models: bool,
     caches: Option<ResponseCaches>,
 }
@@ -123,9 +126,11 @@ impl Policy {
                 SignalKind::Keyword | SignalKind::Context | SignalKind::Language
             )
         });
+        let model_list = models.iter().map(|m| m.name.clone()).collect();
         Ok(Policy {
             router,
             models,
+            model_list,
             uses_models,
             caches,
         })
@@ -134,6 +139,11 @@ impl Policy {
     /// Names of the configured models, in config order.
     pub fn model_names(&self) -> impl Iterator<Item = &str> {
         self.models.iter().map(|m| m.name.as_str())
+    }
+
+    /// The configured model names as one shared list (the request log's columns).
+    pub fn model_list(&self) -> Arc<[String]> {
+        Arc::clone(&self.model_list)
     }
 
     /// The target of a configured model.

@@ -11,6 +11,7 @@ use super::metrics::Metrics;
 use router_core::inference::ModelRegistry;
 
 use super::policy::Policy;
+use super::request_log::{Recorder, RecorderSettings};
 
 /// How a request stopped by a block plugin is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +46,8 @@ pub struct Settings {
     /// One OpenAI-compatible base URL (`http://host:port/v1`) that replaces every model's
     /// `backend_refs` (a dry run against a single local server), or `None`.
     pub upstream_override: Option<String>,
+    /// Record served traffic (`--request-log`), or `None`.
+    pub request_log: Option<RecorderSettings>,
 }
 
 /// Everything the handlers share.
@@ -62,6 +65,8 @@ pub struct AppState {
     pub limiter: Arc<Semaphore>,
     /// The models of the loaded policies, keyed by content; pruned after each reload.
     pub models: Arc<ModelRegistry>,
+    /// Where served traffic is recorded (`--request-log`), when it is.
+    pub recorder: Option<Arc<Recorder>>,
 }
 
 impl AppState {

@@ -116,7 +116,8 @@ async fn echo(State(state): State<Arc<EchoState>>, request: Request) -> Response
         "echo": {"method": received.method, "path": received.path, "headers": received.headers,
                  "body": received.body},
         "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("hi from {}", state.name)},
-                     "finish_reason": "stop"}]
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}
     });
     ([("x-upstream", state.name.clone())], axum::Json(reply)).into_response()
 }
