@@ -10,6 +10,7 @@
 //! with candle ([`inference`]). The directory layout those models are exported in by
 //! `routelab train` is defined once, in [`export`].
 
+pub mod bio;
 pub mod cache;
 pub mod config;
 pub mod engine;

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use router_core::bio::spans;
+
 use serde::{Deserialize, Serialize};
 
 /// Precision, recall and F1 of one class or entity type.
@@ -98,48 +100,6 @@ pub fn classification(gold: &[usize], pred: &[usize], labels: &[String]) -> Clas
     }
 }
 
-/// An entity span `[start, end)` of a type.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Span {
-    /// Entity type (tag without `B-`/`I-`).
-    pub kind: String,
-    /// First token.
-    pub start: usize,
-    /// One past the last token.
-    pub end: usize,
-}
-
-/// Entity spans of one BIO tag sequence.
-pub fn spans(tags: &[&str]) -> Vec<Span> {
-    let mut out: Vec<Span> = Vec::new();
-    let mut open: Option<Span> = None;
-    for (i, tag) in tags.iter().enumerate() {
-        let (prefix, kind) = match tag.split_once('-') {
-            Some((p, k)) if p == "B" || p == "I" => (p, k),
-            _ => ("O", ""),
-        };
-        let continues = prefix == "I" && open.as_ref().is_some_and(|s| s.kind == kind);
-        if continues {
-            if let Some(s) = open.as_mut() {
-                s.end = i + 1;
-            }
-            continue;
-        }
-        if let Some(s) = open.take() {
-            out.push(s);
-        }
-        if prefix != "O" {
-            open = Some(Span {
-                kind: kind.to_string(),
-                start: i,
-                end: i + 1,
-            });
-        }
-    }
-    out.extend(open);
-    out
-}
-
 /// Entity-level scores: micro P/R/F1 over all types plus per-type scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntityMetrics {
@@ -154,13 +114,15 @@ pub struct EntityMetrics {
 }
 
 /// Scores predicted against gold BIO sequences (pairs of equal length); exact span match.
+/// Spans come from router-core's BIO decoder ([`router_core::bio::spans`]), the one the PII
+/// signal serves with.
 pub fn entity_f1(gold: &[Vec<&str>], pred: &[Vec<&str>]) -> EntityMetrics {
     let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for (g, p) in gold.iter().zip(pred) {
-        let gs = spans(g);
-        let ps = spans(p);
+        let gs = spans(g.iter().copied());
+        let ps = spans(p.iter().copied());
         for s in &gs {
-            let c = counts.entry(s.kind.clone()).or_default();
+            let c = counts.entry(s.label.to_string()).or_default();
             if ps.contains(s) {
                 c.0 += 1;
             } else {
@@ -169,7 +131,7 @@ pub fn entity_f1(gold: &[Vec<&str>], pred: &[Vec<&str>]) -> EntityMetrics {
         }
         for s in &ps {
             if !gs.contains(s) {
-                counts.entry(s.kind.clone()).or_default().1 += 1;
+                counts.entry(s.label.to_string()).or_default().1 += 1;
             }
         }
     }
@@ -230,19 +192,6 @@ mod tests {
     fn classes_absent_from_gold_and_pred_do_not_count() {
         let m = classification(&[0, 1], &[0, 1], &labels(&["a", "b", "c"]));
         assert_eq!(m.macro_f1, 1.0);
-    }
-
-    #[test]
-    fn spans_follow_conlleval() {
-        let s = spans(&["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-PER"]);
-        let k: Vec<(&str, usize, usize)> = s
-            .iter()
-            .map(|s| (s.kind.as_str(), s.start, s.end))
-            .collect();
-        assert_eq!(
-            k,
-            vec![("PER", 0, 2), ("LOC", 3, 5), ("LOC", 5, 6), ("PER", 6, 7)]
-        );
     }
 
     #[test]

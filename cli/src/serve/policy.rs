@@ -9,7 +9,6 @@ use router_core::config::{merge_json, LoadedConfig, ModelSpec};
 use router_core::engine::{RouteOutcome, Router};
 use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
-use router_core::signals::SignalKind;
 use serde_json::{Map, Value};
 
 use super::cache::ResponseCaches;
@@ -120,12 +119,10 @@ impl Policy {
             .iter()
             .map(|spec| ModelTarget::from_spec(spec, upstream, env))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let uses_models = router.used_signals().iter().any(|(kind, _)| {
-            !matches!(
-                kind,
-                SignalKind::Keyword | SignalKind::Context | SignalKind::Language
-            )
-        });
+        let uses_models = router
+            .used_signals()
+            .iter()
+            .any(|(kind, _)| kind.is_model_based());
         let model_list = models.iter().map(|m| m.name.clone()).collect();
         Ok(Policy {
             router,

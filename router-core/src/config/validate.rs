@@ -128,62 +128,15 @@ impl<'a> Validator<'a> {
         // Signals.
         let s = &c.routing.signals;
         let mut known: HashMap<SignalKind, HashSet<&str>> = HashMap::new();
-        known.insert(
-            SignalKind::Keyword,
-            self.names(
-                "routing.signals.keywords",
-                "keyword signal",
-                s.keywords.iter().map(|r| r.name.as_str()),
-            ),
-        );
-        known.insert(
-            SignalKind::Context,
-            self.names(
-                "routing.signals.context",
-                "context signal",
-                s.context.iter().map(|r| r.name.as_str()),
-            ),
-        );
-        known.insert(
-            SignalKind::Language,
-            self.names(
-                "routing.signals.language",
-                "language signal",
-                s.language.iter().map(|r| r.name.as_str()),
-            ),
-        );
-        known.insert(
-            SignalKind::Domain,
-            self.names(
-                "routing.signals.domains",
-                "domain signal",
-                s.domains.iter().map(|r| r.name.as_str()),
-            ),
-        );
-        known.insert(
-            SignalKind::Jailbreak,
-            self.names(
-                "routing.signals.jailbreak",
-                "jailbreak signal",
-                s.jailbreak.iter().map(|r| r.name.as_str()),
-            ),
-        );
-        known.insert(
-            SignalKind::Pii,
-            self.names(
-                "routing.signals.pii",
-                "pii signal",
-                s.pii.iter().map(|r| r.name.as_str()),
-            ),
-        );
-        known.insert(
-            SignalKind::Embedding,
-            self.names(
-                "routing.signals.embeddings",
-                "embedding signal",
-                s.embeddings.iter().map(|r| r.name.as_str()),
-            ),
-        );
+        for kind in SignalKind::ALL {
+            let section = format!("routing.signals.{}", kind.config_key());
+            let names = self.names(
+                &section,
+                &format!("{kind} signal"),
+                c.signal_names(kind).into_iter(),
+            );
+            known.insert(kind, names);
+        }
         for (i, k) in s.keywords.iter().enumerate() {
             let base = format!("routing.signals.keywords[{i}]");
             if k.keywords.is_empty() && k.regexes.is_empty() {

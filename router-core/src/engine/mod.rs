@@ -481,8 +481,5 @@ fn append(out: &mut Vec<SignalMatch>, mut more: Vec<SignalMatch>) {
 }
 
 fn is_rule_kind(k: SignalKind) -> bool {
-    matches!(
-        k,
-        SignalKind::Keyword | SignalKind::Context | SignalKind::Language
-    )
+    !k.is_model_based()
 }

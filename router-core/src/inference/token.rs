@@ -215,72 +215,26 @@ pub fn merge_windows(windows: Vec<Vec<TokenTag>>) -> Vec<TokenTag> {
     best.into_values().map(|(_, t)| t).collect()
 }
 
-/// Splits a tag into (`B`/`I`/none, entity type); `O` gives `None`.
-fn parse_tag(tag: &str) -> Option<(bool, &str)> {
-    if tag == "O" {
-        return None;
-    }
-    if let Some(t) = tag.strip_prefix("B-") {
-        return Some((true, t));
-    }
-    Some((false, tag.strip_prefix("I-").unwrap_or(tag)))
-}
-
-/// Groups tagged tokens into entities: `B-X` starts an entity, `I-X` (or a bare `X`) extends the
-/// open entity of type `X` or starts one, `O` closes it. Sub-word pieces keep their own tags.
+/// Groups tagged tokens into entities with router-core's one BIO decoder
+/// ([`crate::bio::spans`]: `B-X` starts an entity, `I-X` or a bare `X` extends the open entity
+/// of type `X` or starts one, `O` closes it); an entity covers its tokens' characters and
+/// scores the mean of their probabilities. Sub-word pieces keep their own tags.
 pub fn aggregate_bio(text: &str, tags: &[TokenTag]) -> Vec<Entity> {
-    struct Open<'a> {
-        label: &'a str,
-        start: usize,
-        end: usize,
-        probs: Vec<f32>,
-    }
-    fn close(text: &str, open: Open<'_>, out: &mut Vec<Entity>) {
-        let span: String = text
-            .chars()
-            .skip(open.start)
-            .take(open.end - open.start)
-            .collect();
-        out.push(Entity {
-            label: open.label.to_string(),
-            start: open.start,
-            end: open.end,
-            text: span,
-            score: open.probs.iter().sum::<f32>() / open.probs.len() as f32,
-        });
-    }
-    let mut out = Vec::new();
-    let mut open: Option<Open<'_>> = None;
-    for t in tags {
-        match parse_tag(&t.tag) {
-            None => {
-                if let Some(o) = open.take() {
-                    close(text, o, &mut out);
-                }
+    crate::bio::spans(tags.iter().map(|t| t.tag.as_str()))
+        .into_iter()
+        .map(|span| {
+            let tokens = &tags[span.start..span.end];
+            let start = tokens[0].start;
+            let end = tokens.iter().map(|t| t.end).max().unwrap_or(start);
+            Entity {
+                label: span.label.to_string(),
+                start,
+                end,
+                text: text.chars().skip(start).take(end - start).collect(),
+                score: tokens.iter().map(|t| t.prob).sum::<f32>() / tokens.len() as f32,
             }
-            Some((begin, label)) => match open.as_mut() {
-                Some(o) if !begin && o.label == label => {
-                    o.end = t.end.max(o.end);
-                    o.probs.push(t.prob);
-                }
-                _ => {
-                    if let Some(o) = open.take() {
-                        close(text, o, &mut out);
-                    }
-                    open = Some(Open {
-                        label,
-                        start: t.start,
-                        end: t.end,
-                        probs: vec![t.prob],
-                    });
-                }
-            },
-        }
-    }
-    if let Some(o) = open.take() {
-        close(text, o, &mut out);
-    }
-    out
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -37,29 +37,80 @@ pub enum SignalKind {
     Embedding,
 }
 
+/// What routelab knows about one signal kind: the one table that validation, the engine,
+/// serve's readiness and the docs read, so adding a kind adds one row here (plus its schema
+/// field and its [`Signal`] implementation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindInfo {
+    /// The kind.
+    pub kind: SignalKind,
+    /// Its name in a decision leaf (`type: keyword`).
+    pub leaf: &'static str,
+    /// Its list under `routing.signals` (`keywords`).
+    pub config_key: &'static str,
+    /// Whether it runs a model (built by [`model::build_model_signal`], evaluated off the
+    /// async threads in serve, precomputable for replays) rather than rules.
+    pub model_based: bool,
+}
+
+/// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
+pub const KINDS: [KindInfo; 7] = [
+    kind(SignalKind::Keyword, "keyword", "keywords", false),
+    kind(SignalKind::Context, "context", "context", false),
+    kind(SignalKind::Language, "language", "language", false),
+    kind(SignalKind::Domain, "domain", "domains", true),
+    kind(SignalKind::Jailbreak, "jailbreak", "jailbreak", true),
+    kind(SignalKind::Pii, "pii", "pii", true),
+    kind(SignalKind::Embedding, "embedding", "embeddings", true),
+];
+
+const fn kind(
+    kind: SignalKind,
+    leaf: &'static str,
+    config_key: &'static str,
+    model_based: bool,
+) -> KindInfo {
+    KindInfo {
+        kind,
+        leaf,
+        config_key,
+        model_based,
+    }
+}
+
 impl SignalKind {
     /// All kinds, in evaluation order (cheap rule signals first).
-    pub const ALL: [SignalKind; 7] = [
-        SignalKind::Keyword,
-        SignalKind::Context,
-        SignalKind::Language,
-        SignalKind::Domain,
-        SignalKind::Jailbreak,
-        SignalKind::Pii,
-        SignalKind::Embedding,
-    ];
+    pub const ALL: [SignalKind; 7] = {
+        let mut all = [SignalKind::Keyword; 7];
+        let mut i = 0;
+        while i < KINDS.len() {
+            all[i] = KINDS[i].kind;
+            i += 1;
+        }
+        all
+    };
+
+    /// This kind's row of [`KINDS`].
+    pub fn info(self) -> &'static KindInfo {
+        KINDS
+            .iter()
+            .find(|k| k.kind == self)
+            .expect("KINDS has a row for every kind")
+    }
 
     /// The name used in a decision leaf (`type: keyword`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            SignalKind::Keyword => "keyword",
-            SignalKind::Context => "context",
-            SignalKind::Language => "language",
-            SignalKind::Domain => "domain",
-            SignalKind::Jailbreak => "jailbreak",
-            SignalKind::Pii => "pii",
-            SignalKind::Embedding => "embedding",
-        }
+        self.info().leaf
+    }
+
+    /// Its list under `routing.signals` (`keywords`).
+    pub fn config_key(self) -> &'static str {
+        self.info().config_key
+    }
+
+    /// Whether the kind runs a model (see [`KindInfo::model_based`]).
+    pub fn is_model_based(self) -> bool {
+        self.info().model_based
     }
 
     /// Parses a decision leaf's `type:`; `None` for kinds routelab does not implement.
@@ -132,4 +183,32 @@ pub(crate) fn random_texts(
             text
         })
         .collect()
+}
+
+#[cfg(test)]
+mod kind_table_tests {
+    use super::*;
+
+    /// Every kind has one row, leaf names and config keys are unique, and each config key is
+    /// a list of the config schema's `routing.signals`.
+    #[test]
+    fn the_kind_table_is_complete_and_matches_the_schema() {
+        let signals = serde_json::to_value(crate::config::RouterConfig::default().routing.signals)
+            .expect("serialisable");
+        for (i, info) in KINDS.iter().enumerate() {
+            assert_eq!(SignalKind::ALL[i], info.kind);
+            assert_eq!(info.kind.info(), info);
+            assert_eq!(SignalKind::parse(info.leaf), Some(info.kind));
+            assert!(
+                signals.get(info.config_key).is_some_and(|v| v.is_array()),
+                "routing.signals.{} is not a list of the schema",
+                info.config_key
+            );
+            for other in &KINDS[i + 1..] {
+                assert_ne!(info.leaf, other.leaf);
+                assert_ne!(info.config_key, other.config_key);
+            }
+        }
+        assert_eq!(SignalKind::parse("projection"), None);
+    }
 }
