@@ -260,5 +260,182 @@ pub struct BaseSource {
 /// Name of a LoRA matrix in `adapter_model.safetensors`, PEFT style:
 /// `base_model.model.<module>.lora_A.weight` (`which` is `A` or `B`).
 pub fn peft_lora_tensor(module: &str, which: char) -> String {
-    format!("{PEFT_PREFIX}.{module}.lora_{which}.weight")
+    TensorPath::root(PEFT_PREFIX)
+        .pp(module)
+        .pp(format!("lora_{which}"))
+        .weight()
+}
+
+/// A dotted tensor-name prefix, extended one part at a time as candle's `VarBuilder::pp`
+/// extends one (`root.pp("encoder").pp("layer").pp(3)`). Every tensor name of the export
+/// layout is built through it and [`BertNames`], by the writer and the readers alike.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TensorPath(String);
+
+impl TensorPath {
+    /// A prefix (`""` for the top level).
+    pub fn root(prefix: &str) -> Self {
+        TensorPath(prefix.to_string())
+    }
+
+    /// This prefix with one more part.
+    pub fn pp(&self, part: impl std::fmt::Display) -> Self {
+        if self.0.is_empty() {
+            TensorPath(part.to_string())
+        } else {
+            TensorPath(format!("{}.{part}", self.0))
+        }
+    }
+
+    /// The tensor `<prefix>.<leaf>`.
+    pub fn leaf(&self, leaf: &str) -> String {
+        self.pp(leaf).0
+    }
+
+    /// `<prefix>.weight`.
+    pub fn weight(&self) -> String {
+        self.leaf("weight")
+    }
+
+    /// `<prefix>.bias`.
+    pub fn bias(&self) -> String {
+        self.leaf("bias")
+    }
+
+    /// The prefix as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A linear or LayerNorm module of one encoder layer, in HF BERT layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerPart {
+    /// `attention.self.query`.
+    Query,
+    /// `attention.self.key`.
+    Key,
+    /// `attention.self.value`.
+    Value,
+    /// `attention.output.dense`.
+    AttentionOutput,
+    /// `attention.output.LayerNorm`.
+    AttentionNorm,
+    /// `intermediate.dense`.
+    Intermediate,
+    /// `output.dense`.
+    Output,
+    /// `output.LayerNorm`.
+    OutputNorm,
+}
+
+impl LayerPart {
+    /// The module under `layer` (a [`BertNames::layer`] path).
+    pub fn under(self, layer: &TensorPath) -> TensorPath {
+        let attention = || layer.pp("attention");
+        match self {
+            LayerPart::Query => attention().pp("self").pp("query"),
+            LayerPart::Key => attention().pp("self").pp("key"),
+            LayerPart::Value => attention().pp("self").pp("value"),
+            LayerPart::AttentionOutput => attention().pp("output").pp("dense"),
+            LayerPart::AttentionNorm => attention().pp("output").pp("LayerNorm"),
+            LayerPart::Intermediate => layer.pp("intermediate").pp("dense"),
+            LayerPart::Output => layer.pp("output").pp("dense"),
+            LayerPart::OutputNorm => layer.pp("output").pp("LayerNorm"),
+        }
+    }
+
+    /// The module's path relative to its layer (`attention.self.query`).
+    pub fn relative(self) -> String {
+        self.under(&TensorPath::root("")).0
+    }
+}
+
+/// Where the parts of a BERT encoder live under a prefix: `""` in a base model
+/// (`embeddings.*`), [`ENCODER_PREFIX`] in a task model (`bert.embeddings.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BertNames {
+    root: TensorPath,
+}
+
+impl BertNames {
+    /// The encoder under `prefix`.
+    pub fn new(prefix: &str) -> Self {
+        BertNames {
+            root: TensorPath::root(prefix),
+        }
+    }
+
+    /// The encoder of a task model (`bert.`).
+    pub fn task_model() -> Self {
+        Self::new(ENCODER_PREFIX)
+    }
+
+    fn embeddings(&self) -> TensorPath {
+        self.root.pp("embeddings")
+    }
+
+    /// `embeddings.word_embeddings.weight`.
+    pub fn word_embeddings(&self) -> String {
+        self.embeddings().pp("word_embeddings").weight()
+    }
+
+    /// `embeddings.position_embeddings.weight`.
+    pub fn position_embeddings(&self) -> String {
+        self.embeddings().pp("position_embeddings").weight()
+    }
+
+    /// `embeddings.token_type_embeddings.weight`.
+    pub fn token_type_embeddings(&self) -> String {
+        self.embeddings().pp("token_type_embeddings").weight()
+    }
+
+    /// `embeddings.LayerNorm`.
+    pub fn embeddings_norm(&self) -> TensorPath {
+        self.embeddings().pp("LayerNorm")
+    }
+
+    /// `encoder.layer.<i>`.
+    pub fn layer(&self, i: usize) -> TensorPath {
+        self.root.pp("encoder").pp("layer").pp(i)
+    }
+
+    /// `part` of layer `i`.
+    pub fn layer_part(&self, i: usize, part: LayerPart) -> TensorPath {
+        part.under(&self.layer(i))
+    }
+
+    /// `pooler.dense`.
+    pub fn pooler(&self) -> TensorPath {
+        self.root.pp("pooler").pp("dense")
+    }
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    /// The names are Hugging Face's `BertModel` / `BertFor*Classification` state-dict keys.
+    #[test]
+    fn names_are_hugging_face_bert_keys() {
+        let base = BertNames::new("");
+        assert_eq!(base.word_embeddings(), "embeddings.word_embeddings.weight");
+        assert_eq!(base.embeddings_norm().bias(), "embeddings.LayerNorm.bias");
+        let task = BertNames::task_model();
+        assert_eq!(
+            task.layer_part(3, LayerPart::Query).weight(),
+            "bert.encoder.layer.3.attention.self.query.weight"
+        );
+        assert_eq!(
+            task.layer_part(0, LayerPart::AttentionNorm).weight(),
+            "bert.encoder.layer.0.attention.output.LayerNorm.weight"
+        );
+        assert_eq!(
+            task.layer_part(5, LayerPart::OutputNorm).bias(),
+            "bert.encoder.layer.5.output.LayerNorm.bias"
+        );
+        assert_eq!(task.pooler().weight(), "bert.pooler.dense.weight");
+        assert_eq!(LayerPart::Intermediate.relative(), "intermediate.dense");
+        assert_eq!(TensorPath::root(HEAD_PREFIX).bias(), "classifier.bias");
+    }
 }

@@ -5,7 +5,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{Device, Int, Tensor};
 use rand::rngs::StdRng;
-use router_core::export::ModelConfig;
+use router_core::export::{BertNames, LayerPart, ModelConfig, TensorPath};
 
 use crate::error::{Result, TrainError};
 use crate::lora::{LoraLinear, LoraSettings, ParamIds, TargetModule};
@@ -25,15 +25,15 @@ pub struct LayerNorm {
 impl LayerNorm {
     fn load(
         w: &WeightFile,
-        name: &str,
+        path: &TensorPath,
         cfg: &ModelConfig,
         ids: &mut ParamIds,
         device: &Device,
     ) -> Result<Self> {
         let h = cfg.hidden_size;
         Ok(LayerNorm {
-            weight: ids.param(w.tensor(&format!("{name}.weight"), [h], device)?, false),
-            bias: ids.param(w.tensor(&format!("{name}.bias"), [h], device)?, false),
+            weight: ids.param(w.tensor(&path.weight(), [h], device)?, false),
+            bias: ids.param(w.tensor(&path.bias(), [h], device)?, false),
             eps: cfg.layer_norm_eps,
         })
     }
@@ -181,18 +181,16 @@ impl Bert {
                 cfg.num_attention_heads
             )));
         }
+        // Names relative to the encoder's prefix (the weight file strips `bert.`).
+        let names = BertNames::new("");
         let embeddings = Embeddings {
             word: ids.param(
-                w.tensor(
-                    "embeddings.word_embeddings.weight",
-                    [cfg.vocab_size, h],
-                    device,
-                )?,
+                w.tensor(&names.word_embeddings(), [cfg.vocab_size, h], device)?,
                 false,
             ),
             position: ids.param(
                 w.tensor(
-                    "embeddings.position_embeddings.weight",
+                    &names.position_embeddings(),
                     [cfg.max_position_embeddings, h],
                     device,
                 )?,
@@ -200,22 +198,21 @@ impl Bert {
             ),
             token_type: ids.param(
                 w.tensor(
-                    "embeddings.token_type_embeddings.weight",
+                    &names.token_type_embeddings(),
                     [cfg.type_vocab_size, h],
                     device,
                 )?,
                 false,
             ),
-            layer_norm: LayerNorm::load(w, "embeddings.LayerNorm", cfg, ids, device)?,
+            layer_norm: LayerNorm::load(w, &names.embeddings_norm(), cfg, ids, device)?,
             dropout: DropoutConfig::new(init.hidden_dropout).init(),
         };
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
-            let p = format!("encoder.layer.{i}");
             let mut lin = |target: TargetModule, d_in: usize, d_out: usize| -> Result<LoraLinear> {
-                let name = format!("{p}.{}", target.hf_path());
-                let weight = w.linear_weight(&format!("{name}.weight"), d_in, d_out, device)?;
-                let bias = w.tensor(&format!("{name}.bias"), [d_out], device)?;
+                let path = names.layer_part(i, target.part());
+                let weight = w.linear_weight(&path.weight(), d_in, d_out, device)?;
+                let bias = w.tensor(&path.bias(), [d_out], device)?;
                 let layer = LoraLinear::new(weight, bias, false, ids);
                 Ok(match init.lora {
                     Some(l) if l.targets(target) => layer.with_lora(l, rng, ids),
@@ -236,7 +233,7 @@ impl Bert {
                 attention_output,
                 attention_norm: LayerNorm::load(
                     w,
-                    &format!("{p}.attention.output.LayerNorm"),
+                    &names.layer_part(i, LayerPart::AttentionNorm),
                     cfg,
                     ids,
                     device,
@@ -245,7 +242,7 @@ impl Bert {
                 output,
                 output_norm: LayerNorm::load(
                     w,
-                    &format!("{p}.output.LayerNorm"),
+                    &names.layer_part(i, LayerPart::OutputNorm),
                     cfg,
                     ids,
                     device,

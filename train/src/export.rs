@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use router_core::export::{
-    peft_lora_tensor, AdapterConfig, BaseSource, ModelConfig, Task, ADAPTER_CONFIG_FILE,
-    ADAPTER_DIR, ADAPTER_WEIGHTS_FILE, BASE_SOURCE_FILE, CONFIG_FILE, ENCODER_PREFIX, HEAD_PREFIX,
-    PEFT_PREFIX, TOKENIZER_FILE, TRAINING_REPORT_FILE, WEIGHTS_FILE,
+    peft_lora_tensor, AdapterConfig, BaseSource, BertNames, LayerPart, ModelConfig, Task,
+    TensorPath, ADAPTER_CONFIG_FILE, ADAPTER_DIR, ADAPTER_WEIGHTS_FILE, BASE_SOURCE_FILE,
+    CONFIG_FILE, HEAD_PREFIX, PEFT_PREFIX, TOKENIZER_FILE, TRAINING_REPORT_FILE, WEIGHTS_FILE,
 };
 
 use crate::bert::LayerNorm;
@@ -20,41 +20,38 @@ use crate::weights::TensorMap;
 pub fn merged_tensors(model: &Classifier) -> TensorMap {
     let mut m = TensorMap::default();
     let e = &model.bert.embeddings;
-    let p = format!("{ENCODER_PREFIX}.embeddings");
-    m.insert_tensor(format!("{p}.word_embeddings.weight"), e.word.val());
-    m.insert_tensor(format!("{p}.position_embeddings.weight"), e.position.val());
-    m.insert_tensor(
-        format!("{p}.token_type_embeddings.weight"),
-        e.token_type.val(),
-    );
-    layer_norm(&mut m, &format!("{p}.LayerNorm"), &e.layer_norm);
+    let names = BertNames::task_model();
+    m.insert_tensor(names.word_embeddings(), e.word.val());
+    m.insert_tensor(names.position_embeddings(), e.position.val());
+    m.insert_tensor(names.token_type_embeddings(), e.token_type.val());
+    layer_norm(&mut m, &names.embeddings_norm(), &e.layer_norm);
     for (i, layer) in model.bert.layers.iter().enumerate() {
-        let p = format!("{ENCODER_PREFIX}.encoder.layer.{i}");
         for t in TargetModule::ALL {
-            linear(&mut m, &format!("{p}.{}", t.hf_path()), layer.linear(t));
+            linear(&mut m, &names.layer_part(i, t.part()), layer.linear(t));
         }
-        layer_norm(
-            &mut m,
-            &format!("{p}.attention.output.LayerNorm"),
-            &layer.attention_norm,
-        );
-        layer_norm(&mut m, &format!("{p}.output.LayerNorm"), &layer.output_norm);
+        let norms = [
+            (LayerPart::AttentionNorm, &layer.attention_norm),
+            (LayerPart::OutputNorm, &layer.output_norm),
+        ];
+        for (part, norm) in norms {
+            layer_norm(&mut m, &names.layer_part(i, part), norm);
+        }
     }
     if let Some(pooler) = &model.pooler {
-        linear(&mut m, &format!("{ENCODER_PREFIX}.pooler.dense"), pooler);
+        linear(&mut m, &names.pooler(), pooler);
     }
-    linear(&mut m, HEAD_PREFIX, &model.classifier);
+    linear(&mut m, &TensorPath::root(HEAD_PREFIX), &model.classifier);
     m
 }
 
-fn linear(m: &mut TensorMap, name: &str, l: &LoraLinear) {
-    m.insert_linear(format!("{name}.weight"), l.merged_weight());
-    m.insert_tensor(format!("{name}.bias"), l.bias.val().detach());
+fn linear(m: &mut TensorMap, path: &TensorPath, l: &LoraLinear) {
+    m.insert_linear(path.weight(), l.merged_weight());
+    m.insert_tensor(path.bias(), l.bias.val().detach());
 }
 
-fn layer_norm(m: &mut TensorMap, name: &str, ln: &LayerNorm) {
-    m.insert_tensor(format!("{name}.weight"), ln.weight.val());
-    m.insert_tensor(format!("{name}.bias"), ln.bias.val());
+fn layer_norm(m: &mut TensorMap, path: &TensorPath, ln: &LayerNorm) {
+    m.insert_tensor(path.weight(), ln.weight.val());
+    m.insert_tensor(path.bias(), ln.bias.val());
 }
 
 /// The adapter alone with PEFT names: `lora_A` `[r, in]`, `lora_B` `[out, r]`, and the fully
@@ -62,27 +59,27 @@ fn layer_norm(m: &mut TensorMap, name: &str, ln: &LayerNorm) {
 /// `get_peft_model_state_dict` saves `modules_to_save`.
 pub fn adapter_tensors(model: &Classifier) -> TensorMap {
     let mut m = TensorMap::default();
+    let names = BertNames::task_model();
     for (i, layer) in model.bert.layers.iter().enumerate() {
         for t in TargetModule::ALL {
             if let Some(l) = &layer.linear(t).lora {
-                let module = format!("{ENCODER_PREFIX}.encoder.layer.{i}.{}", t.hf_path());
+                let module = names.layer_part(i, t.part());
                 // burn A [in, r] -> PEFT lora_A [r, in]; burn B [r, out] -> PEFT lora_B [out, r].
-                m.insert_linear(peft_lora_tensor(&module, 'A'), l.a.val().detach());
-                m.insert_linear(peft_lora_tensor(&module, 'B'), l.b.val().detach());
+                m.insert_linear(peft_lora_tensor(module.as_str(), 'A'), l.a.val().detach());
+                m.insert_linear(peft_lora_tensor(module.as_str(), 'B'), l.b.val().detach());
             }
         }
     }
+    // Fully trained modules keep their names under PEFT's prefix.
+    let peft = |p: &TensorPath| TensorPath::root(PEFT_PREFIX).pp(p.as_str());
+    let mut saved = vec![(peft(&TensorPath::root(HEAD_PREFIX)), &model.classifier)];
     if let Some(pooler) = &model.pooler {
-        let name = format!("{PEFT_PREFIX}.{ENCODER_PREFIX}.pooler.dense");
-        m.insert_linear(format!("{name}.weight"), pooler.weight.val().detach());
-        m.insert_tensor(format!("{name}.bias"), pooler.bias.val().detach());
+        saved.insert(0, (peft(&names.pooler()), pooler));
     }
-    let name = format!("{PEFT_PREFIX}.{HEAD_PREFIX}");
-    m.insert_linear(
-        format!("{name}.weight"),
-        model.classifier.weight.val().detach(),
-    );
-    m.insert_tensor(format!("{name}.bias"), model.classifier.bias.val().detach());
+    for (path, l) in saved {
+        m.insert_linear(path.weight(), l.weight.val().detach());
+        m.insert_tensor(path.bias(), l.bias.val().detach());
+    }
     m
 }
 

@@ -8,6 +8,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::Rng;
+use router_core::export::LayerPart;
 use serde::{Deserialize, Serialize};
 
 /// LoRA hyper-parameters.
@@ -83,15 +84,15 @@ impl TargetModule {
         TargetModule::Output,
     ];
 
-    /// The HF module path inside `encoder.layer.N`.
-    pub fn hf_path(self) -> &'static str {
+    /// The layer module of the export contract this target is.
+    pub fn part(self) -> LayerPart {
         match self {
-            TargetModule::Query => "attention.self.query",
-            TargetModule::Key => "attention.self.key",
-            TargetModule::Value => "attention.self.value",
-            TargetModule::AttentionOutput => "attention.output.dense",
-            TargetModule::Intermediate => "intermediate.dense",
-            TargetModule::Output => "output.dense",
+            TargetModule::Query => LayerPart::Query,
+            TargetModule::Key => LayerPart::Key,
+            TargetModule::Value => LayerPart::Value,
+            TargetModule::AttentionOutput => LayerPart::AttentionOutput,
+            TargetModule::Intermediate => LayerPart::Intermediate,
+            TargetModule::Output => LayerPart::Output,
         }
     }
 }

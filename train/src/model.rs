@@ -8,11 +8,11 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Int, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use router_core::export::{ModelConfig, Pooling, Task};
+use router_core::export::{BertNames, ModelConfig, Pooling, Task, TensorPath, HEAD_PREFIX};
 
 use crate::bert::{Bert, BertInit};
 use crate::error::{Result, TrainError};
-use crate::lora::{tensor_from, LoraLinear, ParamIds};
+use crate::lora::{tensor_from, LoraLinear, ParamIds, TargetModule};
 use crate::weights::WeightFile;
 
 /// Which head a model has.
@@ -73,8 +73,8 @@ impl Classifier {
         let h = init.bert.config.hidden_size;
         let kind = init.head;
         let pooler = if kind.uses_pooler() {
-            let weight = w.linear_weight("pooler.dense.weight", h, h, device)?;
-            let bias = w.tensor("pooler.dense.bias", [h], device)?;
+            let weight = w.linear_weight(&BertNames::new("").pooler().weight(), h, h, device)?;
+            let bias = w.tensor(&BertNames::new("").pooler().bias(), [h], device)?;
             Some(LoraLinear::new(weight, bias, true, &mut ids))
         } else {
             None
@@ -136,8 +136,8 @@ impl Classifier {
         };
         let h = config.hidden_size;
         let pooler = if kind.uses_pooler() {
-            let weight = w.linear_weight("pooler.dense.weight", h, h, device)?;
-            let bias = w.tensor("pooler.dense.bias", [h], device)?;
+            let weight = w.linear_weight(&BertNames::new("").pooler().weight(), h, h, device)?;
+            let bias = w.tensor(&BertNames::new("").pooler().bias(), [h], device)?;
             Some(LoraLinear::new(weight, bias, false, &mut ids))
         } else {
             None
@@ -291,40 +291,30 @@ impl Classifier {
     pub fn trainables_mut(&mut self) -> Vec<(String, ParamMut<'_>)> {
         let mut out = Vec::new();
         for (i, layer) in self.bert.layers.iter_mut().enumerate() {
-            let linears: [(&str, &mut LoraLinear); 6] = [
-                ("attention.self.query", &mut layer.query),
-                ("attention.self.key", &mut layer.key),
-                ("attention.self.value", &mut layer.value),
-                ("attention.output.dense", &mut layer.attention_output),
-                ("intermediate.dense", &mut layer.intermediate),
-                ("output.dense", &mut layer.output),
+            let linears: [(TargetModule, &mut LoraLinear); 6] = [
+                (TargetModule::Query, &mut layer.query),
+                (TargetModule::Key, &mut layer.key),
+                (TargetModule::Value, &mut layer.value),
+                (TargetModule::AttentionOutput, &mut layer.attention_output),
+                (TargetModule::Intermediate, &mut layer.intermediate),
+                (TargetModule::Output, &mut layer.output),
             ];
-            for (name, lin) in linears {
+            for (target, lin) in linears {
                 if let Some(l) = lin.lora.as_mut() {
-                    let p = format!("bert.encoder.layer.{i}.{name}");
-                    out.push((format!("{p}.lora_a"), ParamMut::Rank2(&mut l.a)));
-                    out.push((format!("{p}.lora_b"), ParamMut::Rank2(&mut l.b)));
+                    let p = BertNames::task_model().layer_part(i, target.part());
+                    out.push((p.leaf("lora_a"), ParamMut::Rank2(&mut l.a)));
+                    out.push((p.leaf("lora_b"), ParamMut::Rank2(&mut l.b)));
                 }
             }
         }
         if let Some(p) = self.pooler.as_mut() {
-            out.push((
-                "bert.pooler.dense.weight".into(),
-                ParamMut::Rank2(&mut p.weight),
-            ));
-            out.push((
-                "bert.pooler.dense.bias".into(),
-                ParamMut::Rank1(&mut p.bias),
-            ));
+            let path = BertNames::task_model().pooler();
+            out.push((path.weight(), ParamMut::Rank2(&mut p.weight)));
+            out.push((path.bias(), ParamMut::Rank1(&mut p.bias)));
         }
-        out.push((
-            "classifier.weight".into(),
-            ParamMut::Rank2(&mut self.classifier.weight),
-        ));
-        out.push((
-            "classifier.bias".into(),
-            ParamMut::Rank1(&mut self.classifier.bias),
-        ));
+        let head = TensorPath::root(HEAD_PREFIX);
+        out.push((head.weight(), ParamMut::Rank2(&mut self.classifier.weight)));
+        out.push((head.bias(), ParamMut::Rank1(&mut self.classifier.bias)));
         out
     }
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use router_core::export::{ModelConfig, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
+use router_core::export::{
+    BertNames, LayerPart, ModelConfig, TensorPath, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
+};
 
 use crate::error::{Result, TrainError};
 use crate::weights::TensorMap;
@@ -53,49 +55,45 @@ pub fn random_weights(cfg: &ModelConfig, seed: u64) -> TensorMap {
     let mut matrix = |m: &mut TensorMap, name: String, rows: usize, cols: usize| {
         m.insert(name, vec![rows, cols], rand(rows * cols));
     };
+    let names = BertNames::new("");
+    matrix(&mut m, names.word_embeddings(), cfg.vocab_size, h);
     matrix(
         &mut m,
-        "embeddings.word_embeddings.weight".into(),
-        cfg.vocab_size,
-        h,
-    );
-    matrix(
-        &mut m,
-        "embeddings.position_embeddings.weight".into(),
+        names.position_embeddings(),
         cfg.max_position_embeddings,
         h,
     );
     matrix(
         &mut m,
-        "embeddings.token_type_embeddings.weight".into(),
+        names.token_type_embeddings(),
         cfg.type_vocab_size,
         h,
     );
-    let ln = |m: &mut TensorMap, name: &str| {
-        m.insert(format!("{name}.weight"), vec![h], vec![1.0; h]);
-        m.insert(format!("{name}.bias"), vec![h], vec![0.0; h]);
+    let ln = |m: &mut TensorMap, path: &TensorPath| {
+        m.insert(path.weight(), vec![h], vec![1.0; h]);
+        m.insert(path.bias(), vec![h], vec![0.0; h]);
     };
-    ln(&mut m, "embeddings.LayerNorm");
+    ln(&mut m, &names.embeddings_norm());
     let mut linears = Vec::new();
     for i in 0..cfg.num_hidden_layers {
-        let p = format!("encoder.layer.{i}");
-        for (name, out, inp) in [
-            ("attention.self.query", h, h),
-            ("attention.self.key", h, h),
-            ("attention.self.value", h, h),
-            ("attention.output.dense", h, h),
-            ("intermediate.dense", cfg.intermediate_size, h),
-            ("output.dense", h, cfg.intermediate_size),
+        let inter = cfg.intermediate_size;
+        for (part, out, inp) in [
+            (LayerPart::Query, h, h),
+            (LayerPart::Key, h, h),
+            (LayerPart::Value, h, h),
+            (LayerPart::AttentionOutput, h, h),
+            (LayerPart::Intermediate, inter, h),
+            (LayerPart::Output, h, inter),
         ] {
-            linears.push((format!("{p}.{name}"), out, inp));
+            linears.push((names.layer_part(i, part), out, inp));
         }
-        ln(&mut m, &format!("{p}.attention.output.LayerNorm"));
-        ln(&mut m, &format!("{p}.output.LayerNorm"));
+        ln(&mut m, &names.layer_part(i, LayerPart::AttentionNorm));
+        ln(&mut m, &names.layer_part(i, LayerPart::OutputNorm));
     }
-    linears.push(("pooler.dense".into(), h, h));
-    for (name, out, inp) in linears {
-        matrix(&mut m, format!("{name}.weight"), out, inp);
-        m.insert(format!("{name}.bias"), vec![out], vec![0.01; out]);
+    linears.push((names.pooler(), h, h));
+    for (path, out, inp) in linears {
+        matrix(&mut m, path.weight(), out, inp);
+        m.insert(path.bias(), vec![out], vec![0.01; out]);
     }
     m
 }

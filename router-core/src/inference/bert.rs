@@ -6,7 +6,7 @@ use candle_nn::{Embedding, LayerNorm, Linear};
 use super::encoder::Encoder;
 use super::ops::{bias_gelu_, scaled_masked_softmax_};
 use super::weights::Weights;
-use crate::export::ModelConfig;
+use crate::export::{BertNames, LayerPart, ModelConfig};
 use crate::{Error, Result};
 
 /// One encoder layer with the query/key/value projections fused into one matmul.
@@ -34,8 +34,9 @@ pub struct BertEncoder {
 }
 
 impl BertEncoder {
-    /// Loads the encoder tensors named `<prefix>embeddings.*` and `<prefix>encoder.layer.N.*`.
-    pub(crate) fn load(w: &Weights, config: &ModelConfig, prefix: &str) -> Result<Self> {
+    /// Loads the encoder tensors where `names` puts them (`[bert.]embeddings.*`,
+    /// `[bert.]encoder.layer.N.*`).
+    pub(crate) fn load(w: &Weights, config: &ModelConfig, names: &BertNames) -> Result<Self> {
         let h = config.hidden_size;
         let heads = config.num_attention_heads;
         let model_err = |message: String| Error::Model {
@@ -54,46 +55,38 @@ impl BertEncoder {
             )));
         }
         let eps = config.layer_norm_eps;
-        let e = format!("{prefix}embeddings");
-        let word = w.get(
-            &format!("{e}.word_embeddings.weight"),
-            &[config.vocab_size, h],
-        )?;
+        let word = w.get(&names.word_embeddings(), &[config.vocab_size, h])?;
         let position = w.get(
-            &format!("{e}.position_embeddings.weight"),
+            &names.position_embeddings(),
             &[config.max_position_embeddings, h],
         )?;
-        let token_type = w.get(
-            &format!("{e}.token_type_embeddings.weight"),
-            &[config.type_vocab_size, h],
-        )?;
-        let emb_norm = w.layer_norm(&format!("{e}.LayerNorm"), h, eps)?;
+        let token_type = w.get(&names.token_type_embeddings(), &[config.type_vocab_size, h])?;
+        let emb_norm = w.layer_norm(&names.embeddings_norm(), h, eps)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
-            let l = format!("{prefix}encoder.layer.{i}");
-            let a = format!("{l}.attention");
+            let part = |p: LayerPart| names.layer_part(i, p);
             let mut qkv_w = Vec::with_capacity(3);
             let mut qkv_b = Vec::with_capacity(3);
-            for p in ["query", "key", "value"] {
-                qkv_w.push(w.get(&format!("{a}.self.{p}.weight"), &[h, h])?);
-                qkv_b.push(w.get(&format!("{a}.self.{p}.bias"), &[h])?);
+            for p in [LayerPart::Query, LayerPart::Key, LayerPart::Value] {
+                qkv_w.push(w.get(&part(p).weight(), &[h, h])?);
+                qkv_b.push(w.get(&part(p).bias(), &[h])?);
             }
             let qkv_w = Tensor::cat(&qkv_w, 0)?;
             let qkv_b = Tensor::cat(&qkv_b, 0)?;
             let inter = config.intermediate_size;
-            let intermediate = w.linear(&format!("{l}.intermediate.dense"), h, inter)?;
+            let intermediate = w.linear(&part(LayerPart::Intermediate), h, inter)?;
             let intermediate_bias = match intermediate.bias() {
                 Some(b) => b.to_vec1::<f32>()?,
                 None => vec![0.0; inter],
             };
             layers.push(Layer {
                 qkv: Linear::new(qkv_w, Some(qkv_b)),
-                attn_out: w.linear(&format!("{a}.output.dense"), h, h)?,
-                attn_norm: w.layer_norm(&format!("{a}.output.LayerNorm"), h, eps)?,
+                attn_out: w.linear(&part(LayerPart::AttentionOutput), h, h)?,
+                attn_norm: w.layer_norm(&part(LayerPart::AttentionNorm), h, eps)?,
                 intermediate: Linear::new(intermediate.weight().clone(), None),
                 intermediate_bias,
-                output: w.linear(&format!("{l}.output.dense"), inter, h)?,
-                out_norm: w.layer_norm(&format!("{l}.output.LayerNorm"), h, eps)?,
+                output: w.linear(&part(LayerPart::Output), inter, h)?,
+                out_norm: w.layer_norm(&part(LayerPart::OutputNorm), h, eps)?,
             });
         }
         Ok(BertEncoder {

@@ -10,7 +10,7 @@ use super::options::{InferenceOptions, Runtime, DEFAULT_MAX_LENGTH};
 use super::source::ModelSource;
 use super::tokenize::{pad_batch, TextEncoder};
 use super::weights::{read_config, Weights};
-use crate::export::{ModelConfig, CONFIG_FILE};
+use crate::export::{BertNames, ModelConfig, CONFIG_FILE};
 use crate::{Error, Result};
 
 /// A model directory read into memory, before the task head is chosen.
@@ -18,8 +18,8 @@ pub(crate) struct Loaded {
     pub dir: PathBuf,
     pub config: ModelConfig,
     pub weights: Weights,
-    /// `"bert."` or `""`.
-    pub prefix: String,
+    /// Where the encoder's tensors are (`bert.*` or top level).
+    pub names: BertNames,
 }
 
 /// The parts shared by every model kind at inference time.
@@ -46,12 +46,12 @@ impl Loaded {
             });
         }
         let weights = Weights::load(&dir)?;
-        let prefix = weights.encoder_prefix();
+        let names = weights.encoder_names();
         Ok(Loaded {
             dir,
             config,
             weights,
-            prefix,
+            names,
         })
     }
 
@@ -62,7 +62,7 @@ impl Loaded {
 
     /// Builds the encoder, tokenizer and thread pool.
     pub(crate) fn core(&self, options: &InferenceOptions) -> Result<Core> {
-        let encoder = BertEncoder::load(&self.weights, &self.config, &self.prefix)?;
+        let encoder = BertEncoder::load(&self.weights, &self.config, &self.names)?;
         let max_length = options
             .max_length
             .unwrap_or(DEFAULT_MAX_LENGTH)

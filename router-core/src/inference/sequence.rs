@@ -9,7 +9,7 @@ use super::bert::softmax;
 use super::loaded::{masked_mean, rows, Core, Loaded};
 use super::options::InferenceOptions;
 use super::source::ModelSource;
-use crate::export::{Pooling, Task, HEAD_PREFIX};
+use crate::export::{Pooling, Task, TensorPath, HEAD_PREFIX};
 use crate::{Error, Result};
 
 /// A text classifier: encoder, pooling (per `routelab_pooling`) and a linear head.
@@ -39,10 +39,7 @@ impl SequenceClassifier {
         let h = l.config.hidden_size;
         let pooling = l.config.routelab_pooling.unwrap_or_default();
         let pooler = match pooling {
-            Pooling::Cls => Some(
-                l.weights
-                    .linear(&format!("{}pooler.dense", l.prefix), h, h)?,
-            ),
+            Pooling::Cls => Some(l.weights.linear(&l.names.pooler(), h, h)?),
             Pooling::Mean => None,
         };
         let (classifier, labels) = load_head(&l, h)?;
@@ -112,7 +109,8 @@ impl SequenceClassifier {
 
 /// Loads `classifier.{weight,bias}` and checks the label map against the head's size.
 pub(crate) fn load_head(l: &Loaded, hidden: usize) -> Result<(Linear, Vec<String>)> {
-    let wname = format!("{HEAD_PREFIX}.weight");
+    let head = TensorPath::root(HEAD_PREFIX);
+    let wname = head.weight();
     let weight = l.weights.get_any(&wname)?;
     let (k, d) = weight.dims2().map_err(|_| Error::Model {
         path: l.weights.file().display().to_string(),
@@ -127,7 +125,7 @@ pub(crate) fn load_head(l: &Loaded, hidden: usize) -> Result<(Linear, Vec<String
             message: format!("tensor `{wname}` has shape [{k}, {d}], expected [labels, {hidden}]"),
         });
     }
-    let bias = l.weights.get(&format!("{HEAD_PREFIX}.bias"), &[k])?;
+    let bias = l.weights.get(&head.bias(), &[k])?;
     let mut labels = l.config.labels().map_err(|message| Error::Model {
         path: l.config_path(),
         message,

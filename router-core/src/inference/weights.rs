@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::export::{ModelConfig, CONFIG_FILE, ENCODER_PREFIX, WEIGHTS_FILE};
+use crate::export::{BertNames, ModelConfig, TensorPath, CONFIG_FILE, WEIGHTS_FILE};
 use crate::{Error, Result};
 
 /// Reads and parses `config.json`.
@@ -54,13 +54,14 @@ impl Weights {
         self.tensors.contains_key(name)
     }
 
-    /// `"bert."` when the encoder tensors carry the task-model prefix, `""` for a bare encoder.
-    pub(crate) fn encoder_prefix(&self) -> String {
-        let prefixed = format!("{ENCODER_PREFIX}.embeddings.word_embeddings.weight");
-        if self.contains(&prefixed) {
-            format!("{ENCODER_PREFIX}.")
+    /// The encoder's names: under `bert.` when the tensors carry the task-model prefix, at the
+    /// top level for a bare encoder.
+    pub(crate) fn encoder_names(&self) -> BertNames {
+        let task = BertNames::task_model();
+        if self.contains(&task.word_embeddings()) {
+            task
         } else {
-            String::new()
+            BertNames::new("")
         }
     }
 
@@ -98,27 +99,27 @@ impl Weights {
         })
     }
 
-    /// A `Linear` layer from `<name>.weight` (`[out, in]`) and `<name>.bias` (`[out]`).
+    /// A `Linear` layer from `<path>.weight` (`[out, in]`) and `<path>.bias` (`[out]`).
     pub(crate) fn linear(
         &self,
-        name: &str,
+        path: &TensorPath,
         d_in: usize,
         d_out: usize,
     ) -> Result<candle_nn::Linear> {
-        let w = self.get(&format!("{name}.weight"), &[d_out, d_in])?;
-        let b = self.get(&format!("{name}.bias"), &[d_out])?;
+        let w = self.get(&path.weight(), &[d_out, d_in])?;
+        let b = self.get(&path.bias(), &[d_out])?;
         Ok(candle_nn::Linear::new(w, Some(b)))
     }
 
-    /// A `LayerNorm` from `<name>.weight` and `<name>.bias` of size `d`.
+    /// A `LayerNorm` from `<path>.weight` and `<path>.bias` of size `d`.
     pub(crate) fn layer_norm(
         &self,
-        name: &str,
+        path: &TensorPath,
         d: usize,
         eps: f64,
     ) -> Result<candle_nn::LayerNorm> {
-        let w = self.get(&format!("{name}.weight"), &[d])?;
-        let b = self.get(&format!("{name}.bias"), &[d])?;
+        let w = self.get(&path.weight(), &[d])?;
+        let b = self.get(&path.bias(), &[d])?;
         Ok(candle_nn::LayerNorm::new(w, b, eps))
     }
 }
