@@ -91,6 +91,60 @@ impl Drop for AtomicFile {
     }
 }
 
+/// A Parquet file written batch by batch (zstd) under a temporary name and renamed into place
+/// by [`AtomicParquet::finish`]; dropped unfinished, it leaves nothing behind. The writer of
+/// eval's Parquet files (request logs, served logs, decisions); the dataset builders write
+/// theirs with pinned properties for byte-identical rebuilds (`datasets::parquet_io`).
+pub struct AtomicParquet {
+    path: String,
+    schema: arrow::datatypes::SchemaRef,
+    writer: parquet::arrow::ArrowWriter<File>,
+    file: AtomicFile,
+}
+
+impl AtomicParquet {
+    /// Starts `path` with `schema`.
+    pub fn create(path: &Path, schema: arrow::datatypes::SchemaRef) -> Result<Self> {
+        use parquet::basic::{Compression, ZstdLevel};
+        let (atomic, file) = AtomicFile::create(path)?;
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let writer =
+            parquet::arrow::ArrowWriter::try_new(file, std::sync::Arc::clone(&schema), Some(props))
+                .map_err(|e| EvalError::parquet(path, e))?;
+        Ok(AtomicParquet {
+            path: path.display().to_string(),
+            schema,
+            writer,
+            file: atomic,
+        })
+    }
+
+    /// The target path, for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Writes one record batch of `columns` (in schema order).
+    pub fn write(&mut self, columns: Vec<arrow::array::ArrayRef>) -> Result<()> {
+        let batch =
+            arrow::array::RecordBatch::try_new(std::sync::Arc::clone(&self.schema), columns)
+                .map_err(|e| EvalError::parquet(&self.path, e))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| EvalError::parquet(&self.path, e))
+    }
+
+    /// Closes the file and renames it into place.
+    pub fn finish(self) -> Result<()> {
+        self.writer
+            .close()
+            .map_err(|e| EvalError::parquet(&self.path, e))?;
+        self.file.commit()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,21 +1,16 @@
 //! `decisions.parquet`: one row per replayed request with the router's choice and its scored
 //! outcome. Streamed in record batches; the file appears atomically when finished.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, ListBuilder, RecordBatch,
-    StringBuilder,
+    ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, ListBuilder, StringBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
-use crate::atomic::AtomicFile;
-use crate::error::{EvalError, Result};
+use crate::atomic::AtomicParquet;
+use crate::error::Result;
 
 /// Rows buffered per record batch.
 const FLUSH_ROWS: usize = 16_384;
@@ -47,11 +42,8 @@ pub struct DecisionRow {
 
 /// Streams [`DecisionRow`]s into a Parquet file.
 pub struct DecisionsWriter {
-    path: String,
-    schema: SchemaRef,
     rows: Vec<DecisionRow>,
-    writer: Option<ArrowWriter<File>>,
-    file: Option<AtomicFile>,
+    out: AtomicParquet,
 }
 
 /// The schema of `decisions.parquet`.
@@ -77,19 +69,9 @@ pub fn decisions_schema() -> SchemaRef {
 impl DecisionsWriter {
     /// Starts `path` (written to a temp file until [`DecisionsWriter::finish`]).
     pub fn create(path: &Path) -> Result<Self> {
-        let schema = decisions_schema();
-        let (atomic, file) = AtomicFile::create(path)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props))
-            .map_err(|e| EvalError::parquet(path, e))?;
         Ok(DecisionsWriter {
-            path: path.display().to_string(),
-            schema,
             rows: Vec::with_capacity(FLUSH_ROWS),
-            writer: Some(writer),
-            file: Some(atomic),
+            out: AtomicParquet::create(path, decisions_schema())?,
         })
     }
 
@@ -144,23 +126,12 @@ impl DecisionsWriter {
             Arc::new(latency.finish()),
             Arc::new(router_us.finish()),
         ];
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
-        self.writer
-            .as_mut()
-            .expect("open until finish")
-            .write(&batch)
-            .map_err(|e| EvalError::parquet(&self.path, e))
+        self.out.write(arrays)
     }
 
     /// Flushes, closes and renames the file into place.
     pub fn finish(mut self) -> Result<()> {
         self.flush()?;
-        self.writer
-            .take()
-            .expect("open until finish")
-            .close()
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
-        self.file.take().expect("open until finish").commit()
+        self.out.finish()
     }
 }

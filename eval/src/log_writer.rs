@@ -2,17 +2,13 @@
 //! generator. Rows are buffered and flushed as record batches; the file appears atomically.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use arrow::array::{ArrayRef, Float64Builder, Int64Builder, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
 
-use crate::atomic::AtomicFile;
+use crate::atomic::AtomicParquet;
 use crate::error::{EvalError, Result};
 use crate::log_schema::{self, LogRow, ModelField};
 
@@ -21,14 +17,11 @@ const FLUSH_ROWS: usize = 16_384;
 
 /// Streams [`LogRow`]s into a Parquet request log.
 pub struct RequestLogWriter {
-    path: String,
     models: Vec<String>,
     fields: Vec<ModelField>,
     with_messages: bool,
-    schema: SchemaRef,
     rows: Vec<LogRow>,
-    writer: Option<ArrowWriter<File>>,
-    file: Option<AtomicFile>,
+    out: AtomicParquet,
 }
 
 impl RequestLogWriter {
@@ -68,21 +61,12 @@ impl RequestLogWriter {
             log_schema::SCHEMA_VERSION.to_string(),
         )]);
         let schema = Arc::new(Schema::new_with_metadata(cols, metadata));
-        let (atomic, file) = AtomicFile::create(path)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props))
-            .map_err(|e| EvalError::parquet(path, e))?;
         Ok(RequestLogWriter {
-            path: path.display().to_string(),
             models: models.to_vec(),
             fields: fields.to_vec(),
             with_messages,
-            schema,
             rows: Vec::with_capacity(FLUSH_ROWS),
-            writer: Some(writer),
-            file: Some(atomic),
+            out: AtomicParquet::create(path, schema)?,
         })
     }
 
@@ -91,7 +75,7 @@ impl RequestLogWriter {
         if row.outcomes.len() != self.models.len() {
             return Err(EvalError::Invalid(format!(
                 "{}: request {} has {} model outcomes, the log has {} models",
-                self.path,
+                self.out.path(),
                 row.request_id,
                 row.outcomes.len(),
                 self.models.len()
@@ -156,13 +140,7 @@ impl RequestLogWriter {
                 arrays.push(array);
             }
         }
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
-        self.writer
-            .as_mut()
-            .expect("writer open until finish")
-            .write(&batch)
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
+        self.out.write(arrays)?;
         self.rows.clear();
         Ok(())
     }
@@ -170,10 +148,6 @@ impl RequestLogWriter {
     /// Flushes the remaining rows, closes the file and renames it into place.
     pub fn finish(mut self) -> Result<()> {
         self.flush()?;
-        let writer = self.writer.take().expect("writer open until finish");
-        writer
-            .close()
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
-        self.file.take().expect("file open until finish").commit()
+        self.out.finish()
     }
 }

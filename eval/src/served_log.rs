@@ -3,19 +3,15 @@
 //! finished, so a crash loses at most the open file's rows and never leaves a corrupt file).
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
+    ArrayRef, Float64Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::AtomicParquet;
 use crate::error::{EvalError, Result};
 use crate::log_schema::{self, ModelField};
 
@@ -69,14 +65,11 @@ pub enum PromptColumns {
 
 /// Streams [`ServedRecord`]s into one Parquet file of a served log.
 pub struct ServedLogWriter {
-    path: String,
     models: Vec<String>,
     prompts: PromptColumns,
-    schema: SchemaRef,
     rows: Vec<ServedRecord>,
     written: usize,
-    writer: Option<ArrowWriter<File>>,
-    file: Option<AtomicFile>,
+    out: AtomicParquet,
 }
 
 fn schema(models: &[String], prompts: PromptColumns) -> SchemaRef {
@@ -118,22 +111,12 @@ impl ServedLogWriter {
     /// Starts a file at `path` (written under a hidden temporary name until [`Self::finish`])
     /// with per-model columns for `models`.
     pub fn create(path: &Path, models: &[String], prompts: PromptColumns) -> Result<Self> {
-        let schema = schema(models, prompts);
-        let (atomic, file) = AtomicFile::create(path)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props))
-            .map_err(|e| EvalError::parquet(path, e))?;
         Ok(ServedLogWriter {
-            path: path.display().to_string(),
             models: models.to_vec(),
             prompts,
-            schema,
             rows: Vec::with_capacity(FLUSH_ROWS),
             written: 0,
-            writer: Some(writer),
-            file: Some(atomic),
+            out: AtomicParquet::create(path, schema(models, prompts))?,
         })
     }
 
@@ -159,7 +142,8 @@ impl ServedLogWriter {
             if !self.models.contains(m) {
                 return Err(EvalError::Invalid(format!(
                     "{}: request {} was served by {m}, which this file has no columns for",
-                    self.path, record.request_id
+                    self.out.path(),
+                    record.request_id
                 )));
             }
         }
@@ -211,13 +195,7 @@ impl ServedLogWriter {
             arrays.push(ints(&|r| r.output_tokens.filter(|_| served(r))));
             arrays.push(floats(&|r| r.latency_ms.filter(|_| served(r))));
         }
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
-        self.writer
-            .as_mut()
-            .expect("writer open until finish")
-            .write(&batch)
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
+        self.out.write(arrays)?;
         self.written += self.rows.len();
         self.rows.clear();
         Ok(())
@@ -226,10 +204,6 @@ impl ServedLogWriter {
     /// Writes the remaining rows, closes the file and renames it into place.
     pub fn finish(mut self) -> Result<()> {
         self.flush()?;
-        let writer = self.writer.take().expect("writer open until finish");
-        writer
-            .close()
-            .map_err(|e| EvalError::parquet(&self.path, e))?;
-        self.file.take().expect("file open until finish").commit()
+        self.out.finish()
     }
 }
