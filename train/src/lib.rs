@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! train: LoRA fine-tuning of BERT classifiers with burn, exported as safetensors in HF layout
 //! (see `router_core::export` for the format contract).
 
