@@ -1,7 +1,7 @@
 //! The training loop: AdamW with warm-up + linear decay, gradient accumulation, global-norm
 //! clipping, class weights, per-epoch validation, early stopping, checkpoints and resume.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -350,6 +350,94 @@ pub fn batch_loss(
     cross_entropy(logits.reshape([b * s, k]), &batch.labels, weights)
 }
 
+/// Steps and epochs of a run over `n` training examples.
+struct Schedule {
+    batches_per_epoch: usize,
+    /// Optimizer steps in all (`max_steps` caps the epochs' steps).
+    total_steps: usize,
+    /// Epochs those steps span.
+    epochs: usize,
+    /// Steps of linear warm-up.
+    warmup: usize,
+}
+
+impl Schedule {
+    fn of(cfg: &TrainConfig, n: usize) -> Schedule {
+        let batches_per_epoch = n.div_ceil(cfg.batch_size);
+        let steps_per_epoch = batches_per_epoch.div_ceil(cfg.grad_accum_steps);
+        let epoch_steps = cfg.epochs * steps_per_epoch;
+        let total_steps = match cfg.max_steps {
+            Some(m) if cfg.epochs == 0 || m < epoch_steps => m,
+            _ => epoch_steps,
+        };
+        Schedule {
+            batches_per_epoch,
+            total_steps,
+            epochs: total_steps.div_ceil(steps_per_epoch.max(1)),
+            warmup: (cfg.warmup_ratio * total_steps as f64).ceil() as usize,
+        }
+    }
+}
+
+/// A step counter bar (hidden unless `show`), starting at `done`.
+fn progress_bar(show: bool, total_steps: usize, done: usize) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total_steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_position(done as u64);
+    bar
+}
+
+/// The end of epoch `epoch`: validates, records the epoch, resets the epoch counters and tracks
+/// early stopping; returns whether patience ran out.
+fn end_epoch(
+    cfg: &TrainConfig,
+    prepared: &Prepared,
+    model: &Classifier,
+    state: &mut CheckpointState,
+    epoch: usize,
+) -> bool {
+    let train_loss = state.loss_sum / state.loss_count.max(1) as f64;
+    let validation = prepared
+        .validation
+        .as_ref()
+        .map(|v| evaluate(&model.valid(), v, &prepared.labels, cfg.batch_size.max(16)));
+    let score = validation.as_ref().map(EvalReport::score);
+    state.history.push(EpochRecord {
+        epoch: epoch + 1,
+        step: state.step,
+        train_loss,
+        validation,
+    });
+    tracing::info!(
+        epoch = epoch + 1,
+        step = state.step,
+        train_loss,
+        ?score,
+        "epoch done"
+    );
+    state.epoch = epoch + 1;
+    state.batch = 0;
+    state.loss_sum = 0.0;
+    state.loss_count = 0;
+    let Some(score) = score else { return false };
+    if state.best_score.is_none_or(|b| score > b) {
+        state.best_score = Some(score);
+        state.epochs_without_improvement = 0;
+        return false;
+    }
+    state.epochs_without_improvement += 1;
+    cfg.early_stopping_patience
+        .is_some_and(|p| state.epochs_without_improvement >= p)
+}
+
 /// Trains per `cfg`; with `opts.resume`, continues from the last checkpoint.
 pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     cfg.validate()?;
@@ -360,53 +448,33 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     let mut optim = adamw(cfg.weight_decay);
 
     let n = prepared.train.len();
-    let batches_per_epoch = n.div_ceil(cfg.batch_size);
-    let steps_per_epoch = batches_per_epoch.div_ceil(cfg.grad_accum_steps);
-    let epoch_steps = cfg.epochs * steps_per_epoch;
-    let total_steps = match cfg.max_steps {
-        Some(m) if cfg.epochs == 0 || m < epoch_steps => m,
-        _ => epoch_steps,
-    };
-    let epochs = total_steps.div_ceil(steps_per_epoch.max(1));
-    let warmup = (cfg.warmup_ratio * total_steps as f64).ceil() as usize;
+    let Schedule {
+        batches_per_epoch,
+        total_steps,
+        epochs,
+        warmup,
+    } = Schedule::of(cfg, n);
     let ckpt_dir = cfg.checkpoint_path();
 
     let mut state = CheckpointState::default();
     checkpoint::stamp(&mut state, cfg);
     if opts.resume {
-        match checkpoint::load(&ckpt_dir, cfg, &mut model, optim, &device)? {
-            Some((s, o)) => {
-                tracing::info!(
-                    step = s.step,
-                    epoch = s.epoch,
-                    "resuming from {}",
-                    ckpt_dir.display()
-                );
-                state = s;
-                optim = o;
-            }
-            None => {
-                return Err(TrainError::Checkpoint {
-                    path: ckpt_dir.display().to_string(),
-                    message: "no checkpoint to resume from".into(),
-                })
-            }
-        }
-    }
-
-    let bar = if opts.progress {
-        let bar = ProgressBar::new(total_steps as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        let Some((s, o)) = checkpoint::load(&ckpt_dir, cfg, &mut model, optim, &device)? else {
+            return Err(TrainError::Checkpoint {
+                path: ckpt_dir.display().to_string(),
+                message: "no checkpoint to resume from".into(),
+            });
+        };
+        tracing::info!(
+            step = s.step,
+            epoch = s.epoch,
+            "resuming from {}",
+            ckpt_dir.display()
         );
-        bar.set_position(state.step as u64);
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+        state = s;
+        optim = o;
+    }
+    let bar = progress_bar(opts.progress, total_steps, state.step);
 
     let start = Instant::now();
     let mut train_seconds = 0.0f64;
@@ -475,47 +543,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
                 break;
             }
         }
-        // End of epoch: validate, track early stopping, checkpoint.
-        let train_loss = state.loss_sum / state.loss_count.max(1) as f64;
-        let validation = match &prepared.validation {
-            Some(v) => Some(evaluate(
-                &model.valid(),
-                v,
-                &prepared.labels,
-                cfg.batch_size.max(16),
-            )),
-            None => None,
-        };
-        let score = validation.as_ref().map(EvalReport::score);
-        state.history.push(EpochRecord {
-            epoch: epoch + 1,
-            step: state.step,
-            train_loss,
-            validation,
-        });
-        tracing::info!(
-            epoch = epoch + 1,
-            step = state.step,
-            train_loss,
-            ?score,
-            "epoch done"
-        );
-        state.epoch = epoch + 1;
-        state.batch = 0;
-        state.loss_sum = 0.0;
-        state.loss_count = 0;
-        let mut patience_hit = false;
-        if let Some(score) = score {
-            if state.best_score.is_none_or(|b| score > b) {
-                state.best_score = Some(score);
-                state.epochs_without_improvement = 0;
-            } else {
-                state.epochs_without_improvement += 1;
-                patience_hit = cfg
-                    .early_stopping_patience
-                    .is_some_and(|p| state.epochs_without_improvement >= p);
-            }
-        }
+        let patience_hit = end_epoch(cfg, &prepared, &model, &mut state, epoch);
         checkpoint::save(&ckpt_dir, &state, &mut model, &optim)?;
         if patience_hit {
             tracing::info!(
@@ -561,11 +589,6 @@ pub fn trainable_values(model: &mut Classifier) -> NamedValues {
             (name, dims, values)
         })
         .collect()
-}
-
-/// Whether `dir` holds a checkpoint.
-pub fn has_checkpoint(dir: &Path) -> bool {
-    dir.join(checkpoint::STATE_FILE).exists()
 }
 
 #[cfg(test)]

@@ -181,20 +181,9 @@ pub async fn chat_completions(
     let started = Instant::now();
     let outcome = route(&state, policy.clone(), chat.conversation.clone(), false).await?;
     let mut record = state.recorder.as_ref().map(|recorder| {
-        let (messages, prompt_sha256) = recorder.conversation(&chat.conversation);
-        Recording {
-            recorder: Arc::clone(recorder),
-            models: policy.model_list(),
-            record: ServedRecord {
-                request_id: request_id(&headers, arrived),
-                timestamp_ms: arrived,
-                messages,
-                prompt_sha256,
-                decision: outcome.decision.clone(),
-                router_us: started.elapsed().as_secs_f64() * 1e6,
-                ..ServedRecord::default()
-            },
-        }
+        Recording::start(
+            recorder, &policy, &headers, &chat, &outcome, arrived, started,
+        )
     });
     let decision = decision_label(&outcome);
     if let Some(block) = &outcome.block {
@@ -232,23 +221,22 @@ pub async fn chat_completions(
             if let Some(r) = record.take() {
                 r.finish();
             }
-            state.metrics.cache("hit");
-            state.metrics.model(&model.name);
-            let mut response = (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                hit,
-            )
-                .into_response();
-            add_headers(&mut response, decision, &model.name, "hit");
-            return Ok(response);
+            return Ok(cache_hit(&state, hit, decision, &model.name));
         }
         state.metrics.cache("miss");
     }
     let cache = cache.map(|slot| (&policy, slot));
     proxy(&state, &headers, model, body, decision, cache, record).await
+}
+
+/// The answer to a request found in its decision's cache.
+fn cache_hit(state: &AppState, hit: Bytes, decision: &str, model: &str) -> Response {
+    state.metrics.cache("hit");
+    state.metrics.model(model);
+    let content_type = HeaderValue::from_static("application/json");
+    let mut response = ([(header::CONTENT_TYPE, content_type)], hit).into_response();
+    add_headers(&mut response, decision, model, "hit");
+    response
 }
 
 /// A routed request being recorded (`--request-log`): what is known before the upstream
@@ -260,6 +248,32 @@ struct Recording {
 }
 
 impl Recording {
+    /// What is known once the request is routed.
+    fn start(
+        recorder: &Arc<Recorder>,
+        policy: &Policy,
+        headers: &HeaderMap,
+        chat: &chat::ChatRequest,
+        outcome: &RouteOutcome,
+        arrived: i64,
+        started: Instant,
+    ) -> Self {
+        let (messages, prompt_sha256) = recorder.conversation(&chat.conversation);
+        Recording {
+            recorder: Arc::clone(recorder),
+            models: policy.model_list(),
+            record: ServedRecord {
+                request_id: request_id(headers, arrived),
+                timestamp_ms: arrived,
+                messages,
+                prompt_sha256,
+                decision: outcome.decision.clone(),
+                router_us: started.elapsed().as_secs_f64() * 1e6,
+                ..ServedRecord::default()
+            },
+        }
+    }
+
     fn finish(self) {
         self.recorder.record(self.record, self.models);
     }

@@ -81,7 +81,15 @@ impl<'a> Validator<'a> {
 
     /// Runs every check on `c`.
     pub(super) fn validate(&mut self, c: &RouterConfig) {
-        // Models and defaults.
+        let models = self.models(c);
+        let known = self.signal_names(c);
+        self.signal_rules(c);
+        self.decisions(c, &models, &known);
+    }
+
+    /// Models, their reasoning families, prices and latencies, and the default model; returns
+    /// the model names.
+    fn models<'c>(&mut self, c: &'c RouterConfig) -> HashSet<&'c str> {
         let models = self.names(
             "providers.models",
             "model",
@@ -124,9 +132,11 @@ impl<'a> Validator<'a> {
                 &format!("default model {dm:?} is not defined in providers.models"),
             );
         }
+        models
+    }
 
-        // Signals.
-        let s = &c.routing.signals;
+    /// The names of every signal kind's rules (unique, non-empty), by kind.
+    fn signal_names<'c>(&mut self, c: &'c RouterConfig) -> HashMap<SignalKind, HashSet<&'c str>> {
         let mut known: HashMap<SignalKind, HashSet<&str>> = HashMap::new();
         for kind in SignalKind::ALL {
             let section = format!("routing.signals.{}", kind.config_key());
@@ -137,6 +147,13 @@ impl<'a> Validator<'a> {
             );
             known.insert(kind, names);
         }
+        known
+    }
+
+    /// Each signal rule's own settings: keywords and regexes, token bands, language codes,
+    /// thresholds, candidates.
+    fn signal_rules(&mut self, c: &RouterConfig) {
+        let s = &c.routing.signals;
         for (i, k) in s.keywords.iter().enumerate() {
             let base = format!("routing.signals.keywords[{i}]");
             if k.keywords.is_empty() && k.regexes.is_empty() {
@@ -213,8 +230,15 @@ impl<'a> Validator<'a> {
             "global.model_catalog.modules.prompt_guard.threshold",
             modules.prompt_guard.as_ref().and_then(|m| m.threshold),
         );
+    }
 
-        // Decisions.
+    /// Decision names, rule trees, tiers and model references.
+    fn decisions(
+        &mut self,
+        c: &RouterConfig,
+        models: &HashSet<&str>,
+        known: &HashMap<SignalKind, HashSet<&str>>,
+    ) {
         self.names(
             "routing.decisions",
             "decision",
@@ -223,7 +247,7 @@ impl<'a> Validator<'a> {
         for (i, d) in c.routing.decisions.iter().enumerate() {
             let base = format!("routing.decisions[{i}]");
             if !d.rules.is_fallback() {
-                self.rule(&format!("{base}.rules"), &d.rules, &known);
+                self.rule(&format!("{base}.rules"), &d.rules, known);
             }
             if d.tier < 0 {
                 self.error(&format!("{base}.tier"), "tier cannot be negative");
