@@ -2,7 +2,6 @@
 //! compare and gate policies in CI, and serve the router over an OpenAI-compatible API.
 
 mod cmd;
-mod serve;
 
 use clap::{Parser, Subcommand};
 

@@ -4,9 +4,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::serve::request_log::{PromptMode, RecorderSettings};
-use crate::serve::state::{BlockMode, Settings};
-use crate::serve::Network;
+use routelab::serve::request_log::{PromptMode, RecorderSettings};
+use routelab::serve::state::{BlockMode, Settings};
+use routelab::serve::Network;
 
 /// Arguments of `routelab serve`.
 #[derive(clap::Args, Debug)]
@@ -106,7 +106,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     runtime
         .build()?
-        .block_on(crate::serve::serve(settings, network))
+        .block_on(routelab::serve::serve(settings, network))
 }
 
 /// Accepts an `http://` or `https://` base URL with a host.

@@ -66,9 +66,10 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .with_state(state)
 }
 
-/// Runs the server until SIGINT/SIGTERM, then finishes the requests in flight.
-pub async fn serve(settings: Settings, network: Network) -> anyhow::Result<()> {
-    let client = upstream::client(network.connect_timeout, network.upstream_timeout)?;
+/// The state of a server with `settings` that reaches upstreams through `client`: no policy yet
+/// (load one with [`reload::Reloader::reload`]), an empty model registry, and the request
+/// recorder when `settings.request_log` asks for one.
+pub fn build_state(settings: Settings, client: reqwest::Client) -> anyhow::Result<Arc<AppState>> {
     let metrics: Arc<metrics::Metrics> = Default::default();
     let recorder = match &settings.request_log {
         Some(s) => Some(Arc::new(request_log::Recorder::start(
@@ -77,15 +78,22 @@ pub async fn serve(settings: Settings, network: Network) -> anyhow::Result<()> {
         )?)),
         None => None,
     };
-    let state = Arc::new(AppState {
+    Ok(Arc::new(AppState {
         policy: Default::default(),
         limiter: Arc::new(Semaphore::new(settings.max_concurrency)),
         settings,
         metrics,
         client,
         models: Default::default(),
-        recorder: recorder.clone(),
-    });
+        recorder,
+    }))
+}
+
+/// Runs the server until SIGINT/SIGTERM, then finishes the requests in flight.
+pub async fn serve(settings: Settings, network: Network) -> anyhow::Result<()> {
+    let client = upstream::client(network.connect_timeout, network.upstream_timeout)?;
+    let state = build_state(settings, client)?;
+    let recorder = state.recorder.clone();
     let listener = tokio::net::TcpListener::bind(network.bind)
         .await
         .with_context(|| format!("cannot listen on {}", network.bind))?;
@@ -164,54 +172,5 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Before a policy is loaded, `/readyz` and the API answer 503 while `/healthz` is 200.
-    #[tokio::test]
-    async fn not_ready_until_a_policy_is_loaded() {
-        let state = Arc::new(AppState {
-            policy: Default::default(),
-            settings: Settings {
-                config: "unused.yaml".into(),
-                auto_names: vec!["auto".into()],
-                passthrough: true,
-                block_mode: state::BlockMode::Plugin,
-                max_body_bytes: 1024,
-                max_concurrency: 4,
-                upstream_override: None,
-                request_log: None,
-            },
-            metrics: Default::default(),
-            client: reqwest::Client::new(),
-            limiter: Arc::new(Semaphore::new(4)),
-            models: Default::default(),
-            recorder: None,
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app(state)).await });
-        let client = reqwest::Client::new();
-        let status = |path: &'static str| {
-            let client = client.clone();
-            let url = format!("{base}{path}");
-            async move { client.get(url).send().await.unwrap().status().as_u16() }
-        };
-        assert_eq!(status("/healthz").await, 200);
-        assert_eq!(status("/readyz").await, 503);
-        assert_eq!(status("/v1/models").await, 503);
-        let r = client
-            .post(format!("{base}/v1/chat/completions"))
-            .body(r#"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 503);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "not_ready");
     }
 }
