@@ -450,3 +450,47 @@ fn the_seeds_recipes_load_with_their_fallbacks() {
         }
     }
 }
+
+/// Conversation rules are checked as the seed's `ValidateConversationRuleContract`
+/// (`pkg/config/validator_conversation.go`) checks them.
+#[test]
+fn conversation_rules_are_validated_as_the_seed_does() {
+    let config = |rules: &str| {
+        format!(
+            "providers:
+  defaults: {{default_model: m}}
+  models: [{{name: m}}]
+routing:
+  signals:
+    conversation:
+{rules}
+  decisions:
+    - {{name: d, rules: {{operator: AND}}, modelRefs: [{{model: m}}]}}
+"
+        )
+    };
+    let y = config(
+        "      - {name: a, feature: {type: count, source: {type: tool_definition, role: user}}}
+      - {name: b, feature: {type: count, source: {type: message, role: robot}}}
+      - {name: c, feature: {type: exists, source: {type: image_content}}, predicate: {gte: 1}}
+      - {name: d, feature: {type: count, source: {type: message}}, predicate: {gt: 3, lt: 2}}
+      - {name: e, feature: {type: count, source: {type: message}}, predicate: {}}",
+    );
+    assert_eq!(
+        problems(&y),
+        vec![
+            "configs/x.yaml:7: routing.signals.conversation[0].feature.source.role: source.role is only valid when source.type is \"message\", got \"tool_definition(user)\"",
+            "configs/x.yaml:8: routing.signals.conversation[1].feature.source.role: unsupported source.role \"robot\"; valid roles: user, assistant, system, developer, tool, non_user",
+            "configs/x.yaml:9: routing.signals.conversation[2].predicate: feature.type \"exists\" does not accept a predicate",
+            "configs/x.yaml:10: routing.signals.conversation[3].predicate: predicate defines an empty numeric range",
+            "configs/x.yaml:11: routing.signals.conversation[4].predicate: predicate must set at least one comparator",
+        ]
+    );
+    let bad_source =
+        config("      - {name: a, feature: {type: count, source: {type: tool_calls}}}");
+    let err = config_error(&bad_source);
+    assert!(
+        err.contains("tool_calls") && err.contains("assistant_tool_call"),
+        "{err}"
+    );
+}

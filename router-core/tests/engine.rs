@@ -658,3 +658,62 @@ fn tiers_rank_before_confidence_and_priority() {
         Some("untiered")
     );
 }
+
+/// The seed's conversation fragment (`configs/vllm-sr/fragments/signal/conversation/
+/// agentic-shape.yaml`) loaded as it is, one decision per rule, on an agent conversation;
+/// which rules match is worked out by hand from the seed's `classifier_signal_conversation.go`.
+#[test]
+fn the_seeds_conversation_fragment_on_an_agent_turn() {
+    let fragment = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../configs/vllm-sr/fragments/signal/conversation/agentic-shape.yaml"),
+    )
+    .unwrap();
+    let rules = [
+        "multi_turn_user",
+        "has_developer_message",
+        "tool_heavy",
+        "active_tool_use",
+        "completed_tool_cycle",
+        "current_tool_loop",
+    ];
+    let mut yaml = fragment.replace("routing:\n", "");
+    yaml = format!(
+        "providers:\n  defaults: {{default_model: m}}\n  models: [{{name: m}}]\nrouting:\n{yaml}  decisions:\n"
+    );
+    for r in rules {
+        yaml.push_str(&format!(
+            "    - {{name: {r}, rules: {{operator: OR, conditions: [{{type: conversation, name: {r}}}]}}, modelRefs: [{{model: m}}]}}\n"
+        ));
+    }
+    let loaded = LoadedConfig::from_yaml_str(&yaml, "fragment.yaml", Path::new(".")).unwrap();
+    assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
+    let r = Router::new(&loaded, &ModelRegistry::default()).unwrap();
+    let request = router_core::request::parse_conversation_json(
+        r#"{"tools": [{"function": {"name": "a"}}, {"function": {"name": "b"}}, {"function": {"name": "c"}}],
+            "messages": [{"role": "user", "content": "book a flight"},
+              {"role": "assistant", "tool_calls": [{"function": {"name": "a"}}]},
+              {"role": "tool", "content": "3 flights"}]}"#,
+    )
+    .unwrap();
+    let matched: Vec<String> = r
+        .route_with_trace(&request)
+        .unwrap()
+        .trace
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.matched)
+        .map(|t| t.name)
+        .collect();
+    // One user message (not multi-turn), no developer message; 3 tools, 1 call, 1 result, and
+    // the last message is a tool result (an active loop).
+    assert_eq!(
+        matched,
+        [
+            "tool_heavy",
+            "active_tool_use",
+            "completed_tool_cycle",
+            "current_tool_loop"
+        ]
+    );
+}

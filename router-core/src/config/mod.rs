@@ -127,6 +127,7 @@ impl RouterConfig {
             SignalKind::Jailbreak => s.jailbreak.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Pii => s.pii.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Embedding => s.embeddings.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Conversation => s.conversation.iter().map(|r| r.name.as_str()).collect(),
         }
     }
 

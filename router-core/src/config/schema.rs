@@ -242,6 +242,155 @@ pub struct Signals {
     /// Embedding-similarity rules.
     #[serde(default)]
     pub embeddings: Vec<EmbeddingRule>,
+    /// Conversation-shape rules (message counts, tools, tool loops, images).
+    #[serde(default)]
+    pub conversation: Vec<ConversationRule>,
+}
+
+/// `routing.signals.conversation[]`: a count over the conversation, compared with a predicate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRule {
+    /// Rule name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// What is counted.
+    pub feature: ConversationFeature,
+    /// When a `count` matches (absent: always).
+    #[serde(default)]
+    pub predicate: Option<NumericPredicate>,
+}
+
+/// `feature` of a conversation rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationFeature {
+    /// `count` (the raw value) or `exists` (1 when above 0).
+    #[serde(rename = "type")]
+    pub kind: FeatureType,
+    /// What the value counts.
+    pub source: ConversationSource,
+}
+
+/// How a feature's raw count becomes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureType {
+    /// The raw count, matched by the predicate.
+    Count,
+    /// 1 when the count is above 0 (matches then); takes no predicate.
+    Exists,
+}
+
+/// `feature.source` of a conversation rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSource {
+    /// What is counted.
+    #[serde(rename = "type")]
+    pub kind: SourceType,
+    /// For `message`: `user`, `assistant`, `system`, `developer`, `tool` or `non_user`
+    /// (absent: every message).
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+impl ConversationSource {
+    /// `message(user)`, `tool_definition`, ... for evidence strings.
+    pub fn describe(&self) -> String {
+        let kind = serde_json::to_value(self.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        match &self.role {
+            Some(role) => format!("{kind}({role})"),
+            None => kind,
+        }
+    }
+}
+
+/// The sources a conversation feature counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceType {
+    /// Messages (of a role).
+    Message,
+    /// Tool definitions (`tools`, legacy `functions`).
+    ToolDefinition,
+    /// Tool calls of assistant messages.
+    AssistantToolCall,
+    /// Tool results (`tool` messages).
+    AssistantToolCycle,
+    /// Whether a tool loop is active (0 or 1).
+    ActiveToolLoop,
+    /// Image parts of user messages.
+    ImageContent,
+}
+
+/// The roles a `message` source may name.
+pub const CONVERSATION_ROLES: [&str; 6] = [
+    "user",
+    "assistant",
+    "system",
+    "developer",
+    "tool",
+    "non_user",
+];
+
+/// Comparators on a number; every one that is set must hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct NumericPredicate {
+    /// value > gt.
+    #[serde(default)]
+    pub gt: Option<f64>,
+    /// value >= gte.
+    #[serde(default)]
+    pub gte: Option<f64>,
+    /// value < lt.
+    #[serde(default)]
+    pub lt: Option<f64>,
+    /// value <= lte.
+    #[serde(default)]
+    pub lte: Option<f64>,
+}
+
+impl NumericPredicate {
+    /// Whether `v` satisfies every comparator.
+    pub fn holds(&self, v: f64) -> bool {
+        self.gt.is_none_or(|x| v > x)
+            && self.gte.is_none_or(|x| v >= x)
+            && self.lt.is_none_or(|x| v < x)
+            && self.lte.is_none_or(|x| v <= x)
+    }
+
+    /// What is wrong with the comparators, as the seed's `validateNumericPredicateContract`
+    /// checks them; `None` when they are fine.
+    pub fn problem(&self) -> Option<&'static str> {
+        let set = [self.gt, self.gte, self.lt, self.lte];
+        if set.iter().flatten().any(|x| !x.is_finite()) {
+            return Some("predicate values must be finite");
+        }
+        if set.iter().all(Option::is_none) {
+            return Some("predicate must set at least one comparator");
+        }
+        if self.gt.is_some() && self.gte.is_some() {
+            return Some("predicate cannot set both gt and gte");
+        }
+        if self.lt.is_some() && self.lte.is_some() {
+            return Some("predicate cannot set both lt and lte");
+        }
+        let (lo, lo_open) = match (self.gt, self.gte) {
+            (Some(x), _) => (x, true),
+            (_, Some(x)) => (x, false),
+            _ => (f64::NEG_INFINITY, false),
+        };
+        let (hi, hi_open) = match (self.lt, self.lte) {
+            (Some(x), _) => (x, true),
+            (_, Some(x)) => (x, false),
+            _ => (f64::INFINITY, false),
+        };
+        let empty = lo > hi || (lo == hi && (lo_open || hi_open));
+        empty.then_some("predicate defines an empty numeric range")
+    }
 }
 
 /// How a keyword rule combines its keywords.

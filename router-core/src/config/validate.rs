@@ -3,7 +3,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::linemap::LineMap;
-use super::schema::{RouterConfig, RuleNode, RuleOperator};
+use super::schema::{
+    ConversationRule, FeatureType, RouterConfig, RuleNode, RuleOperator, SourceType,
+    CONVERSATION_ROLES,
+};
 use crate::signals::keyword::compile_regex;
 use crate::signals::language::lang_from_code;
 use crate::signals::SignalKind;
@@ -150,10 +153,48 @@ impl<'a> Validator<'a> {
         known
     }
 
+    /// Conversation rules as the seed's `ValidateConversationRuleContract` checks them.
+    fn conversation_rules(&mut self, rules: &[ConversationRule]) {
+        for (i, r) in rules.iter().enumerate() {
+            let base = format!("routing.signals.conversation[{i}]");
+            let source = &r.feature.source;
+            if let Some(role) = &source.role {
+                if source.kind != SourceType::Message {
+                    self.error(
+                        &format!("{base}.feature.source.role"),
+                        &format!(
+                            "source.role is only valid when source.type is \"message\", got {:?}",
+                            source.describe()
+                        ),
+                    );
+                } else if !CONVERSATION_ROLES.contains(&role.as_str()) {
+                    self.error(
+                        &format!("{base}.feature.source.role"),
+                        &format!(
+                            "unsupported source.role {role:?}; valid roles: {}",
+                            CONVERSATION_ROLES.join(", ")
+                        ),
+                    );
+                }
+            }
+            if let Some(p) = &r.predicate {
+                if let Some(problem) = p.problem() {
+                    self.error(&format!("{base}.predicate"), problem);
+                } else if r.feature.kind == FeatureType::Exists {
+                    self.error(
+                        &format!("{base}.predicate"),
+                        "feature.type \"exists\" does not accept a predicate",
+                    );
+                }
+            }
+        }
+    }
+
     /// Each signal rule's own settings: keywords and regexes, token bands, language codes,
-    /// thresholds, candidates.
+    /// thresholds, candidates, conversation features.
     fn signal_rules(&mut self, c: &RouterConfig) {
         let s = &c.routing.signals;
+        self.conversation_rules(&s.conversation);
         for (i, k) in s.keywords.iter().enumerate() {
             let base = format!("routing.signals.keywords[{i}]");
             if k.keywords.is_empty() && k.regexes.is_empty() {

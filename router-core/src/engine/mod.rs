@@ -26,6 +26,7 @@ use crate::inference::ModelRegistry;
 use crate::plugins::PluginConfig;
 use crate::request::RouteRequest;
 use crate::signals::context::ContextSignal;
+use crate::signals::conversation::ConversationSignal;
 use crate::signals::keyword::KeywordSignal;
 use crate::signals::language::LanguageSignal;
 use crate::signals::{model, Signal, SignalKind, SignalMatch};
@@ -111,6 +112,10 @@ impl Router {
                     &cfg.routing.signals.language,
                     Some(names),
                 )?)),
+                SignalKind::Conversation => signals.push(Box::new(ConversationSignal::new(
+                    &cfg.routing.signals.conversation,
+                    Some(names),
+                ))),
                 _ => {
                     if let Models::Registry(registry) = &models {
                         signals.push(model::build_model_signal(

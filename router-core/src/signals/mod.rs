@@ -5,6 +5,7 @@
 //! builds the signals whose names some decision references.
 
 pub mod context;
+pub mod conversation;
 pub mod domain;
 pub mod embedding;
 pub mod jailbreak;
@@ -35,6 +36,8 @@ pub enum SignalKind {
     Pii,
     /// Embedding similarity to example sentences (`routing.signals.embeddings`).
     Embedding,
+    /// Conversation shape: message counts, tools, tool loops (`routing.signals.conversation`).
+    Conversation,
 }
 
 /// What routelab knows about one signal kind: the one table that validation, the engine,
@@ -54,10 +57,16 @@ pub struct KindInfo {
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 7] = [
+pub const KINDS: [KindInfo; 8] = [
     kind(SignalKind::Keyword, "keyword", "keywords", false),
     kind(SignalKind::Context, "context", "context", false),
     kind(SignalKind::Language, "language", "language", false),
+    kind(
+        SignalKind::Conversation,
+        "conversation",
+        "conversation",
+        false,
+    ),
     kind(SignalKind::Domain, "domain", "domains", true),
     kind(SignalKind::Jailbreak, "jailbreak", "jailbreak", true),
     kind(SignalKind::Pii, "pii", "pii", true),
@@ -80,8 +89,8 @@ const fn kind(
 
 impl SignalKind {
     /// All kinds, in evaluation order (cheap rule signals first).
-    pub const ALL: [SignalKind; 7] = {
-        let mut all = [SignalKind::Keyword; 7];
+    pub const ALL: [SignalKind; KINDS.len()] = {
+        let mut all = [SignalKind::Keyword; KINDS.len()];
         let mut i = 0;
         while i < KINDS.len() {
             all[i] = KINDS[i].kind;

@@ -119,7 +119,10 @@ pub fn build_model_signal(
                 Some(used),
             )?))
         }
-        SignalKind::Keyword | SignalKind::Context | SignalKind::Language => Err(Error::Config {
+        SignalKind::Keyword
+        | SignalKind::Context
+        | SignalKind::Language
+        | SignalKind::Conversation => Err(Error::Config {
             location: format!("routing.signals ({kind})"),
             message: format!("{kind} is a rule signal, not a model-based one"),
         }),
