@@ -139,12 +139,15 @@ fn loads_the_vllm_reference_config() {
         "routing.modelCards",
         "routing.projections",
         "routing.signals.complexity",
-        "routing.signals.structure",
         "routing.signals.kb",
         "global.services",
         "routing.decisions[0].algorithm",
     ] {
         assert!(find(section).is_some(), "{section} not listed as ignored");
+    }
+    // Kinds routelab reads are not listed.
+    for section in ["routing.signals.structure", "routing.signals.conversation"] {
+        assert!(find(section).is_none(), "{section} listed as ignored");
     }
     let leaf = find("routing.decisions[3].rules.conditions[1]").expect("complexity leaf listed");
     assert_eq!(leaf.line, Some(846));
@@ -493,4 +496,46 @@ routing:
         err.contains("tool_calls") && err.contains("assistant_tool_call"),
         "{err}"
     );
+}
+
+/// Structure rules are checked as the seed's `ValidateStructureRuleContract`
+/// (`pkg/config/validator_structure.go`) checks them, plus the regex itself.
+#[test]
+fn structure_rules_are_validated_as_the_seed_does() {
+    let y = format!(
+        "providers:
+  defaults: {{default_model: m}}
+  models: [{{name: m}}]
+routing:
+  signals:
+    structure:
+{}
+  decisions:
+    - {{name: d, rules: {{operator: AND}}, modelRefs: [{{model: m}}]}}
+",
+        "      - {name: a, feature: {type: count, source: {type: regex}}}
+      - {name: b, feature: {type: count, source: {type: regex, pattern: '(unclosed'}}}
+      - {name: c, feature: {type: density, source: {type: keyword_set}}}
+      - {name: d, feature: {type: sequence, source: {type: sequence, sequences: [[first]]}}}
+      - {name: e, feature: {type: sequence, source: {type: keyword_set, keywords: [x]}}}
+      - {name: f, feature: {type: density, source: {type: text_bytes}}}
+      - {name: g, feature: {type: exists, source: {type: regex, pattern: x}}, predicate: {gt: 1}}"
+    );
+    let p = problems(&y);
+    let expected = [
+        "configs/x.yaml:7: routing.signals.structure[0].feature.source: regex source requires pattern",
+        "configs/x.yaml:8: routing.signals.structure[1].feature.source.pattern: bad regex \"(unclosed\"",
+        "configs/x.yaml:9: routing.signals.structure[2].feature.source: keyword_set source requires keywords",
+        "configs/x.yaml:10: routing.signals.structure[3].feature.source: sequence entries must contain at least 2 markers",
+        "configs/x.yaml:11: routing.signals.structure[4]: feature.type=sequence requires feature.source.type=sequence",
+        "configs/x.yaml:12: routing.signals.structure[5]: feature.source.type=text_bytes requires feature.type=count",
+        "configs/x.yaml:13: routing.signals.structure[6].predicate: feature.type=exists does not accept predicate",
+    ];
+    assert_eq!(p.len(), expected.len(), "{p:#?}");
+    for (got, want) in p.iter().zip(expected) {
+        assert!(
+            got.starts_with(want),
+            "{got}\n  does not start with\n{want}"
+        );
+    }
 }

@@ -659,14 +659,51 @@ fn tiers_rank_before_confidence_and_priority() {
     );
 }
 
-/// The seed's conversation fragment (`configs/vllm-sr/fragments/signal/conversation/
-/// agentic-shape.yaml`) loaded as it is, one decision per rule, on an agent conversation;
-/// which rules match is worked out by hand from the seed's `classifier_signal_conversation.go`.
+/// A router over one of the seed's signal fragments (loaded as it is) with one decision per
+/// rule, and the decisions that match `request`.
+fn fragment_matches(
+    fragment: &str,
+    kind: &str,
+    rules: &[&str],
+    request: &RouteRequest,
+) -> Vec<String> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../configs/vllm-sr/fragments/signal")
+            .join(fragment),
+    )
+    .unwrap();
+    let mut yaml = format!(
+        "providers:\n  defaults: {{default_model: m}}\n  models: [{{name: m}}]\nrouting:\n{}  decisions:\n",
+        text.replace("routing:\n", "")
+    );
+    for r in rules {
+        yaml.push_str(&format!(
+            "    - {{name: {r}, rules: {{operator: OR, conditions: [{{type: {kind}, name: {r}}}]}}, modelRefs: [{{model: m}}]}}\n"
+        ));
+    }
+    let loaded = LoadedConfig::from_yaml_str(&yaml, fragment, Path::new(".")).unwrap();
+    assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
+    let r = Router::new(&loaded, &ModelRegistry::default()).unwrap();
+    r.route_with_trace(request)
+        .unwrap()
+        .trace
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.matched)
+        .map(|t| t.name)
+        .collect()
+}
+
+/// The seed's conversation fragment (`conversation/agentic-shape.yaml`) on an agent turn; which
+/// rules match is worked out by hand from the seed's `classifier_signal_conversation.go`.
 #[test]
 fn the_seeds_conversation_fragment_on_an_agent_turn() {
-    let fragment = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../configs/vllm-sr/fragments/signal/conversation/agentic-shape.yaml"),
+    let request = router_core::request::parse_conversation_json(
+        r#"{"tools": [{"function": {"name": "a"}}, {"function": {"name": "b"}}, {"function": {"name": "c"}}],
+            "messages": [{"role": "user", "content": "book a flight"},
+              {"role": "assistant", "tool_calls": [{"function": {"name": "a"}}]},
+              {"role": "tool", "content": "3 flights"}]}"#,
     )
     .unwrap();
     let rules = [
@@ -677,38 +714,15 @@ fn the_seeds_conversation_fragment_on_an_agent_turn() {
         "completed_tool_cycle",
         "current_tool_loop",
     ];
-    let mut yaml = fragment.replace("routing:\n", "");
-    yaml = format!(
-        "providers:\n  defaults: {{default_model: m}}\n  models: [{{name: m}}]\nrouting:\n{yaml}  decisions:\n"
-    );
-    for r in rules {
-        yaml.push_str(&format!(
-            "    - {{name: {r}, rules: {{operator: OR, conditions: [{{type: conversation, name: {r}}}]}}, modelRefs: [{{model: m}}]}}\n"
-        ));
-    }
-    let loaded = LoadedConfig::from_yaml_str(&yaml, "fragment.yaml", Path::new(".")).unwrap();
-    assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
-    let r = Router::new(&loaded, &ModelRegistry::default()).unwrap();
-    let request = router_core::request::parse_conversation_json(
-        r#"{"tools": [{"function": {"name": "a"}}, {"function": {"name": "b"}}, {"function": {"name": "c"}}],
-            "messages": [{"role": "user", "content": "book a flight"},
-              {"role": "assistant", "tool_calls": [{"function": {"name": "a"}}]},
-              {"role": "tool", "content": "3 flights"}]}"#,
-    )
-    .unwrap();
-    let matched: Vec<String> = r
-        .route_with_trace(&request)
-        .unwrap()
-        .trace
-        .unwrap()
-        .into_iter()
-        .filter(|t| t.matched)
-        .map(|t| t.name)
-        .collect();
     // One user message (not multi-turn), no developer message; 3 tools, 1 call, 1 result, and
     // the last message is a tool result (an active loop).
     assert_eq!(
-        matched,
+        fragment_matches(
+            "conversation/agentic-shape.yaml",
+            "conversation",
+            &rules,
+            &request
+        ),
         [
             "tool_heavy",
             "active_tool_use",
@@ -716,4 +730,48 @@ fn the_seeds_conversation_fragment_on_an_agent_turn() {
             "current_tool_loop"
         ]
     );
+}
+
+/// The seed's structure fragment (`structure/request-shape.yaml`) on two prompts; values worked
+/// out by hand from the seed's `structure_classifier.go` and `structure_text.go`.
+#[test]
+fn the_seeds_structure_fragment_on_two_prompts() {
+    let rules = [
+        "many_questions",
+        "at_most_one_question",
+        "numbered_steps",
+        "first_then_flow",
+        "constraint_dense",
+        "format_directive_dense",
+        "low_question_density",
+    ];
+    // 15 text units (First, list, 1, a, table, 2, json, output, then, at, most, 3, items,
+    // within, reason); 1 question mark (density 0.067, not below 0.05); numbered lines;
+    // "first ... then"; constraint keywords "at most", "within" (2 / 15 = 0.13 > 0.08); format
+    // keywords "table" + "json" twice (the fragment lists json and JSON, both folded) = 0.2.
+    let prompt = "First, list:\n1. a table\n2. json output\nthen at most 3 items within reason?";
+    let matched = fragment_matches(
+        "structure/request-shape.yaml",
+        "structure",
+        &rules,
+        &RouteRequest::from_prompt(prompt),
+    );
+    assert_eq!(
+        matched,
+        [
+            "at_most_one_question",
+            "numbered_steps",
+            "first_then_flow",
+            "constraint_dense",
+            "format_directive_dense"
+        ]
+    );
+    // Four questions in Chinese and English, no markers: many questions, and not low density.
+    let matched = fragment_matches(
+        "structure/request-shape.yaml",
+        "structure",
+        &rules,
+        &RouteRequest::from_prompt("为什么？ how? why? where?"),
+    );
+    assert_eq!(matched, ["many_questions"]);
 }

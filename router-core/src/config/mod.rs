@@ -128,6 +128,7 @@ impl RouterConfig {
             SignalKind::Pii => s.pii.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Embedding => s.embeddings.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Conversation => s.conversation.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Structure => s.structure.iter().map(|r| r.name.as_str()).collect(),
         }
     }
 

@@ -245,6 +245,82 @@ pub struct Signals {
     /// Conversation-shape rules (message counts, tools, tool loops, images).
     #[serde(default)]
     pub conversation: Vec<ConversationRule>,
+    /// Text-structure rules (regex / keyword counts, densities, ordered markers, size).
+    #[serde(default)]
+    pub structure: Vec<StructureRule>,
+}
+
+/// `routing.signals.structure[]`: a measure of the request text, compared with a predicate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructureRule {
+    /// Rule name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// What is measured.
+    pub feature: StructureFeature,
+    /// When the value matches (absent: when it is above 0).
+    #[serde(default)]
+    pub predicate: Option<NumericPredicate>,
+}
+
+/// `feature` of a structure rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructureFeature {
+    /// How the source's count becomes the value.
+    #[serde(rename = "type")]
+    pub kind: StructureFeatureType,
+    /// What is counted.
+    pub source: StructureSource,
+}
+
+/// How a structure source's count becomes the feature value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructureFeatureType {
+    /// 1 when the count is above 0.
+    Exists,
+    /// The count.
+    Count,
+    /// The count per multilingual text unit.
+    Density,
+    /// 1 when one of the marker sequences occurs in order (a `sequence` source).
+    Sequence,
+}
+
+/// `feature.source` of a structure rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructureSource {
+    /// What is counted.
+    #[serde(rename = "type")]
+    pub kind: StructureSourceType,
+    /// `regex`: the pattern (its non-overlapping matches are counted).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// `keyword_set`: the keywords (their occurrences are added up).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Case-sensitive matching (default false).
+    #[serde(default)]
+    pub case_sensitive: bool,
+    /// `sequence`: marker lists, each of at least two markers.
+    #[serde(default)]
+    pub sequences: Vec<Vec<String>>,
+}
+
+/// The sources a structure feature counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructureSourceType {
+    /// Regex matches.
+    Regex,
+    /// Keyword occurrences.
+    KeywordSet,
+    /// Whether a marker sequence occurs in order (0 or 1).
+    Sequence,
+    /// UTF-8 bytes of the current user message.
+    TextBytes,
 }
 
 /// `routing.signals.conversation[]`: a count over the conversation, compared with a predicate.

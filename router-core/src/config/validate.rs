@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::linemap::LineMap;
 use super::schema::{
     ConversationRule, FeatureType, RouterConfig, RuleNode, RuleOperator, SourceType,
-    CONVERSATION_ROLES,
+    StructureFeatureType, StructureRule, StructureSourceType, CONVERSATION_ROLES,
 };
 use crate::signals::keyword::compile_regex;
 use crate::signals::language::lang_from_code;
@@ -190,11 +190,66 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Structure rules as the seed's `ValidateStructureRuleContract` checks them (plus the
+    /// regex, which the seed only compiles at start-up).
+    fn structure_rules(&mut self, rules: &[StructureRule]) {
+        use StructureFeatureType as F;
+        use StructureSourceType as S;
+        for (i, r) in rules.iter().enumerate() {
+            let base = format!("routing.signals.structure[{i}]");
+            let source = &r.feature.source;
+            let at = format!("{base}.feature.source");
+            match source.kind {
+                S::Regex => match source.pattern.as_deref() {
+                    Some(p) if !p.trim().is_empty() => {
+                        if let Err(e) = compile_regex(p, source.case_sensitive) {
+                            self.error(&format!("{at}.pattern"), &e);
+                        }
+                    }
+                    _ => self.error(&at, "regex source requires pattern"),
+                },
+                S::KeywordSet if source.keywords.is_empty() => {
+                    self.error(&at, "keyword_set source requires keywords")
+                }
+                S::Sequence if source.sequences.is_empty() => {
+                    self.error(&at, "sequence source requires sequences")
+                }
+                S::Sequence if source.sequences.iter().any(|s| s.len() < 2) => {
+                    self.error(&at, "sequence entries must contain at least 2 markers")
+                }
+                _ => {}
+            }
+            if r.feature.kind == F::Sequence && source.kind != S::Sequence {
+                self.error(
+                    &base,
+                    "feature.type=sequence requires feature.source.type=sequence",
+                );
+            }
+            if source.kind == S::TextBytes && r.feature.kind != F::Count {
+                self.error(
+                    &base,
+                    "feature.source.type=text_bytes requires feature.type=count",
+                );
+            }
+            if let Some(p) = &r.predicate {
+                if let Some(problem) = p.problem() {
+                    self.error(&format!("{base}.predicate"), problem);
+                } else if r.feature.kind == F::Exists {
+                    self.error(
+                        &format!("{base}.predicate"),
+                        "feature.type=exists does not accept predicate",
+                    );
+                }
+            }
+        }
+    }
+
     /// Each signal rule's own settings: keywords and regexes, token bands, language codes,
-    /// thresholds, candidates, conversation features.
+    /// thresholds, candidates, conversation and structure features.
     fn signal_rules(&mut self, c: &RouterConfig) {
         let s = &c.routing.signals;
         self.conversation_rules(&s.conversation);
+        self.structure_rules(&s.structure);
         for (i, k) in s.keywords.iter().enumerate() {
             let base = format!("routing.signals.keywords[{i}]");
             if k.keywords.is_empty() && k.regexes.is_empty() {

@@ -29,6 +29,7 @@ use crate::signals::context::ContextSignal;
 use crate::signals::conversation::ConversationSignal;
 use crate::signals::keyword::KeywordSignal;
 use crate::signals::language::LanguageSignal;
+use crate::signals::structure::StructureSignal;
 use crate::signals::{model, Signal, SignalKind, SignalMatch};
 use crate::Result;
 use rules::{LeafInfo, Node, NEVER, NO_MATCH};
@@ -116,6 +117,10 @@ impl Router {
                     &cfg.routing.signals.conversation,
                     Some(names),
                 ))),
+                SignalKind::Structure => signals.push(Box::new(StructureSignal::new(
+                    &cfg.routing.signals.structure,
+                    Some(names),
+                )?)),
                 _ => {
                     if let Models::Registry(registry) = &models {
                         signals.push(model::build_model_signal(

@@ -14,6 +14,7 @@ pub mod language;
 pub mod model;
 pub mod pii;
 pub mod regex_match;
+pub mod structure;
 
 use std::fmt;
 
@@ -38,6 +39,8 @@ pub enum SignalKind {
     Embedding,
     /// Conversation shape: message counts, tools, tool loops (`routing.signals.conversation`).
     Conversation,
+    /// Text structure: counts, densities, ordered markers (`routing.signals.structure`).
+    Structure,
 }
 
 /// What routelab knows about one signal kind: the one table that validation, the engine,
@@ -57,7 +60,7 @@ pub struct KindInfo {
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 8] = [
+pub const KINDS: [KindInfo; 9] = [
     kind(SignalKind::Keyword, "keyword", "keywords", false),
     kind(SignalKind::Context, "context", "context", false),
     kind(SignalKind::Language, "language", "language", false),
@@ -67,6 +70,7 @@ pub const KINDS: [KindInfo; 8] = [
         "conversation",
         false,
     ),
+    kind(SignalKind::Structure, "structure", "structure", false),
     kind(SignalKind::Domain, "domain", "domains", true),
     kind(SignalKind::Jailbreak, "jailbreak", "jailbreak", true),
     kind(SignalKind::Pii, "pii", "pii", true),

@@ -122,7 +122,8 @@ pub fn build_model_signal(
         SignalKind::Keyword
         | SignalKind::Context
         | SignalKind::Language
-        | SignalKind::Conversation => Err(Error::Config {
+        | SignalKind::Conversation
+        | SignalKind::Structure => Err(Error::Config {
             location: format!("routing.signals ({kind})"),
             message: format!("{kind} is a rule signal, not a model-based one"),
         }),
