@@ -54,7 +54,11 @@ pub(super) fn from_config(
         })
     };
     for (i, k) in config.routing.signals.keywords.iter().enumerate() {
-        if let Some(m) = k.method.as_deref().filter(|m| *m != "exact") {
+        if let Some(m) = k
+            .method
+            .as_deref()
+            .filter(|m| !matches!(*m, "exact" | "regex"))
+        {
             ignore(
                 format!("routing.signals.keywords[{i}].method"),
                 format!("method {m:?} not implemented; keywords match exactly"),

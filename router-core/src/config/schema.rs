@@ -507,13 +507,21 @@ pub struct KeywordRule {
     /// routelab: literal keywords match whole words only (default true).
     #[serde(default = "yes")]
     pub word_boundary: bool,
-    /// vLLM matching method (`bm25`, `ngram`, `fuzzy`); routelab always matches exactly and lists
-    /// any other method as ignored.
+    /// vLLM matching method: `regex` (the keywords are regular expressions, as the seed's
+    /// maintained recipes write them), `exact`, or `bm25` / `ngram` / `fuzzy`, which routelab
+    /// does not implement (it matches those exactly and lists the method as ignored).
     #[serde(default)]
     pub method: Option<String>,
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+}
+
+impl KeywordRule {
+    /// Whether the keywords are regular expressions: `regex: true` or `method: regex`.
+    pub fn keywords_are_regexes(&self) -> bool {
+        self.regex || self.method.as_deref() == Some("regex")
+    }
 }
 
 fn yes() -> bool {

@@ -257,7 +257,7 @@ impl<'a> Validator<'a> {
             }
             for (j, kw) in k.keywords.iter().enumerate() {
                 let path = format!("{base}.keywords[{j}]");
-                if k.regex {
+                if k.keywords_are_regexes() {
                     if let Err(e) = compile_regex(kw, k.case_sensitive) {
                         self.error(&path, &e);
                     }

@@ -175,7 +175,7 @@ impl KeywordSignal {
             .collect();
         let lower_ci = selected
             .iter()
-            .filter(|r| !r.case_sensitive && !r.regex)
+            .filter(|r| !r.case_sensitive && !r.keywords_are_regexes())
             .any(|r| r.keywords.iter().any(|k| has_non_ascii_cased(k)));
         let (mut cs, mut ci) = (PatternTable::default(), PatternTable::default());
         let mut out = KeywordSignal {
@@ -188,7 +188,7 @@ impl KeywordSignal {
         let mut regex_sources = Vec::new();
         for r in selected {
             let start = out.items.len();
-            let regex_patterns: Vec<&String> = if r.regex {
+            let regex_patterns: Vec<&String> = if r.keywords_are_regexes() {
                 r.keywords.iter().chain(&r.regexes).collect()
             } else {
                 for k in &r.keywords {
