@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::linemap::LineMap;
 use super::schema::{
-    ConversationRule, FeatureType, RouterConfig, RuleNode, RuleOperator, SourceType,
-    StructureFeatureType, StructureRule, StructureSourceType, CONVERSATION_ROLES,
+    ConversationRule, FeatureType, NumericPredicate, RouterConfig, RuleNode, RuleOperator,
+    SourceType, StructureFeatureType, StructureRule, StructureSourceType, CONVERSATION_ROLES,
 };
 use crate::signals::keyword::compile_regex;
 use crate::signals::language::lang_from_code;
@@ -153,6 +153,23 @@ impl<'a> Validator<'a> {
         known
     }
 
+    /// A rule's `predicate`: its comparators, then `refused` when the feature takes none (the
+    /// seed words that message differently per signal kind).
+    fn predicate(
+        &mut self,
+        base: &str,
+        predicate: Option<&NumericPredicate>,
+        refused: Option<&str>,
+    ) {
+        let Some(p) = predicate else { return };
+        let at = format!("{base}.predicate");
+        match (p.problem(), refused) {
+            (Some(problem), _) => self.error(&at, problem),
+            (None, Some(message)) => self.error(&at, message),
+            (None, None) => {}
+        }
+    }
+
     /// Conversation rules as the seed's `ValidateConversationRuleContract` checks them.
     fn conversation_rules(&mut self, rules: &[ConversationRule]) {
         for (i, r) in rules.iter().enumerate() {
@@ -177,16 +194,9 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            if let Some(p) = &r.predicate {
-                if let Some(problem) = p.problem() {
-                    self.error(&format!("{base}.predicate"), problem);
-                } else if r.feature.kind == FeatureType::Exists {
-                    self.error(
-                        &format!("{base}.predicate"),
-                        "feature.type \"exists\" does not accept a predicate",
-                    );
-                }
-            }
+            let exists = r.feature.kind == FeatureType::Exists;
+            let message = "feature.type \"exists\" does not accept a predicate";
+            self.predicate(&base, r.predicate.as_ref(), exists.then_some(message));
         }
     }
 
@@ -231,16 +241,9 @@ impl<'a> Validator<'a> {
                     "feature.source.type=text_bytes requires feature.type=count",
                 );
             }
-            if let Some(p) = &r.predicate {
-                if let Some(problem) = p.problem() {
-                    self.error(&format!("{base}.predicate"), problem);
-                } else if r.feature.kind == F::Exists {
-                    self.error(
-                        &format!("{base}.predicate"),
-                        "feature.type=exists does not accept predicate",
-                    );
-                }
-            }
+            let exists = r.feature.kind == F::Exists;
+            let message = "feature.type=exists does not accept predicate";
+            self.predicate(&base, r.predicate.as_ref(), exists.then_some(message));
         }
     }
 
