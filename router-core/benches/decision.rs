@@ -4,7 +4,10 @@
 //! * `select/*`: decision evaluation alone (winner + confidence) on precomputed matches;
 //! * `decide/*`: the same plus building the full outcome (clones the matches);
 //! * `route/*`: the whole request path (keyword scan + decisions + outcome);
-//! * `route_with_trace/*`: the same with a per-decision trace.
+//! * `route_with_trace/*`: the same with a per-decision trace;
+//! * `recipe_route/*`: the seed's agent recipe (`configs/vllm-sr/recipes/agent`) routing one
+//!   request with its rule signals (regex keywords, structure, conversation, context, ...); its
+//!   model signals are left out (`Router::with_signals` with none), as no model is loaded here.
 //!
 //! Run: `cargo bench -p router-core --bench decision -- --warm-up-time 1 --measurement-time 3`
 
@@ -62,5 +65,30 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The agent recipe's rule-signal route on a plain prompt and on an agent conversation.
+fn recipe(c: &mut Criterion) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/vllm-sr/recipes/agent/config.yaml");
+    let loaded = LoadedConfig::from_file(&path).expect("agent recipe loads");
+    let router = Router::with_signals(&loaded, Vec::new()).expect("agent recipe compiles");
+    let agent_turn = router_core::request::parse_conversation_json(
+        r#"{"tools": [{"function": {"name": "search"}}, {"function": {"name": "run"}}],
+            "messages": [{"role": "system", "content": "You are a coding agent."},
+              {"role": "user", "content": "First reproduce the failing test, then fix it and run the suite."},
+              {"role": "assistant", "tool_calls": [{"function": {"name": "run", "arguments": "{}"}}]},
+              {"role": "tool", "content": "1 failed"}]}"#,
+    )
+    .expect("agent turn parses");
+    let requests = [
+        ("prompt", RouteRequest::from_prompt(PROMPTS[1].1)),
+        ("agent_turn", agent_turn),
+    ];
+    for (name, req) in requests {
+        c.bench_function(&format!("recipe_route/{name}"), |b| {
+            b.iter(|| router.route(black_box(&req)).unwrap())
+        });
+    }
+}
+
+criterion_group!(benches, bench, recipe);
 criterion_main!(benches);
