@@ -127,6 +127,19 @@ pub struct CompareReport {
     pub flipped: Vec<Flip>,
 }
 
+/// The user text of a row for people to read: `prompt`, else the last user turn of `messages`
+/// (through the request model), else the raw cell.
+fn user_text(row: &crate::log_schema::LogRowRef<'_>) -> String {
+    if let Some(p) = row.prompt {
+        return p.to_string();
+    }
+    let raw = row.messages.unwrap_or("");
+    match router_core::request::parse_conversation_json(raw) {
+        Ok(request) => request.user_text().to_string(),
+        Err(_) => raw.to_string(),
+    }
+}
+
 /// Excerpt of a prompt for tables: first `n` characters, whitespace collapsed.
 pub fn excerpt(text: &str, n: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -194,7 +207,7 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
             decision_b: rb.target.decision.map(str::to_string),
             quality_a: (!qa.is_nan()).then_some(qa),
             quality_b: (!qb.is_nan()).then_some(qb),
-            prompt_excerpt: excerpt(row.text(), 160),
+            prompt_excerpt: excerpt(&user_text(&row), 160),
         });
         Ok(())
     })?;
@@ -394,4 +407,27 @@ pub fn render_md(r: &CompareReport) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log_schema::LogRowRef;
+
+    #[test]
+    fn flips_show_the_user_text_of_a_conversation() {
+        let row = |prompt, messages| LogRowRef {
+            request_id: "r",
+            prompt,
+            messages,
+            category: None,
+            expected_decision: None,
+            outcomes: &[],
+        };
+        let conversation = r#"{"messages": [{"role": "user", "content": [{"type": "text", "text": "debug"},
+            {"type": "text", "text": "my code"}]}, {"role": "assistant", "content": null}]}"#;
+        assert_eq!(user_text(&row(None, Some(conversation))), "debug my code");
+        assert_eq!(user_text(&row(Some("plain"), Some(conversation))), "plain");
+        assert_eq!(user_text(&row(None, Some("not json"))), "not json");
+    }
 }
