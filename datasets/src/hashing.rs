@@ -1,16 +1,6 @@
 //! Stable hashing and seeded randomness (independent of any crate's version).
 
-use sha2::{Digest, Sha256};
-
-/// Lower-case hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+pub use router_core::digest::sha256_hex;
 
 /// 64-bit FNV-1a of `bytes`, mixed with `seed` (stable across platforms and releases).
 pub fn stable_hash(seed: u64, bytes: &[u8]) -> u64 {

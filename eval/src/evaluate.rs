@@ -2,13 +2,11 @@
 //! baselines, optionally sweep a parameter, and write `report.json`, `report.md`,
 //! `report.html` and `decisions.parquet` into the output directory.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use router_core::config::LoadedConfig;
 use router_core::inference::ModelRegistry;
-use sha2::{Digest, Sha256};
 
 use crate::atomic::write_atomic;
 use crate::classify::ConfusionCounter;
@@ -82,25 +80,13 @@ pub fn log_sha256(path: &Path) -> Result<String> {
             sha256_file(&file)?
         ));
     }
-    Ok(Sha256::digest(lines.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(router_core::digest::sha256_hex(lines.as_bytes()))
 }
 
 /// SHA-256 of a file, lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| EvalError::io(path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| EvalError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    let f = std::fs::File::open(path).map_err(|e| EvalError::io(path, e))?;
+    router_core::digest::sha256_reader(f).map_err(|e| EvalError::io(path, e))
 }
 
 /// Current UTC time as (RFC 3339, compact `YYYYmmdd-HHMMSS`).

@@ -251,11 +251,6 @@ impl RequestLog {
         &self.path
     }
 
-    /// Its files, in reading order.
-    pub fn files(&self) -> impl Iterator<Item = &Path> {
-        self.files.iter().map(|f| f.path.as_path())
-    }
-
     /// Rows in the log (from the files' footers).
     pub fn num_rows(&self) -> u64 {
         self.files.iter().map(|f| f.num_rows).sum()

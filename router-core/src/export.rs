@@ -344,11 +344,6 @@ impl LayerPart {
             LayerPart::OutputNorm => layer.pp("output").pp("LayerNorm"),
         }
     }
-
-    /// The module's path relative to its layer (`attention.self.query`).
-    pub fn relative(self) -> String {
-        self.under(&TensorPath::root("")).0
-    }
 }
 
 /// Where the parts of a BERT encoder live under a prefix: `""` in a base model
@@ -435,7 +430,6 @@ mod names_tests {
             "bert.encoder.layer.5.output.LayerNorm.bias"
         );
         assert_eq!(task.pooler().weight(), "bert.pooler.dense.weight");
-        assert_eq!(LayerPart::Intermediate.relative(), "intermediate.dense");
         assert_eq!(TensorPath::root(HEAD_PREFIX).bias(), "classifier.bias");
     }
 }

@@ -57,6 +57,7 @@
 pub mod bio;
 pub mod cache;
 pub mod config;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod export;

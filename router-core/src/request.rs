@@ -240,7 +240,7 @@ pub fn parse_conversation_json(text: &str) -> Result<RouteRequest, RequestError>
 }
 
 /// Parses `messages`: an array of at least one message object.
-pub fn parse_messages(value: Option<&Value>) -> Result<Vec<ChatMessage>, RequestError> {
+fn parse_messages(value: Option<&Value>) -> Result<Vec<ChatMessage>, RequestError> {
     let list = match value {
         Some(Value::Array(list)) => list,
         None | Some(Value::Null) => return Err(bad("messages", "is required")),
@@ -377,7 +377,7 @@ fn parse_tool_calls(path: &str, value: Option<&Value>) -> Result<Vec<ToolCall>, 
 }
 
 /// Parses a body's `tools`: an array of `{type: function, function: {name, description}}`.
-pub fn parse_tools(value: Option<&Value>) -> Result<Vec<ToolDefinition>, RequestError> {
+fn parse_tools(value: Option<&Value>) -> Result<Vec<ToolDefinition>, RequestError> {
     let mut tools = Vec::new();
     for (i, tool) in object_list("tools", value)?.iter().enumerate() {
         let path = format!("tools[{i}]");

@@ -207,8 +207,6 @@ pub fn collect_labels(examples: &[Example]) -> Vec<String> {
 
 /// SHA-256 of a file, hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::Digest;
-    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-    let digest = sha2::Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    let f = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+    router_core::digest::sha256_reader(f).map_err(|e| TrainError::io(path, e))
 }

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use super::chat;
 use super::error::ApiError;
 use super::policy::{ModelTarget, Policy};
-use super::request_log::Recorder;
+use super::request_log::{unix_ms, Recorder};
 use super::rewrite;
 use super::state::{AppState, BlockMode};
 use super::upstream;
@@ -292,13 +292,6 @@ impl Recording {
             r.output_tokens = u.get("completion_tokens").and_then(Value::as_i64);
         }
     }
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// The client's `x-request-id`, else one made from the arrival time, the process and a counter.

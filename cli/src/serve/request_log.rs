@@ -16,7 +16,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use eval::served_log::{PromptColumns, ServedLogWriter, ServedRecord};
 use router_core::request::RouteRequest;
-use sha2::{Digest, Sha256};
 
 use super::metrics::Metrics;
 
@@ -89,11 +88,7 @@ impl Recorder {
         let json = request.to_openai_json().to_string();
         match self.prompts {
             PromptMode::Full => (Some(json), None),
-            _ => {
-                let digest = Sha256::digest(json.as_bytes());
-                let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-                (None, Some(hex))
-            }
+            _ => (None, Some(router_core::digest::sha256_hex(json.as_bytes()))),
         }
     }
 
@@ -118,7 +113,8 @@ impl Recorder {
     }
 }
 
-fn unix_ms() -> i64 {
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

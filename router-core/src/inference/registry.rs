@@ -134,9 +134,5 @@ pub fn content_key(dir: &Path) -> Result<String> {
             hasher.update(&buf[..n]);
         }
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::digest::hex(&hasher.finalize()))
 }

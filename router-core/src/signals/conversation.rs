@@ -69,9 +69,10 @@ impl ConversationFacts {
                 _ => {}
             }
         }
-        let roles: Vec<&str> = request.messages.iter().map(|m| m.role.as_str()).collect();
-        let last_is_tool = roles.last() == Some(&"tool");
-        let user_after_tool = roles.ends_with(&["tool", "user"]);
+        let mut last = request.messages.iter().rev().map(|m| m.role.as_str());
+        let (final_role, before) = (last.next(), last.next());
+        let last_is_tool = final_role == Some("tool");
+        let user_after_tool = final_role == Some("user") && before == Some("tool");
         f.active_tool_loop = last_is_tool || user_after_tool || f.tool_calls > f.tool;
         f
     }

@@ -94,6 +94,32 @@ struct Compiled {
     sequences: Vec<Vec<String>>,
 }
 
+/// The text a request's rules read, and its lower-cased copy (made once, for the first
+/// case-insensitive rule that needs it).
+struct Texts<'a> {
+    text: &'a str,
+    user: &'a str,
+    lower: std::cell::OnceCell<String>,
+}
+
+impl<'a> Texts<'a> {
+    fn new(text: &'a str, user: &'a str) -> Self {
+        Texts {
+            text,
+            user,
+            lower: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn folded(&self, case_sensitive: bool) -> &str {
+        if case_sensitive {
+            self.text
+        } else {
+            self.lower.get_or_init(|| self.text.to_lowercase())
+        }
+    }
+}
+
 impl Compiled {
     fn fold(&self, s: &str) -> String {
         if self.rule.feature.source.case_sensitive {
@@ -103,33 +129,35 @@ impl Compiled {
         }
     }
 
-    /// The source's raw count on `text` (`user` for `text_bytes`).
-    fn count(&self, text: &str, user: &str) -> usize {
+    /// The source's raw count (`text_bytes` reads the user message).
+    fn count(&self, t: &Texts<'_>) -> usize {
+        let case_sensitive = self.rule.feature.source.case_sensitive;
         match self.rule.feature.source.kind {
-            StructureSourceType::Regex => {
-                self.regex.as_ref().map_or(0, |r| r.find_iter(text).count())
-            }
+            StructureSourceType::Regex => self
+                .regex
+                .as_ref()
+                .map_or(0, |r| r.find_iter(t.text).count()),
             StructureSourceType::KeywordSet => {
-                let t = self.fold(text);
-                self.keywords.iter().map(|k| keyword_count(&t, k)).sum()
+                let text = t.folded(case_sensitive);
+                self.keywords.iter().map(|k| keyword_count(text, k)).sum()
             }
             StructureSourceType::Sequence => {
-                let t = self.fold(text);
-                usize::from(self.sequences.iter().any(|s| sequence_matches(&t, s)))
+                let text = t.folded(case_sensitive);
+                usize::from(self.sequences.iter().any(|s| sequence_matches(text, s)))
             }
-            StructureSourceType::TextBytes => user.len(),
+            StructureSourceType::TextBytes => t.user.len(),
         }
     }
 
-    /// The feature value on `text`.
-    fn value(&self, text: &str, user: &str) -> f64 {
-        let count = self.count(text, user) as f64;
+    /// The feature value.
+    fn value(&self, t: &Texts<'_>) -> f64 {
+        let count = self.count(t) as f64;
         match self.rule.feature.kind {
             StructureFeatureType::Exists | StructureFeatureType::Sequence => {
                 f64::from(u8::from(count > 0.0))
             }
             StructureFeatureType::Count => count,
-            StructureFeatureType::Density => match text_units(text) {
+            StructureFeatureType::Density => match text_units(t.text) {
                 0 => 0.0,
                 units => count / units as f64,
             },
@@ -219,12 +247,12 @@ impl Signal for StructureSignal {
 
     fn evaluate(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
         let text = structure_text(request);
-        let user = request.user_text();
+        let texts = Texts::new(&text, request.user_text());
         Ok(self
             .rules
             .iter()
             .filter_map(|c| {
-                let value = c.value(&text, user);
+                let value = c.value(&texts);
                 structure_match(&c.rule, value).map(|confidence| SignalMatch {
                     kind: SignalKind::Structure,
                     name: c.rule.name.clone(),
@@ -266,7 +294,7 @@ mod tests {
 
     fn value(rule: StructureRule, text: &str) -> (f64, Option<f32>) {
         let signal = StructureSignal::new(std::slice::from_ref(&rule), None).unwrap();
-        let v = signal.rules[0].value(text, text);
+        let v = signal.rules[0].value(&Texts::new(text, text));
         (v, structure_match(&rule, v))
     }
 
