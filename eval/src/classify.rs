@@ -3,25 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use router_core::metrics::{ClassScore, Confusion};
 use serde::{Deserialize, Serialize};
 
 /// The predicted label used when the router predicted nothing (no signal match / no decision).
 pub const NO_PREDICTION: &str = "(none)";
-
-/// Precision / recall / F1 of one class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClassScore {
-    /// The class.
-    pub label: String,
-    /// Rows whose true label is this class.
-    pub support: u64,
-    /// tp / (tp + fp); 0 when nothing was predicted as this class.
-    pub precision: f64,
-    /// tp / (tp + fn); 0 when the class never occurs.
-    pub recall: f64,
-    /// 2·P·R / (P + R); 0 when P + R = 0.
-    pub f1: f64,
-}
 
 /// Scores of predictions against labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,51 +77,18 @@ impl ConfusionCounter {
             .enumerate()
             .map(|(i, l)| (l.as_str(), i))
             .collect();
-        let k = labels.len();
-        let mut matrix = vec![vec![0u64; k]; k];
+        let mut confusion = Confusion::new(labels.clone());
         for ((t, p), c) in &self.pairs {
-            matrix[index[t.as_str()]][index[p.as_str()]] += c;
+            confusion.add(index[t.as_str()], index[p.as_str()], *c);
         }
-        let n: u64 = self.pairs.values().sum();
-        let correct: u64 = (0..k).map(|i| matrix[i][i]).sum();
-        let per_class: Vec<ClassScore> = (0..k)
-            .map(|i| {
-                let tp = matrix[i][i] as f64;
-                let support: u64 = matrix[i].iter().sum();
-                let predicted: u64 = matrix.iter().map(|row| row[i]).sum();
-                let precision = if predicted > 0 {
-                    tp / predicted as f64
-                } else {
-                    0.0
-                };
-                let recall = if support > 0 {
-                    tp / support as f64
-                } else {
-                    0.0
-                };
-                let f1 = if precision + recall > 0.0 {
-                    2.0 * precision * recall / (precision + recall)
-                } else {
-                    0.0
-                };
-                ClassScore {
-                    label: labels[i].clone(),
-                    support,
-                    precision,
-                    recall,
-                    f1,
-                }
-            })
-            .collect();
-        let macro_f1 = per_class.iter().map(|c| c.f1).sum::<f64>() / k as f64;
         Some(Classification {
-            n,
-            correct,
-            accuracy: correct as f64 / n as f64,
-            macro_f1,
+            n: confusion.total(),
+            correct: confusion.correct(),
+            accuracy: confusion.accuracy(),
+            macro_f1: confusion.macro_f1(),
+            per_class: confusion.per_class(),
+            matrix: confusion.matrix().to_vec(),
             labels,
-            matrix,
-            per_class,
         })
     }
 }

@@ -330,6 +330,18 @@ pub enum LayerPart {
 }
 
 impl LayerPart {
+    /// Every part, in layer order.
+    pub const ALL: [LayerPart; 8] = [
+        LayerPart::Query,
+        LayerPart::Key,
+        LayerPart::Value,
+        LayerPart::AttentionOutput,
+        LayerPart::AttentionNorm,
+        LayerPart::Intermediate,
+        LayerPart::Output,
+        LayerPart::OutputNorm,
+    ];
+
     /// The module under `layer` (a [`BertNames::layer`] path).
     pub fn under(self, layer: &TensorPath) -> TensorPath {
         let attention = || layer.pp("attention");

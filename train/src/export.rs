@@ -83,20 +83,35 @@ pub fn adapter_tensors(model: &Classifier) -> TensorMap {
     m
 }
 
-/// PEFT `target_modules` names for the settings.
-pub fn peft_target_names(lora: &LoraSettings) -> Vec<String> {
-    lora.target_modules
-        .iter()
-        .map(|t| match t {
-            TargetModule::Query => "query",
-            TargetModule::Key => "key",
-            TargetModule::Value => "value",
-            TargetModule::AttentionOutput => "attention.output.dense",
-            TargetModule::Intermediate => "intermediate.dense",
-            TargetModule::Output => "output.dense",
-        })
-        .map(String::from)
-        .collect()
+/// PEFT `target_modules` names for the settings, for a model of `num_layers` layers.
+///
+/// PEFT takes a listed name to match every module whose path ends with `.name`. A target is
+/// written as its path inside a layer (`attention.self.query`) unless another module's path ends
+/// with that too (the FFN's `output.dense` is a suffix of `attention.output.dense`); such a target
+/// is written as its full path in each layer instead.
+fn peft_target_names(lora: &LoraSettings, num_layers: usize) -> Vec<String> {
+    let in_layer = |p: LayerPart| p.under(&TensorPath::root("")).as_str().to_string();
+    let mut names = Vec::new();
+    for t in &lora.target_modules {
+        let part = t.part();
+        let name = in_layer(part);
+        let suffix = format!(".{name}");
+        if LayerPart::ALL
+            .iter()
+            .any(|&o| in_layer(o).ends_with(&suffix))
+        {
+            let full = |i| {
+                BertNames::task_model()
+                    .layer_part(i, part)
+                    .as_str()
+                    .to_string()
+            };
+            names.extend((0..num_layers).map(full));
+        } else {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// What [`export`] needs besides the model.
@@ -179,7 +194,7 @@ pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Resu
         r: inputs.lora.rank,
         lora_alpha: inputs.lora.alpha,
         lora_dropout: inputs.lora.dropout,
-        target_modules: peft_target_names(inputs.lora),
+        target_modules: peft_target_names(inputs.lora, inputs.base_config.num_hidden_layers),
         use_rslora: inputs.lora.use_rslora,
         modules_to_save,
         bias: "none".into(),

@@ -57,13 +57,6 @@ struct Fixture {
     final_logits: Vec<Vec<f32>>,
 }
 
-/// `scale · sin(0.731·k + offset)` for k in 0..n, the fixture's initial values (HF layout).
-fn formula(n: usize, offset: f64, scale: f64) -> Vec<f32> {
-    (0..n)
-        .map(|k| (scale * (0.731 * k as f64 + offset).sin()) as f32)
-        .collect()
-}
-
 /// Sets LoRA A (B stays zero) and the classifier weight to the fixture's formula values.
 fn set_initial_values(model: &mut Classifier, targets: &[String], rank: usize, device: &Device) {
     for (name, mut p) in model.trainables_mut() {
@@ -73,11 +66,11 @@ fn set_initial_values(model: &mut Classifier, targets: &[String], rank: usize, d
             let leaf = module.rsplit('.').next().unwrap();
             let t = targets.iter().position(|t| t == leaf).unwrap() as f64;
             let d_in = dims[0];
-            let hf = formula(rank * d_in, 0.5 * layer + 0.25 * t, 0.05);
+            let hf = common::formula(rank * d_in, 0.5 * layer + 0.25 * t, 0.05);
             p.set(transpose(&hf, rank, d_in), device);
         } else if name == "classifier.weight" {
             let (h, n) = (dims[0], dims[1]);
-            p.set(transpose(&formula(n * h, 1.0, 0.02), n, h), device);
+            p.set(transpose(&common::formula(n * h, 1.0, 0.02), n, h), device);
         }
     }
 }

@@ -84,7 +84,10 @@ fn sequence_classifier_trains_exports_and_matches_candle() {
     .unwrap();
     assert_eq!((adapter.r, adapter.scaling()), (4, 2.0));
     assert_eq!(adapter.base_model_name_or_path, "acme/tiny-bert");
-    assert_eq!(adapter.target_modules, vec!["query", "value"]);
+    assert_eq!(
+        adapter.target_modules,
+        vec!["attention.self.query", "attention.self.value"]
+    );
     let a = WeightFile::open(&adapter_dir.join(ADAPTER_WEIGHTS_FILE)).unwrap();
     // PEFT layouts: lora_A [r, in], lora_B [out, r], head under its plain name.
     a.get_exact(

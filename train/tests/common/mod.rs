@@ -14,6 +14,14 @@ pub fn minilm_dir() -> PathBuf {
     dir
 }
 
+/// `scale · sin(0.731·k + offset)` for k in 0..n: the reference fixtures' initial values, in
+/// Hugging Face layout (`scripts/reference/train_peft.py` writes the same).
+pub fn formula(n: usize, offset: f64, scale: f64) -> Vec<f32> {
+    (0..n)
+        .map(|k| (scale * (0.731 * k as f64 + offset).sin()) as f32)
+        .collect()
+}
+
 /// The fixtures directory.
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
