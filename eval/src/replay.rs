@@ -496,52 +496,9 @@ pub fn replay(
     let start = Instant::now();
     let log = RequestLog::open(log_path, opts.batch_size)?;
     let path_str = log_path.display().to_string();
-    let mut models: Vec<ModelCostModel> = Vec::new();
-    for p in policies {
-        for m in &p.models {
-            if !models.iter().any(|x| x.name == m.name) {
-                models.push(m.clone());
-            }
-        }
-    }
-    // Per policy: its own spec of each union model (for prices), by union index.
-    let specs: Vec<Vec<Option<&ModelCostModel>>> = policies
-        .iter()
-        .map(|p| {
-            models
-                .iter()
-                .map(|u| p.models.iter().find(|m| m.name == u.name))
-                .collect()
-        })
-        .collect();
-    let n_hint = log.num_rows() as usize;
-    let mut data = ReplayData {
-        log_path: log_path.to_path_buf(),
-        models: models.clone(),
-        table: OutcomeTable::new(models.len()),
-        strings: Interner::new(),
-        category: Vec::with_capacity(n_hint),
-        expected_decision: Vec::with_capacity(n_hint),
-        runs: (0..policies.len()).map(|_| PolicyRun::default()).collect(),
-        blocked: vec![0; policies.len()],
-        decode_time: Duration::ZERO,
-        route_time: vec![Duration::ZERO; policies.len()],
-        wall_time: Duration::ZERO,
-        router_batch: opts.router_batch.max(1),
-    };
-    let bar = if opts.progress {
-        let b = ProgressBar::new(log.num_rows());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} replay [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let (models, specs) = union_models(policies);
+    let mut data = ReplayData::empty(log_path, &models, policies.len(), log.num_rows(), opts);
+    let bar = replay_bar(opts.progress, log.num_rows());
     let ctx = RowContext {
         path: &path_str,
         policies,
@@ -550,11 +507,96 @@ pub fn replay(
         cost: &opts.cost,
         router_batch: opts.router_batch.max(1),
     };
+    pipeline(log, &ctx, &mut data, on_row, &bar)?;
+    bar.finish_and_clear();
+    data.wall_time = start.elapsed();
+    Ok(data)
+}
+
+/// Every model any policy names (first policy first), and per policy its own spec of each of
+/// them (for its prices), by union index.
+type UnionModels<'p> = (Vec<ModelCostModel>, Vec<Vec<Option<&'p ModelCostModel>>>);
+
+fn union_models<'p>(policies: &[&'p Policy]) -> UnionModels<'p> {
+    let mut models: Vec<ModelCostModel> = Vec::new();
+    for p in policies {
+        for m in &p.models {
+            if !models.iter().any(|x| x.name == m.name) {
+                models.push(m.clone());
+            }
+        }
+    }
+    let specs = policies
+        .iter()
+        .map(|p| {
+            models
+                .iter()
+                .map(|u| p.models.iter().find(|m| m.name == u.name))
+                .collect()
+        })
+        .collect();
+    (models, specs)
+}
+
+impl ReplayData {
+    /// Nothing replayed yet: columns sized for `rows`, one run per policy.
+    fn empty(
+        log_path: &Path,
+        models: &[ModelCostModel],
+        policies: usize,
+        rows: u64,
+        opts: &ReplayOptions,
+    ) -> Self {
+        let n_hint = rows as usize;
+        ReplayData {
+            log_path: log_path.to_path_buf(),
+            models: models.to_vec(),
+            table: OutcomeTable::new(models.len()),
+            strings: Interner::new(),
+            category: Vec::with_capacity(n_hint),
+            expected_decision: Vec::with_capacity(n_hint),
+            runs: (0..policies).map(|_| PolicyRun::default()).collect(),
+            blocked: vec![0; policies],
+            decode_time: Duration::ZERO,
+            route_time: vec![Duration::ZERO; policies],
+            wall_time: Duration::ZERO,
+            router_batch: opts.router_batch.max(1),
+        }
+    }
+}
+
+/// The replay's row counter (hidden unless `show`).
+fn replay_bar(show: bool, rows: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(rows);
+    b.set_style(
+        ProgressStyle::with_template(
+            "{spinner} replay [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    b
+}
+
+/// Decodes, routes and merges every batch of `log` into `data`.
+///
+/// Decoding runs one batch ahead on its own thread; the bounded channel keeps at most one decoded
+/// batch waiting, so memory stays at a few batches whatever the file size. While the pool routes
+/// batch k+1, this thread merges batch k (in row order, so ids, columns and the callback see
+/// exactly what a sequential replay would).
+fn pipeline(
+    mut log: RequestLog,
+    ctx: &RowContext<'_>,
+    data: &mut ReplayData,
+    on_row: &mut OnRow<'_>,
+    bar: &ProgressBar,
+) -> Result<()> {
+    let policies = ctx.policies;
     std::thread::scope(|scope| -> Result<()> {
-        // Decoding runs one batch ahead on its own thread; the bounded channel keeps at most
-        // one decoded batch waiting, so memory stays at a few batches whatever the file size.
         let (tx, rx) = std::sync::mpsc::sync_channel::<(Result<LogBatch>, Duration)>(1);
-        let mut log = log;
         scope.spawn(move || loop {
             let t = Instant::now();
             let Some(batch) = log.next_batch() else { break };
@@ -563,8 +605,6 @@ pub fn replay(
                 break;
             }
         });
-        // While the pool routes batch k+1, this thread merges batch k (in row order, so ids,
-        // columns and the callback see exactly what a sequential replay would).
         let mut pending: Option<RoutedBatch> = None;
         let mut decoded: u64 = 0;
         for (batch, decode) in rx {
@@ -574,7 +614,7 @@ pub fn replay(
                 Err(e) => {
                     // Rows before the undecodable batch are merged first, as in row order.
                     if let Some(prev) = pending.take() {
-                        merge_batch(&mut data, policies, prev, on_row)?;
+                        merge_batch(data, policies, prev, on_row)?;
                     }
                     return Err(e);
                 }
@@ -584,7 +624,7 @@ pub fn replay(
             let merged = rayon::in_place_scope(|s| {
                 s.spawn(|_| routed_next = Some(ctx.route_batch(&batch)));
                 match pending.take() {
-                    Some(prev) => merge_batch(&mut data, policies, prev, on_row),
+                    Some(prev) => merge_batch(data, policies, prev, on_row),
                     None => Ok(()),
                 }
             });
@@ -596,14 +636,11 @@ pub fn replay(
             });
         }
         if let Some(last) = pending.take() {
-            merge_batch(&mut data, policies, last, on_row)?;
+            merge_batch(data, policies, last, on_row)?;
         }
         bar.set_position(decoded);
         Ok(())
-    })?;
-    bar.finish_and_clear();
-    data.wall_time = start.elapsed();
-    Ok(data)
+    })
 }
 
 /// Decodes the whole log without routing (for timing: replay speed vs decode speed). Returns

@@ -420,93 +420,105 @@ pub struct BreakdownInput<'a> {
 
 /// Per-category, per-model and per-decision tables, aggregated with polars.
 pub fn breakdowns(i: &BreakdownInput<'_>) -> Result<[Vec<BreakdownRow>; 3]> {
-    let none = crate::classify::NO_PREDICTION;
-    let name = |id: u32| i.strings.name(id).unwrap_or(none);
+    let df = breakdown_frame(i)?;
     let n = i.run.len();
+    Ok([
+        breakdown_table(&df, "category", n, i.signal)?,
+        breakdown_table(&df, "model", n, false)?,
+        breakdown_table(&df, "decision", n, false)?,
+    ])
+}
+
+/// One row per request: its category, model, decision, quality (null when unscored), cost and
+/// whether the domain signal hit the category (null without a category).
+fn breakdown_frame(i: &BreakdownInput<'_>) -> Result<DataFrame> {
+    let name = |id: u32| i.strings.name(id).unwrap_or(crate::classify::NO_PREDICTION);
+    let run = i.run;
     let category: Vec<&str> = i.category.iter().map(|&c| name(c)).collect();
-    let model: Vec<&str> = i
-        .run
+    let model: Vec<&str> = run
         .model
         .iter()
         .map(|&m| i.models[m as usize].as_str())
         .collect();
-    let decision: Vec<&str> = i.run.decision.iter().map(|&d| name(d)).collect();
-    let quality: Vec<Option<f64>> = i
-        .run
+    let decision: Vec<&str> = run.decision.iter().map(|&d| name(d)).collect();
+    let quality: Vec<Option<f64>> = run
         .outcome
         .iter()
         .map(|o| (!o.quality.is_nan()).then_some(o.quality))
         .collect();
-    let cost: Vec<f64> = i.run.outcome.iter().map(|o| o.cost).collect();
+    let cost: Vec<f64> = run.outcome.iter().map(|o| o.cost).collect();
     let hit: Vec<Option<f64>> = i
         .category
         .iter()
-        .zip(&i.run.predicted_category)
+        .zip(&run.predicted_category)
         .map(|(&c, &p)| (c != NONE_ID).then(|| f64::from(u8::from(c == p))))
         .collect();
-    let df = DataFrame::new_infer_height(vec![
+    Ok(DataFrame::new_infer_height(vec![
         Column::new("category".into(), category),
         Column::new("model".into(), model),
         Column::new("decision".into(), decision),
         Column::new("quality".into(), quality),
         Column::new("cost".into(), cost),
         Column::new("hit".into(), hit),
-    ])?;
-    let table = |key: &str| -> Result<Vec<BreakdownRow>> {
-        let out = df
-            .clone()
-            .lazy()
-            .group_by([col(key)])
-            .agg([
-                len().alias("requests"),
-                col("quality").mean().alias("mean_quality"),
-                col("quality").null_count().alias("unscored"),
-                col("cost").sum().alias("total_cost"),
-                col("hit").mean().alias("accuracy"),
-            ])
-            .sort([key], SortMultipleOptions::default())
-            .collect()?;
-        let f64s = |c: &str| -> Result<Vec<Option<f64>>> {
-            let s = out
-                .column(c)?
-                .as_materialized_series()
-                .cast(&DataType::Float64)?;
-            Ok(s.f64()?.iter().collect())
-        };
-        let keys: Vec<String> = out
-            .column(key)?
+    ])?)
+}
+
+/// The frame grouped by `key` (sorted by it), over `n` requests in all; signal accuracy only
+/// when `with_accuracy`.
+fn breakdown_table(
+    df: &DataFrame,
+    key: &str,
+    n: usize,
+    with_accuracy: bool,
+) -> Result<Vec<BreakdownRow>> {
+    let out = df
+        .clone()
+        .lazy()
+        .group_by([col(key)])
+        .agg([
+            len().alias("requests"),
+            col("quality").mean().alias("mean_quality"),
+            col("quality").null_count().alias("unscored"),
+            col("cost").sum().alias("total_cost"),
+            col("hit").mean().alias("accuracy"),
+        ])
+        .sort([key], SortMultipleOptions::default())
+        .collect()?;
+    let f64s = |c: &str| -> Result<Vec<Option<f64>>> {
+        let s = out
+            .column(c)?
             .as_materialized_series()
-            .str()?
-            .iter()
-            .map(|k| k.unwrap_or(none).to_string())
-            .collect();
-        let (req, mq, un, tc, acc) = (
-            f64s("requests")?,
-            f64s("mean_quality")?,
-            f64s("unscored")?,
-            f64s("total_cost")?,
-            f64s("accuracy")?,
-        );
-        Ok((0..keys.len())
-            .map(|r| {
-                let requests = req[r].unwrap_or(0.0) as u64;
-                BreakdownRow {
-                    key: keys[r].clone(),
-                    requests,
-                    share: requests as f64 / n.max(1) as f64,
-                    mean_quality: mq[r],
-                    unscored: un[r].unwrap_or(0.0) as u64,
-                    total_cost: tc[r].unwrap_or(0.0),
-                    accuracy: if key == "category" && i.signal {
-                        acc[r]
-                    } else {
-                        None
-                    },
-                }
-            })
-            .collect())
+            .cast(&DataType::Float64)?;
+        Ok(s.f64()?.iter().collect())
     };
-    Ok([table("category")?, table("model")?, table("decision")?])
+    let keys: Vec<String> = out
+        .column(key)?
+        .as_materialized_series()
+        .str()?
+        .iter()
+        .map(|k| k.unwrap_or(crate::classify::NO_PREDICTION).to_string())
+        .collect();
+    let (req, mq, un, tc, acc) = (
+        f64s("requests")?,
+        f64s("mean_quality")?,
+        f64s("unscored")?,
+        f64s("total_cost")?,
+        f64s("accuracy")?,
+    );
+    Ok((0..keys.len())
+        .map(|r| {
+            let requests = req[r].unwrap_or(0.0) as u64;
+            BreakdownRow {
+                key: keys[r].clone(),
+                requests,
+                share: requests as f64 / n.max(1) as f64,
+                mean_quality: mq[r],
+                unscored: un[r].unwrap_or(0.0) as u64,
+                total_cost: tc[r].unwrap_or(0.0),
+                accuracy: if with_accuracy { acc[r] } else { None },
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -445,103 +445,34 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
     let device = select_device(&cfg.device)?.autodiff();
     let mut model = build_model(cfg, &prepared.base_config, prepared.labels.len(), &device)?;
     let weights = class_weights(cfg, &prepared)?;
-    let mut optim = adamw(cfg.weight_decay);
-
-    let n = prepared.train.len();
-    let Schedule {
-        batches_per_epoch,
-        total_steps,
-        epochs,
-        warmup,
-    } = Schedule::of(cfg, n);
+    let schedule = Schedule::of(cfg, prepared.train.len());
     let ckpt_dir = cfg.checkpoint_path();
-
-    let mut state = CheckpointState::default();
-    checkpoint::stamp(&mut state, cfg);
-    if opts.resume {
-        let Some((s, o)) = checkpoint::load(&ckpt_dir, cfg, &mut model, optim, &device)? else {
-            return Err(TrainError::Checkpoint {
-                path: ckpt_dir.display().to_string(),
-                message: "no checkpoint to resume from".into(),
-            });
-        };
-        tracing::info!(
-            step = s.step,
-            epoch = s.epoch,
-            "resuming from {}",
-            ckpt_dir.display()
-        );
-        state = s;
-        optim = o;
-    }
-    let bar = progress_bar(opts.progress, total_steps, state.step);
+    let (mut state, mut optim) = initial_state(cfg, opts, &ckpt_dir, &mut model, &device)?;
+    let bar = progress_bar(opts.progress, schedule.total_steps, state.step);
+    let run = Loop {
+        cfg,
+        opts,
+        prepared: &prepared,
+        schedule: &schedule,
+        weights: weights.as_deref(),
+        device: &device,
+        ckpt_dir: &ckpt_dir,
+        bar: &bar,
+    };
 
     let start = Instant::now();
-    let mut train_seconds = 0.0f64;
-    let mut samples = 0usize;
-    let mut last_loss = state.last_loss;
+    let mut tally = Tally {
+        samples: 0,
+        train_seconds: 0.0,
+        last_loss: state.last_loss,
+    };
     let mut stopped_early = false;
-    let mut accum = GradientsAccumulator::<Classifier>::new();
-    'epochs: for epoch in state.epoch..epochs {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(
-            cfg.seed.wrapping_add(epoch as u64 * 7919),
-        ));
-        let chunks: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
-        for bi in state.batch..chunks.len() {
-            let step_start = Instant::now();
-            let items: Vec<&Encoded> = chunks[bi].iter().map(|&i| &prepared.train[i]).collect();
-            device.seed(micro_seed(cfg.seed, epoch * batches_per_epoch + bi));
-            let loss = batch_loss(&model, &items, weights.as_deref(), &device);
-            let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            if !loss_value.is_finite() {
-                return Err(TrainError::Config(format!(
-                    "loss became {loss_value} at step {}: lower the learning rate",
-                    state.step
-                )));
-            }
-            let loss = loss.div_scalar(cfg.grad_accum_steps as f64);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            accum.accumulate(&model, grads);
-            state.loss_sum += loss_value;
-            state.loss_count += 1;
-            last_loss = loss_value;
-            samples += items.len();
-            let end_of_group =
-                (bi + 1).is_multiple_of(cfg.grad_accum_steps) || bi + 1 == chunks.len();
-            if !end_of_group {
-                train_seconds += step_start.elapsed().as_secs_f64();
-                continue;
-            }
-            let lr = linear_warmup_decay(cfg.learning_rate, state.step, total_steps, warmup);
-            model = optimizer_step(model, &mut optim, accum.grads(), cfg.max_grad_norm, lr).0;
-            train_seconds += step_start.elapsed().as_secs_f64();
-            state.step += 1;
-            state.batch = bi + 1;
-            state.epoch = epoch;
-            state.last_loss = last_loss;
-            let rate = samples as f64 / train_seconds.max(1e-9);
-            bar.set_position(state.step as u64);
-            bar.set_message(format!(
-                "epoch {} loss {last_loss:.4} {rate:.1} samples/s",
-                epoch + 1
-            ));
-            let done = state.step >= total_steps;
-            let pause = opts.stop_after_steps.is_some_and(|s| state.step >= s);
-            if cfg
-                .checkpoint_every
-                .is_some_and(|e| state.step.is_multiple_of(e))
-                || (pause && !done)
-            {
-                checkpoint::save(&ckpt_dir, &state, &mut model, &optim)?;
-            }
-            if pause && !done {
-                stopped_early = true;
-                break 'epochs;
-            }
-            if done {
-                break;
-            }
+    for epoch in state.epoch..schedule.epochs {
+        let paused;
+        (model, paused) = run.epoch(epoch, model, &mut optim, &mut state, &mut tally)?;
+        if paused {
+            stopped_early = true;
+            break;
         }
         let patience_hit = end_epoch(cfg, &prepared, &model, &mut state, epoch);
         checkpoint::save(&ckpt_dir, &state, &mut model, &optim)?;
@@ -553,23 +484,168 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainOutcome> {
             stopped_early = true;
             break;
         }
-        if state.step >= total_steps {
+        if state.step >= schedule.total_steps {
             break;
         }
     }
     bar.finish_and_clear();
-    let wall_seconds = start.elapsed().as_secs_f64();
     Ok(TrainOutcome {
         model,
         epochs: state.history.clone(),
         steps: state.step,
-        final_loss: last_loss,
-        samples_per_second: samples as f64 / train_seconds.max(1e-9),
-        wall_seconds,
-        train_seconds,
+        final_loss: tally.last_loss,
+        samples_per_second: tally.samples as f64 / tally.train_seconds.max(1e-9),
+        wall_seconds: start.elapsed().as_secs_f64(),
+        train_seconds: tally.train_seconds,
         stopped_early,
         prepared,
     })
+}
+
+/// A fresh checkpoint state and optimizer, or (with `opts.resume`) the last checkpoint's, whose
+/// weights are loaded into `model`.
+fn initial_state(
+    cfg: &TrainConfig,
+    opts: &RunOptions,
+    ckpt_dir: &std::path::Path,
+    model: &mut Classifier,
+    device: &Device,
+) -> Result<(CheckpointState, ModuleOptimizer)> {
+    let optim = adamw(cfg.weight_decay);
+    if !opts.resume {
+        let mut state = CheckpointState::default();
+        checkpoint::stamp(&mut state, cfg);
+        return Ok((state, optim));
+    }
+    let Some((state, optim)) = checkpoint::load(ckpt_dir, cfg, model, optim, device)? else {
+        return Err(TrainError::Checkpoint {
+            path: ckpt_dir.display().to_string(),
+            message: "no checkpoint to resume from".into(),
+        });
+    };
+    tracing::info!(
+        step = state.step,
+        epoch = state.epoch,
+        "resuming from {}",
+        ckpt_dir.display()
+    );
+    Ok((state, optim))
+}
+
+/// What this process measured of the run (not checkpointed: a resumed run measures anew).
+struct Tally {
+    samples: usize,
+    train_seconds: f64,
+    last_loss: f64,
+}
+
+/// The fixed parts of a training loop.
+struct Loop<'a> {
+    cfg: &'a TrainConfig,
+    opts: &'a RunOptions,
+    prepared: &'a Prepared,
+    schedule: &'a Schedule,
+    weights: Option<&'a [f64]>,
+    device: &'a Device,
+    ckpt_dir: &'a std::path::Path,
+    bar: &'a ProgressBar,
+}
+
+impl Loop<'_> {
+    /// Runs epoch `epoch` from `state.batch` on; returns the model and whether the run paused
+    /// (`opts.stop_after_steps`, after a checkpoint).
+    fn epoch(
+        &self,
+        epoch: usize,
+        mut model: Classifier,
+        optim: &mut ModuleOptimizer,
+        state: &mut CheckpointState,
+        tally: &mut Tally,
+    ) -> Result<(Classifier, bool)> {
+        let cfg = self.cfg;
+        let mut order: Vec<usize> = (0..self.prepared.train.len()).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(
+            cfg.seed.wrapping_add(epoch as u64 * 7919),
+        ));
+        let chunks: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
+        // Accumulation groups end with the epoch, so the accumulator never spans two.
+        let mut accum = GradientsAccumulator::<Classifier>::new();
+        for bi in state.batch..chunks.len() {
+            let step_start = Instant::now();
+            let micro = epoch * self.schedule.batches_per_epoch + bi;
+            let (loss_value, grads) = self.micro_batch(&model, chunks[bi], micro, state.step)?;
+            accum.accumulate(&model, grads);
+            state.loss_sum += loss_value;
+            state.loss_count += 1;
+            tally.last_loss = loss_value;
+            tally.samples += chunks[bi].len();
+            let end_of_group =
+                (bi + 1).is_multiple_of(cfg.grad_accum_steps) || bi + 1 == chunks.len();
+            if !end_of_group {
+                tally.train_seconds += step_start.elapsed().as_secs_f64();
+                continue;
+            }
+            let s = self.schedule;
+            let lr = linear_warmup_decay(cfg.learning_rate, state.step, s.total_steps, s.warmup);
+            model = optimizer_step(model, optim, accum.grads(), cfg.max_grad_norm, lr).0;
+            tally.train_seconds += step_start.elapsed().as_secs_f64();
+            state.step += 1;
+            state.batch = bi + 1;
+            state.epoch = epoch;
+            state.last_loss = tally.last_loss;
+            self.show(epoch, state, tally);
+            let done = state.step >= s.total_steps;
+            let pause = !done && self.opts.stop_after_steps.is_some_and(|n| state.step >= n);
+            let every = cfg.checkpoint_every;
+            if pause || every.is_some_and(|e| state.step.is_multiple_of(e)) {
+                checkpoint::save(self.ckpt_dir, state, &mut model, optim)?;
+            }
+            if pause {
+                return Ok((model, true));
+            }
+            if done {
+                break;
+            }
+        }
+        Ok((model, false))
+    }
+
+    /// Forward and backward of one micro-batch (the examples at `indices`): its loss and its
+    /// gradients, scaled for accumulation; `step` names the step in the error of a loss that is
+    /// not finite.
+    fn micro_batch(
+        &self,
+        model: &Classifier,
+        indices: &[usize],
+        micro: usize,
+        step: usize,
+    ) -> Result<(f64, GradientsParams)> {
+        let items: Vec<&Encoded> = indices.iter().map(|&i| &self.prepared.train[i]).collect();
+        self.device.seed(micro_seed(self.cfg.seed, micro));
+        let loss = batch_loss(model, &items, self.weights, self.device);
+        let loss_value = loss.clone().into_scalar::<f32>() as f64;
+        if !loss_value.is_finite() {
+            return Err(TrainError::Config(format!(
+                "loss became {loss_value} at step {step}: lower the learning rate"
+            )));
+        }
+        let loss = loss.div_scalar(self.cfg.grad_accum_steps as f64);
+        Ok((
+            loss_value,
+            GradientsParams::from_grads(loss.backward(), model),
+        ))
+    }
+
+    /// Moves the progress bar to the state's step.
+    fn show(&self, epoch: usize, state: &CheckpointState, tally: &Tally) {
+        let rate = tally.samples as f64 / tally.train_seconds.max(1e-9);
+        self.bar.set_position(state.step as u64);
+        self.bar.set_message(format!(
+            "epoch {} loss {:.4} {rate:.1} samples/s",
+            epoch + 1,
+            tally.last_loss
+        ));
+    }
 }
 
 /// Trainable tensors on the host: `(name, dims, values)`.
