@@ -137,7 +137,6 @@ fn loads_the_vllm_reference_config() {
     for section in [
         "listeners",
         "routing.modelCards",
-        "routing.projections",
         "routing.signals.complexity",
         "routing.signals.kb",
         "global.services",
@@ -146,7 +145,11 @@ fn loads_the_vllm_reference_config() {
         assert!(find(section).is_some(), "{section} not listed as ignored");
     }
     // Kinds routelab reads are not listed.
-    for section in ["routing.signals.structure", "routing.signals.conversation"] {
+    for section in [
+        "routing.signals.structure",
+        "routing.signals.conversation",
+        "routing.projections",
+    ] {
         assert!(find(section).is_none(), "{section} listed as ignored");
     }
     let leaf = find("routing.decisions[3].rules.conditions[1]").expect("complexity leaf listed");
@@ -170,6 +173,15 @@ fn loads_the_vllm_reference_config() {
     assert!(find("providers.models[0].pricing").is_none());
 
     let used = c.used_signals();
+    // Every projection output is computed, with its score's inputs and the partition members.
+    assert!(used[&SignalKind::Projection].contains("support_balanced"));
+    assert!(used[&SignalKind::Embedding].contains("account_management"));
+    let complexity_input = find("routing.projections.scores[0].inputs[2]").expect("listed");
+    assert!(complexity_input
+        .reason
+        .contains("\"complexity\" not implemented"));
+    assert!(find("routing.projections.scores[1].inputs[0]")
+        .is_some_and(|i| i.reason.starts_with("kb_metric not implemented")));
     assert!(used[&SignalKind::Keyword].contains("urgent_keywords"));
     assert!(used[&SignalKind::Domain].contains("computer science"));
     assert!(!used.contains_key(&SignalKind::Pii));

@@ -95,8 +95,65 @@ fn config(trees: &[(Tree, i64)]) -> String {
     y
 }
 
+/// A score input: keyword `k<i>`, weight, `confidence` (else binary) and binary match / miss.
+type Input = (usize, f64, bool, f64, f64);
+
+/// A config whose score sums `inputs` over the keyword signals, banded at `threshold` with
+/// `slope` (0: the default), and a decision on each band.
+fn projection_config(inputs: &[Input], threshold: f64, slope: f64) -> String {
+    let mut y = config(&[]);
+    y = y.replace("  decisions:\n", "");
+    y.push_str("  projections:\n    scores:\n      - name: s\n        method: weighted_sum\n        inputs:\n");
+    for (k, w, conf, on, off) in inputs {
+        let source = if *conf { "confidence" } else { "binary" };
+        y.push_str(&format!(
+            "          - {{type: keyword, name: k{k}, weight: {w}, value_source: {source}, match: {on}, miss: {off}}}\n"
+        ));
+    }
+    y.push_str(&format!(
+        "    mappings:\n      - name: band\n        source: s\n        calibration: {{slope: {slope}}}\n        outputs: [{{name: low, lt: {threshold}}}, {{name: high, gte: {threshold}}}]\n"
+    ));
+    y.push_str("  decisions:\n    - {name: on_high, rules: {type: projection, name: high}, modelRefs: [{model: m}]}\n    - {name: on_low, rules: {type: projection, name: low}, modelRefs: [{model: m}]}\n");
+    y
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Projections follow the seed's formulas (`projectionInputValue`,
+    /// `projectionOutputConfidence`) for any weights, value sources, bands and hits.
+    #[test]
+    fn projections_match_the_reference_formulas(
+        inputs in prop::collection::vec(
+            (0..SIGNALS.len(), -2.0f64..2.0, any::<bool>(), prop_oneof![Just(0.0), -1.0f64..3.0], -1.0f64..1.0),
+            1..6,
+        ),
+        threshold in -1.0f64..2.0,
+        slope in prop_oneof![Just(0.0), 0.5f64..20.0],
+        hit in prop::collection::vec(any::<bool>(), SIGNALS.len()),
+    ) {
+        let y = projection_config(&inputs, threshold, slope);
+        let loaded = LoadedConfig::from_yaml_str(&y, "p.yaml", Path::new("."))
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{y}")))?;
+        let router = Router::new(&loaded, &ModelRegistry::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let text: String = hit.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| format!(" w{i} ")).collect();
+        let out = router.route(&RouteRequest::from_prompt(text)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        // The sum, in input order; a keyword match has confidence 1.
+        let score: f64 = inputs.iter().map(|(k, w, conf, on, off)| {
+            let v = match (hit[*k], *conf) {
+                (true, true) => 1.0,
+                (false, true) => 0.0,
+                (true, false) => if *on == 0.0 { 1.0 } else { *on },
+                (false, false) => *off,
+            };
+            w * v
+        }).sum();
+        let slope = if slope > 0.0 { slope } else { 12.0 };
+        let want = (1.0 / (1.0 + (-slope * (score - threshold).abs()).exp())) as f32;
+        let decision = if score >= threshold { "on_high" } else { "on_low" };
+        prop_assert_eq!(out.decision.as_deref(), Some(decision));
+        prop_assert!((out.confidence - want).abs() < 1e-5, "got {} want {}", out.confidence, want);
+    }
 
     #[test]
     fn routing_matches_the_reference_semantics(

@@ -5,6 +5,7 @@ use std::path::Path;
 use super::linemap::LineMap;
 use super::schema::RouterConfig;
 use super::validate::Validator;
+use super::ProjectionInput;
 use super::{Ignored, LoadedConfig};
 use crate::plugins::{Parsed, PluginConfig};
 use crate::signals::SignalKind;
@@ -65,6 +66,16 @@ pub(super) fn from_config(
             );
         }
     }
+    for (i, score) in config.routing.projections.scores.iter().enumerate() {
+        for (j, input) in score.inputs.iter().enumerate() {
+            if let Some(reason) = unimplemented_input(input) {
+                ignore(
+                    format!("routing.projections.scores[{i}].inputs[{j}]"),
+                    reason,
+                );
+            }
+        }
+    }
     let mut plugins = Vec::with_capacity(config.routing.decisions.len());
     for (i, d) in config.routing.decisions.iter().enumerate() {
         let base = format!("routing.decisions[{i}]");
@@ -114,6 +125,22 @@ pub(super) fn from_config(
         ignored,
         plugins,
     })
+}
+
+/// Why a projection input is not computed as the seed computes it, if it is not.
+fn unimplemented_input(input: &ProjectionInput) -> Option<String> {
+    let kind = input.kind.trim().to_lowercase();
+    match (kind.as_str(), SignalKind::parse(&kind)) {
+        ("kb_metric", _) => Some("kb_metric not implemented (no knowledge-base signal); the input contributes 0".into()),
+        (_, Some(SignalKind::Projection)) => None,
+        (_, Some(_)) if input.value_source.trim().eq_ignore_ascii_case("raw") => {
+            Some("value_source raw not implemented; the input contributes 0".into())
+        }
+        (_, Some(_)) => None,
+        (t, None) => Some(format!(
+            "signal type {t:?} not implemented; the input never matches (it contributes `miss`, or 0 for value_source confidence)"
+        )),
+    }
 }
 
 fn unread_reason(path: &str) -> &'static str {

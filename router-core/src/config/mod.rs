@@ -16,16 +16,19 @@
 
 mod linemap;
 mod load;
+mod projection_schema;
 mod reasoning;
 pub mod schema;
 pub mod tokens;
 mod validate;
+mod validate_projections;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use linemap::LineMap;
+pub use projection_schema::*;
 pub use reasoning::merge_json;
 pub use schema::*;
 pub use tokens::TokenCount;
@@ -129,20 +132,63 @@ impl RouterConfig {
             SignalKind::Embedding => s.embeddings.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Conversation => s.conversation.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Structure => s.structure.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Projection => self
+                .routing
+                .projections
+                .outputs()
+                .map(|o| o.name.as_str())
+                .collect(),
         }
     }
 
-    /// The signal rules some decision references, by kind (only implemented kinds).
+    /// The signal rules the router computes, by kind (only implemented kinds): those some
+    /// decision references, and, as the seed's `getUsedSignals` adds them, every projection
+    /// output with the inputs of the scores and the members of the partitions.
     pub fn used_signals(&self) -> BTreeMap<SignalKind, BTreeSet<String>> {
         let mut out: BTreeMap<SignalKind, BTreeSet<String>> = BTreeMap::new();
+        let mut add = |kind: SignalKind, name: &str| {
+            out.entry(kind).or_default().insert(name.to_string());
+        };
         for d in &self.routing.decisions {
             d.rules.visit_leaves(&mut |kind, name| {
                 if let Some(k) = SignalKind::parse(kind) {
-                    out.entry(k).or_default().insert(name.to_string());
+                    add(k, name);
                 }
             });
         }
+        let p = &self.routing.projections;
+        if !p.scores.is_empty() && !p.mappings.is_empty() {
+            for o in p.outputs() {
+                add(SignalKind::Projection, &o.name);
+            }
+            for input in p.scores.iter().flat_map(|s| &s.inputs) {
+                match SignalKind::parse(&input.kind.trim().to_lowercase()) {
+                    Some(SignalKind::Projection) | None => {}
+                    Some(k) => add(k, &input.name),
+                }
+            }
+        }
+        for part in &p.partitions {
+            for m in &part.members {
+                if let Some(k) = self.partition_member_kind(m) {
+                    add(k, m);
+                }
+            }
+        }
         out
+    }
+
+    /// The kind of a partition member: an embedding rule of that name, else a domain (the
+    /// seed's `projectionPartitionMemberTypes` lets embedding win).
+    pub fn partition_member_kind(&self, name: &str) -> Option<SignalKind> {
+        let s = &self.routing.signals;
+        if s.embeddings.iter().any(|r| r.name == name) {
+            Some(SignalKind::Embedding)
+        } else if s.domains.iter().any(|r| r.name == name) {
+            Some(SignalKind::Domain)
+        } else {
+            None
+        }
     }
 }
 

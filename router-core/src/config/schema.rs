@@ -202,6 +202,9 @@ pub struct Routing {
     /// Named signal rules per kind.
     #[serde(default)]
     pub signals: Signals,
+    /// Signals derived from the other signals' results.
+    #[serde(default)]
+    pub projections: super::Projections,
     /// The decisions.
     #[serde(default)]
     pub decisions: Vec<Decision>,

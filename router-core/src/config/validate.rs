@@ -87,6 +87,7 @@ impl<'a> Validator<'a> {
         let models = self.models(c);
         let known = self.signal_names(c);
         self.signal_rules(c);
+        self.projections(c, &known);
         self.decisions(c, &models, &known);
     }
 
@@ -142,6 +143,11 @@ impl<'a> Validator<'a> {
     fn signal_names<'c>(&mut self, c: &'c RouterConfig) -> HashMap<SignalKind, HashSet<&'c str>> {
         let mut known: HashMap<SignalKind, HashSet<&str>> = HashMap::new();
         for kind in SignalKind::ALL {
+            if kind.is_derived() {
+                // Projection outputs are named (and checked) with their mappings.
+                known.insert(kind, c.signal_names(kind).into_iter().collect());
+                continue;
+            }
             let section = format!("routing.signals.{}", kind.config_key());
             let names = self.names(
                 &section,

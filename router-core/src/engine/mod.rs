@@ -11,6 +11,7 @@
 //! No match: the default model, `decision: None`, reasoning off, no plugins.
 
 mod outcome;
+mod projections;
 mod rules;
 
 use std::cmp::Ordering;
@@ -65,6 +66,8 @@ pub struct Router {
     /// Slot of each used signal rule, by kind then name (looked up per match: a fast hash).
     slots: FxHashMap<SignalKind, FxHashMap<String, u32>>,
     n_slots: usize,
+    /// `routing.projections`, applied to the table after the signals.
+    projections: Option<projections::Projections>,
     decisions: Vec<CompiledDecision>,
 }
 
@@ -121,6 +124,8 @@ impl Router {
                     &cfg.routing.signals.structure,
                     Some(names),
                 )?)),
+                // Derived from the others' results, after them (`projections`).
+                SignalKind::Projection => {}
                 _ => {
                     if let Models::Registry(registry) = &models {
                         signals.push(model::build_model_signal(
@@ -137,13 +142,13 @@ impl Router {
         if let Models::Given(g) = models {
             signals.extend(g.into_iter().filter(|s| !is_rule_kind(s.kind())));
         }
+        let slot = |kind: SignalKind, name: &str| slots.get(&kind)?.get(name).copied();
         let slot_of = |kind: &str, name: &str| -> u32 {
             SignalKind::parse(kind)
-                .and_then(|k| slots.get(&k))
-                .and_then(|m| m.get(name))
-                .copied()
+                .and_then(|k| slot(k, name))
                 .unwrap_or(NEVER)
         };
+        let projections = projections::Projections::compile(cfg, &slot);
         let mut decisions = Vec::with_capacity(cfg.routing.decisions.len());
         for (i, d) in cfg.routing.decisions.iter().enumerate() {
             let mut leaves = Vec::new();
@@ -177,6 +182,7 @@ impl Router {
             signals,
             slots,
             n_slots,
+            projections,
             decisions,
         })
     }
@@ -269,8 +275,17 @@ impl Router {
             .map(|(i, c)| (self.decisions[i].name.as_str(), c))
     }
 
-    /// The per-request confidence table: one slot per used signal rule.
+    /// The per-request confidence table: one slot per used signal rule, projections applied.
     fn table(&self, matches: &[SignalMatch]) -> ConfidenceTable {
+        let mut table = self.signal_table(matches);
+        if let Some(p) = &self.projections {
+            p.apply(matches, &mut table, None);
+        }
+        table
+    }
+
+    /// The table of the signals alone.
+    fn signal_table(&self, matches: &[SignalMatch]) -> ConfidenceTable {
         let mut table = ConfidenceTable::from_elem(NO_MATCH, self.n_slots);
         for m in matches {
             if let Some(&s) = self.slots.get(&m.kind).and_then(|n| n.get(m.name.as_str())) {
@@ -278,6 +293,33 @@ impl Router {
                 *v = v.max(m.confidence.clamp(0.0, 1.0));
             }
         }
+        table
+    }
+
+    /// [`Router::table`], with `matches` brought in line with it: partition members dropped,
+    /// softmax shares, partition defaults and projection outputs added.
+    fn derive(&self, matches: &mut Vec<SignalMatch>) -> ConfidenceTable {
+        let mut table = self.signal_table(matches);
+        let Some(p) = &self.projections else {
+            return table;
+        };
+        let mut changes = projections::Changes::default();
+        p.apply(matches, &mut table, Some(&mut changes));
+        matches.retain(|m| {
+            !changes
+                .dropped
+                .iter()
+                .any(|(k, n)| *k == m.kind && *n == m.name)
+        });
+        for (kind, name, c) in changes.rescored {
+            for m in matches
+                .iter_mut()
+                .filter(|m| m.kind == kind && m.name == name)
+            {
+                m.confidence = c;
+            }
+        }
+        matches.extend(changes.added);
         table
     }
 
@@ -320,16 +362,16 @@ impl Router {
 
     /// Evaluates the decisions on already computed signal matches (matches of rules no decision
     /// uses are kept in the outcome but do not influence it).
-    pub fn decide(&self, matches: Vec<SignalMatch>, trace: bool) -> RouteOutcome {
-        let table = self.table(&matches);
+    pub fn decide(&self, mut matches: Vec<SignalMatch>, trace: bool) -> RouteOutcome {
+        let table = self.derive(&mut matches);
         let best = self.best(&table);
         let trace = trace.then(|| self.trace(&table, &matches));
         self.expand(best, matches, trace)
     }
 
     /// [`Router::decide`] in the compact form (no trace).
-    fn decide_compact(&self, matches: Vec<SignalMatch>) -> RouteDecision {
-        let best = self.best(&self.table(&matches));
+    fn decide_compact(&self, mut matches: Vec<SignalMatch>) -> RouteDecision {
+        let best = self.best(&self.derive(&mut matches));
         RouteDecision {
             index: best.map(|(i, _)| i),
             confidence: best.map_or(0.0, |(_, c)| c),

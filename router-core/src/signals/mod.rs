@@ -41,6 +41,9 @@ pub enum SignalKind {
     Conversation,
     /// Text structure: counts, densities, ordered markers (`routing.signals.structure`).
     Structure,
+    /// Bands of weighted scores over the other signals' results
+    /// (`routing.projections.mappings[].outputs`).
+    Projection,
 }
 
 /// What routelab knows about one signal kind: the one table that validation, the engine,
@@ -52,15 +55,19 @@ pub struct KindInfo {
     pub kind: SignalKind,
     /// Its name in a decision leaf (`type: keyword`).
     pub leaf: &'static str,
-    /// Its list under `routing.signals` (`keywords`).
+    /// Its list under `routing.signals` (`keywords`); for a derived kind, its section under
+    /// `routing` (`projections`).
     pub config_key: &'static str,
     /// Whether it runs a model (built by [`model::build_model_signal`], evaluated off the
     /// async threads in serve, precomputable for replays) rather than rules.
     pub model_based: bool,
+    /// Whether it is computed from the other signals' results (in the engine, after them)
+    /// rather than from the request.
+    pub derived: bool,
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 9] = [
+pub const KINDS: [KindInfo; 10] = [
     kind(SignalKind::Keyword, "keyword", "keywords", false),
     kind(SignalKind::Context, "context", "context", false),
     kind(SignalKind::Language, "language", "language", false),
@@ -75,6 +82,13 @@ pub const KINDS: [KindInfo; 9] = [
     kind(SignalKind::Jailbreak, "jailbreak", "jailbreak", true),
     kind(SignalKind::Pii, "pii", "pii", true),
     kind(SignalKind::Embedding, "embedding", "embeddings", true),
+    KindInfo {
+        kind: SignalKind::Projection,
+        leaf: "projection",
+        config_key: "projections",
+        model_based: false,
+        derived: true,
+    },
 ];
 
 const fn kind(
@@ -88,6 +102,7 @@ const fn kind(
         leaf,
         config_key,
         model_based,
+        derived: false,
     }
 }
 
@@ -119,6 +134,11 @@ impl SignalKind {
     /// Its list under `routing.signals` (`keywords`).
     pub fn config_key(self) -> &'static str {
         self.info().config_key
+    }
+
+    /// Whether the kind is derived from other signals (see [`KindInfo::derived`]).
+    pub fn is_derived(self) -> bool {
+        self.info().derived
     }
 
     /// Whether the kind runs a model (see [`KindInfo::model_based`]).
@@ -203,25 +223,32 @@ mod kind_table_tests {
     use super::*;
 
     /// Every kind has one row, leaf names and config keys are unique, and each config key is
-    /// a list of the config schema's `routing.signals`.
+    /// a list of the config schema's `routing.signals` (a derived kind's, a section of
+    /// `routing`).
     #[test]
     fn the_kind_table_is_complete_and_matches_the_schema() {
-        let signals = serde_json::to_value(crate::config::RouterConfig::default().routing.signals)
+        let routing = serde_json::to_value(crate::config::RouterConfig::default().routing)
             .expect("serialisable");
         for (i, info) in KINDS.iter().enumerate() {
             assert_eq!(SignalKind::ALL[i], info.kind);
             assert_eq!(info.kind.info(), info);
             assert_eq!(SignalKind::parse(info.leaf), Some(info.kind));
-            assert!(
-                signals.get(info.config_key).is_some_and(|v| v.is_array()),
-                "routing.signals.{} is not a list of the schema",
-                info.config_key
-            );
+            if info.derived {
+                assert!(routing.get(info.config_key).is_some_and(|v| v.is_object()));
+            } else {
+                assert!(
+                    routing["signals"]
+                        .get(info.config_key)
+                        .is_some_and(|v| v.is_array()),
+                    "routing.signals.{} is not a list of the schema",
+                    info.config_key
+                );
+            }
             for other in &KINDS[i + 1..] {
                 assert_ne!(info.leaf, other.leaf);
                 assert_ne!(info.config_key, other.config_key);
             }
         }
-        assert_eq!(SignalKind::parse("projection"), None);
+        assert_eq!(SignalKind::parse("complexity"), None);
     }
 }

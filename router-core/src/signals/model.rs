@@ -29,7 +29,7 @@ fn source(
         _ => Err(Error::Config {
             location: format!("global.model_catalog.{field}"),
             message: format!(
-                "{kind} signals are used by a decision but no model is configured here"
+                "{kind} signals are used (by a decision or a projection) but no model is configured here"
             ),
         }),
     }
@@ -123,7 +123,8 @@ pub fn build_model_signal(
         | SignalKind::Context
         | SignalKind::Language
         | SignalKind::Conversation
-        | SignalKind::Structure => Err(Error::Config {
+        | SignalKind::Structure
+        | SignalKind::Projection => Err(Error::Config {
             location: format!("routing.signals ({kind})"),
             message: format!("{kind} is a rule signal, not a model-based one"),
         }),

@@ -1,0 +1,413 @@
+//! `routing.projections` at request time, after every signal has run and before decisions:
+//!
+//! 1. **Partitions** (the seed's `applySignalGroups`, `pkg/classification/
+//!    classifier_signal_groups.go`): among the matched members of a partition, in match order,
+//!    the one with the highest confidence stays matched (the first on a tie) and the others are
+//!    dropped; `softmax_exclusive` replaces the winner's confidence with its softmax share at the
+//!    partition's temperature. When no member matched, the `default` member matches with
+//!    confidence 1 (the seed adds it without a confidence, which a leaf reads as 1).
+//! 2. **Scores** (`applyProjections`, `projectionInputValue`): `Σ weight · value` in input
+//!    order, scores in dependency order. A value is `match` (1 when 0) or `miss` by whether the
+//!    signal matched (`binary`, the default); the match confidence, 1 when the match has none,
+//!    0 unmatched (`confidence`); or another score, or a mapping output's confidence
+//!    (`projection`).
+//! 3. **Mappings** (`applyProjectionMapping`, `projectionOutputConfidence`): right after its
+//!    source score, the first output whose bounds all hold (`threshold_bands`) or every such
+//!    output (`multi_emit`) matches with confidence `1 / (1 + e^(−slope · d))`, `d` the score's
+//!    distance to the nearest set bound, slope 12 unless the calibration sets one above 0.
+//!
+//! Not implemented (listed as ignored at load, see [`crate::config`]): `kb_metric` inputs and
+//! `value_source: raw` contribute 0.
+
+use smallvec::SmallVec;
+
+use super::rules::NO_MATCH;
+use crate::config::{ProjectionInput, ProjectionOutput, RouterConfig};
+use crate::signals::{SignalKind, SignalMatch};
+
+/// A slot of the confidence table, or `None` for a rule that has none (a kind routelab does
+/// not implement: it never matches).
+type Slot = Option<u32>;
+
+/// The compiled projections of a config.
+#[derive(Debug, Clone)]
+pub(crate) struct Projections {
+    partitions: Vec<Partition>,
+    /// In evaluation order (dependencies first).
+    scores: Vec<Score>,
+    /// Scores in all (the size of the per-request value array).
+    n_scores: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Partition {
+    name: String,
+    kind: SignalKind,
+    /// Member names with their slots.
+    members: Vec<(String, Slot)>,
+    /// Index into `members`.
+    default: usize,
+    /// `softmax_exclusive`'s temperature.
+    softmax: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct Score {
+    name: String,
+    /// Declaration index (where its value is kept).
+    index: usize,
+    inputs: Vec<(f64, Value)>,
+    mappings: Vec<Mapping>,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    /// `on` when the slot matched, else `off`.
+    Binary { slot: Slot, on: f64, off: f64 },
+    /// The slot's confidence (1 when it is 0), 0 unmatched.
+    Confidence(Slot),
+    /// Another score's value, by declaration index.
+    Score(usize),
+    /// A mapping output's confidence, 0 when it did not match.
+    Output(Slot),
+    /// Not implemented (`kb_metric`, `raw`).
+    Zero,
+}
+
+#[derive(Debug, Clone)]
+struct Mapping {
+    multi: bool,
+    slope: f64,
+    outputs: Vec<(ProjectionOutput, Slot)>,
+}
+
+/// What projections changed in a request's signal matches, for its outcome.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// Partition members dropped for a winner.
+    pub dropped: Vec<(SignalKind, String)>,
+    /// Partition winners whose confidence became their softmax share.
+    pub rescored: Vec<(SignalKind, String, f32)>,
+    /// Partition defaults and projection outputs that matched.
+    pub added: Vec<SignalMatch>,
+}
+
+impl Projections {
+    /// Compiles the projections of `cfg`; `slot(kind, name)` gives a used rule's slot. `None`
+    /// when the config has none.
+    pub(crate) fn compile(
+        cfg: &RouterConfig,
+        slot: &dyn Fn(SignalKind, &str) -> Slot,
+    ) -> Option<Projections> {
+        let p = &cfg.routing.projections;
+        let partitions: Vec<Partition> = p
+            .partitions
+            .iter()
+            .filter_map(|part| {
+                let kind = cfg.partition_member_kind(part.members.first()?)?;
+                let members: Vec<(String, Slot)> = part
+                    .members
+                    .iter()
+                    .map(|m| (m.clone(), slot(kind, m)))
+                    .collect();
+                Some(Partition {
+                    name: part.name.clone(),
+                    kind,
+                    default: part.members.iter().position(|m| *m == part.default)?,
+                    members,
+                    // A temperature not above 0 is 1 (`softmaxScores`).
+                    softmax: (part.semantics == "softmax_exclusive")
+                        .then_some(part.temperature)
+                        .map(|t| if t > 0.0 { t } else { 1.0 }),
+                })
+            })
+            .collect();
+        // The seed computes no score unless there are scores and mappings.
+        let scores = if p.scores.is_empty() || p.mappings.is_empty() {
+            Vec::new()
+        } else {
+            evaluation_order(cfg)
+                .into_iter()
+                .map(|i| compile_score(cfg, i, slot))
+                .collect()
+        };
+        (!partitions.is_empty() || !scores.is_empty()).then_some(Projections {
+            partitions,
+            scores,
+            n_scores: p.scores.len(),
+        })
+    }
+
+    /// Applies the partitions and projections of a request to its confidence `table`, whose
+    /// signal slots `matches` filled; records what changed in `changes` when given.
+    pub(crate) fn apply(
+        &self,
+        matches: &[SignalMatch],
+        table: &mut [f32],
+        mut changes: Option<&mut Changes>,
+    ) {
+        for p in &self.partitions {
+            p.apply(matches, table, changes.as_deref_mut());
+        }
+        let mut values: SmallVec<[f64; 8]> = SmallVec::from_elem(0.0, self.n_scores);
+        for s in &self.scores {
+            let value: f64 = s
+                .inputs
+                .iter()
+                .map(|(w, v)| w * v.get(table, &values))
+                .sum();
+            values[s.index] = value;
+            for m in &s.mappings {
+                m.apply(&s.name, value, table, changes.as_deref_mut());
+            }
+        }
+    }
+}
+
+/// The value of `slot` in `table`, when it matched.
+fn matched(table: &[f32], slot: Slot) -> Option<f32> {
+    let v = *table.get(slot? as usize)?;
+    (v >= 0.0).then_some(v)
+}
+
+impl Value {
+    fn get(&self, table: &[f32], scores: &[f64]) -> f64 {
+        match *self {
+            Value::Binary { slot, on, off } => matched(table, slot).map_or(off, |_| on),
+            Value::Confidence(slot) => match matched(table, slot) {
+                None => 0.0,
+                Some(c) if c > 0.0 => f64::from(c),
+                Some(_) => 1.0,
+            },
+            Value::Score(i) => scores[i],
+            Value::Output(slot) => matched(table, slot).map_or(0.0, f64::from),
+            Value::Zero => 0.0,
+        }
+    }
+}
+
+impl Partition {
+    fn apply(&self, matches: &[SignalMatch], table: &mut [f32], changes: Option<&mut Changes>) {
+        // Contenders: matched members still alive, first occurrence each, in match order.
+        let mut contenders: SmallVec<[(usize, f32); 8]> = SmallVec::new();
+        for m in matches.iter().filter(|m| m.kind == self.kind) {
+            let Some(i) = self.members.iter().position(|(n, _)| *n == m.name) else {
+                continue;
+            };
+            if let Some(c) = matched(table, self.members[i].1) {
+                if !contenders.iter().any(|(j, _)| *j == i) {
+                    contenders.push((i, c));
+                }
+            }
+        }
+        match contenders.len() {
+            0 => {
+                let (name, slot) = &self.members[self.default];
+                if let Some(s) = slot {
+                    table[*s as usize] = 1.0;
+                }
+                if let Some(ch) = changes {
+                    ch.added.push(SignalMatch {
+                        kind: self.kind,
+                        name: name.clone(),
+                        confidence: 1.0,
+                        evidence: format!("partition {}: default, no member matched", self.name),
+                    });
+                }
+            }
+            1 => {}
+            _ => self.keep_winner(&contenders, table, changes),
+        }
+    }
+
+    /// Keeps the first contender of highest confidence, drops the others.
+    fn keep_winner(
+        &self,
+        contenders: &[(usize, f32)],
+        table: &mut [f32],
+        changes: Option<&mut Changes>,
+    ) {
+        let (winner, best) =
+            contenders
+                .iter()
+                .copied()
+                .fold((usize::MAX, f32::NEG_INFINITY), |b, c| {
+                    if c.1 > b.1 {
+                        c
+                    } else {
+                        b
+                    }
+                });
+        let share = self.softmax.map(|t| {
+            let sum: f64 = contenders
+                .iter()
+                .map(|(_, c)| ((f64::from(*c) - f64::from(best)) / t).exp())
+                .sum();
+            (1.0 / sum) as f32
+        });
+        for (i, (_, slot)) in self.members.iter().enumerate() {
+            if let (true, Some(s)) = (i != winner, slot) {
+                table[*s as usize] = NO_MATCH;
+            }
+        }
+        if let (Some(c), Some(s)) = (share, self.members[winner].1) {
+            table[s as usize] = c;
+        }
+        let Some(ch) = changes else { return };
+        for (i, _) in contenders.iter().filter(|(i, _)| *i != winner) {
+            ch.dropped.push((self.kind, self.members[*i].0.clone()));
+        }
+        if let Some(c) = share {
+            ch.rescored
+                .push((self.kind, self.members[winner].0.clone(), c));
+        }
+    }
+}
+
+impl Mapping {
+    fn apply(&self, score: &str, value: f64, table: &mut [f32], mut changes: Option<&mut Changes>) {
+        for (out, slot) in &self.outputs {
+            if !out.holds(value) {
+                continue;
+            }
+            let d = out.distance(value).unwrap_or(0.0);
+            let confidence = (1.0 / (1.0 + (-self.slope * d).exp())) as f32;
+            if let Some(s) = slot {
+                table[*s as usize] = confidence;
+            }
+            if let Some(ch) = changes.as_deref_mut() {
+                ch.added.push(SignalMatch {
+                    kind: SignalKind::Projection,
+                    name: out.name.clone(),
+                    confidence,
+                    evidence: format!("{score}={value:.4}"),
+                });
+            }
+            if !self.multi {
+                break;
+            }
+        }
+    }
+}
+
+/// Score indices in evaluation order: declaration order, each score after the scores its
+/// projection inputs read (the seed's `topologicalScoreOrder`; validation rejects cycles).
+fn evaluation_order(cfg: &RouterConfig) -> Vec<usize> {
+    let p = &cfg.routing.projections;
+    let index = |name: &str| p.scores.iter().position(|s| s.name == name);
+    let source_of_output = |output: &str| {
+        p.mappings
+            .iter()
+            .find(|m| m.outputs.iter().any(|o| o.name == output))
+            .and_then(|m| index(&m.source))
+    };
+    let deps = |i: usize| -> Vec<usize> {
+        p.scores[i]
+            .inputs
+            .iter()
+            .filter(|input| input.kind.trim().eq_ignore_ascii_case("projection"))
+            .filter_map(|input| match value_source(input).as_str() {
+                "confidence" => source_of_output(&input.name),
+                _ => index(&input.name),
+            })
+            .collect()
+    };
+    fn visit(
+        i: usize,
+        deps: &dyn Fn(usize) -> Vec<usize>,
+        seen: &mut Vec<bool>,
+        order: &mut Vec<usize>,
+    ) {
+        if std::mem::replace(&mut seen[i], true) {
+            return;
+        }
+        for d in deps(i) {
+            visit(d, deps, seen, order);
+        }
+        order.push(i);
+    }
+    let mut seen = vec![false; p.scores.len()];
+    let mut order = Vec::with_capacity(p.scores.len());
+    for i in 0..p.scores.len() {
+        visit(i, &deps, &mut seen, &mut order);
+    }
+    order
+}
+
+/// An input's value source as the runtime reads it (trimmed, lower case).
+fn value_source(input: &ProjectionInput) -> String {
+    input.value_source.trim().to_lowercase()
+}
+
+fn compile_score(cfg: &RouterConfig, i: usize, slot: &dyn Fn(SignalKind, &str) -> Slot) -> Score {
+    let p = &cfg.routing.projections;
+    let s = &p.scores[i];
+    let inputs = s
+        .inputs
+        .iter()
+        .map(|input| (input.weight, compile_input(cfg, input, slot)))
+        .collect();
+    let mappings = p
+        .mappings
+        .iter()
+        .filter(|m| m.source == s.name)
+        .map(|m| Mapping {
+            multi: m.method == "multi_emit",
+            slope: m
+                .calibration
+                .as_ref()
+                .map(|c| c.slope)
+                .filter(|s| *s > 0.0)
+                .unwrap_or(12.0),
+            outputs: m
+                .outputs
+                .iter()
+                .map(|o| (o.clone(), slot(SignalKind::Projection, &o.name)))
+                .collect(),
+        })
+        .collect();
+    Score {
+        name: s.name.clone(),
+        index: i,
+        inputs,
+        mappings,
+    }
+}
+
+fn compile_input(
+    cfg: &RouterConfig,
+    input: &ProjectionInput,
+    slot: &dyn Fn(SignalKind, &str) -> Slot,
+) -> Value {
+    let kind = input.kind.trim().to_lowercase();
+    let source = value_source(input);
+    match kind.as_str() {
+        "kb_metric" => return Value::Zero,
+        "projection" if source == "confidence" => {
+            return Value::Output(slot(SignalKind::Projection, &input.name))
+        }
+        "projection" => {
+            let p = &cfg.routing.projections;
+            return p
+                .scores
+                .iter()
+                .position(|s| s.name == input.name)
+                .map_or(Value::Zero, Value::Score);
+        }
+        _ => {}
+    }
+    let rule = SignalKind::parse(&kind).and_then(|k| slot(k, &input.name));
+    match source.as_str() {
+        "confidence" => Value::Confidence(rule),
+        "raw" => Value::Zero,
+        _ => Value::Binary {
+            slot: rule,
+            on: if input.match_value == 0.0 {
+                1.0
+            } else {
+                input.match_value
+            },
+            off: input.miss,
+        },
+    }
+}
