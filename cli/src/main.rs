@@ -34,6 +34,9 @@ enum Command {
     Compare(cmd::compare::CompareArgs),
     /// CI regression gate: check a report against thresholds; exit 1 on regression.
     Gate(cmd::gate::GateArgs),
+    /// Run a probes file of vLLM Semantic Router's schema v1 through the router as a
+    /// conformance suite; exit 1 when its acceptance fails, 2 on bad input.
+    Probe(cmd::probe::ProbeArgs),
     /// Serve the router over an OpenAI-compatible HTTP API, proxying to upstream models.
     Serve(cmd::serve::ServeArgs),
     /// A stand-in OpenAI-compatible model server that says what it was sent (for
@@ -52,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Gate(args) => cmd::gate::run(args),
+        Command::Probe(args) => cmd::probe::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::MockUpstream(args) => cmd::mock_upstream::run(args),
     }

@@ -19,6 +19,7 @@ pub mod log_reader;
 pub mod log_schema;
 pub mod log_writer;
 pub mod outcomes;
+pub mod probe;
 pub mod replay;
 pub mod report;
 pub mod report_html;

@@ -208,8 +208,7 @@ fn bad(path: impl Into<String>, message: impl Into<String>) -> RequestError {
     }
 }
 
-/// The conversation of a chat-completions body: its `messages` (required, non-empty) and its
-/// `tools` (optional).
+/// The conversation of a chat-completions body: its `messages` (required, non-empty), its
 /// `tools` (optional) and the legacy `functions` (counted as tools, as the seed does in
 /// `countFastToolDefinitions`).
 pub fn parse_conversation(body: &Map<String, Value>) -> Result<RouteRequest, RequestError> {

@@ -6,6 +6,7 @@ pub mod datasets;
 pub mod eval;
 pub mod gate;
 pub mod mock_upstream;
+pub mod probe;
 pub mod route;
 pub mod serve;
 pub mod train;

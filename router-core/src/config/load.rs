@@ -55,11 +55,7 @@ pub(super) fn from_config(
         })
     };
     for (i, k) in config.routing.signals.keywords.iter().enumerate() {
-        if let Some(m) = k
-            .method
-            .as_deref()
-            .filter(|m| !matches!(*m, "exact" | "regex"))
-        {
+        if let Some(m) = k.unimplemented_method() {
             ignore(
                 format!("routing.signals.keywords[{i}].method"),
                 format!("method {m:?} not implemented; keywords match exactly"),
@@ -79,6 +75,11 @@ pub(super) fn from_config(
     let mut plugins = Vec::with_capacity(config.routing.decisions.len());
     for (i, d) in config.routing.decisions.iter().enumerate() {
         let base = format!("routing.decisions[{i}]");
+        if d.algorithm_type() != "static" {
+            let t = d.algorithm_type();
+            let reason = format!("algorithm {t:?} not implemented; the decision routes to its first modelRef (not replayable)");
+            ignore(format!("{base}.algorithm"), reason);
+        }
         d.rules
             .visit_paths(&format!("{base}.rules"), &mut |path, node| {
                 if let Some(t) = node.signal_type.as_deref() {

@@ -159,6 +159,43 @@ impl ProjectionOutput {
         self.bounds(score).all(|(_, ok)| ok)
     }
 
+    /// Whether every score in `[lo, hi]` satisfies the bounds (`Some(true)`), none does
+    /// (`Some(false)`, exact for a band that is not empty), or some do (`None`).
+    pub fn holds_on(&self, lo: f64, hi: f64) -> Option<bool> {
+        if self.holds(lo) && self.holds(hi) {
+            return Some(true);
+        }
+        let excluded = [
+            self.lt.is_some_and(|b| lo >= b),
+            self.lte.is_some_and(|b| lo > b),
+            self.gt.is_some_and(|b| hi <= b),
+            self.gte.is_some_and(|b| hi < b),
+        ];
+        excluded.contains(&true).then_some(false)
+    }
+
+    /// The smallest and largest distance to the nearest bound over scores in `[lo, hi]`.
+    pub fn distance_range(&self, lo: f64, hi: f64) -> (f64, f64) {
+        let bounds: Vec<f64> = [self.lt, self.lte, self.gt, self.gte]
+            .into_iter()
+            .flatten()
+            .collect();
+        let d = |s: f64| self.distance(s).unwrap_or(0.0);
+        let inside = bounds.iter().any(|b| (lo..=hi).contains(b));
+        let min = if inside { 0.0 } else { d(lo).min(d(hi)) };
+        // The distance to the nearest bound peaks at the ends or halfway between two bounds.
+        let mut max = d(lo).max(d(hi));
+        for a in &bounds {
+            for b in &bounds {
+                let mid = (a + b) / 2.0;
+                if a < b && (lo..=hi).contains(&mid) {
+                    max = max.max(d(mid));
+                }
+            }
+        }
+        (min, max)
+    }
+
     /// The smallest distance from `score` to a set bound (`None` without bounds).
     pub fn distance(&self, score: f64) -> Option<f64> {
         self.bounds(score)

@@ -525,6 +525,14 @@ impl KeywordRule {
     pub fn keywords_are_regexes(&self) -> bool {
         self.regex || self.method.as_deref() == Some("regex")
     }
+
+    /// The `method` when routelab does not implement it (`bm25`, `ngram`, `fuzzy`, ...): such a
+    /// rule matches its keywords exactly instead.
+    pub fn unimplemented_method(&self) -> Option<&str> {
+        self.method
+            .as_deref()
+            .filter(|m| !matches!(*m, "exact" | "regex"))
+    }
 }
 
 fn yes() -> bool {
@@ -671,6 +679,30 @@ pub struct Decision {
     /// Plugins applied when this decision wins.
     #[serde(default)]
     pub plugins: Vec<PluginEntry>,
+    /// How the decision picks among its models (`static`: the first; the others are listed as
+    /// ignored and route to the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<DecisionAlgorithm>,
+}
+
+/// `routing.decisions[].algorithm`: its `type` and the type's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionAlgorithm {
+    /// `static`, `confidence`, `router_dc`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Everything else, as written.
+    #[serde(flatten)]
+    pub settings: std::collections::BTreeMap<String, serde_norway::Value>,
+}
+
+impl Decision {
+    /// The algorithm's type, `static` when none is set.
+    pub fn algorithm_type(&self) -> &str {
+        self.algorithm
+            .as_ref()
+            .map_or("static", |a| a.kind.as_str())
+    }
 }
 
 /// Boolean operator of a rule node.

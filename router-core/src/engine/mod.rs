@@ -13,6 +13,7 @@
 mod outcome;
 mod projections;
 mod rules;
+mod settle;
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -21,6 +22,7 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 pub use outcome::{DecisionTrace, LeafTrace, RouteDecision, RouteOutcome, RouteTarget};
+pub use settle::Settled;
 
 use crate::config::{LoadedConfig, ModelSpec, RouterConfig, Strategy};
 use crate::inference::ModelRegistry;
@@ -358,6 +360,59 @@ impl Router {
             .then(a.1.total_cmp(&b.1))
             .then(da.priority.cmp(&db.priority))
             .then(db.name.cmp(&da.name))
+    }
+
+    /// Whether the decision for `matches` is settled by the rule signals alone: every
+    /// model-based signal (and every kind routelab does not compute) is taken as unknown, and
+    /// the result says which decision wins whatever they say, if one does. Matches of
+    /// model-based and derived kinds in `matches` are not read.
+    pub fn settled_by_rules(&self, matches: &[SignalMatch]) -> Settled {
+        let rule: Vec<SignalMatch> = matches
+            .iter()
+            .filter(|m| !m.kind.is_model_based() && !m.kind.is_derived())
+            .cloned()
+            .collect();
+        let mut cells: Vec<settle::Tri> = self
+            .signal_table(&rule)
+            .iter()
+            .map(|&v| settle::Tri::of(v))
+            .collect();
+        for (kind, names) in &self.slots {
+            if kind.is_model_based() {
+                for &s in names.values() {
+                    cells[s as usize] = settle::Tri::UNKNOWN;
+                }
+            }
+        }
+        // Keyword rules whose method routelab does not implement may match otherwise.
+        let keywords = &self.loaded.config.routing.signals.keywords;
+        for k in keywords
+            .iter()
+            .filter(|k| k.unimplemented_method().is_some())
+        {
+            if let Some(s) = self
+                .slots
+                .get(&SignalKind::Keyword)
+                .and_then(|m| m.get(&k.name))
+            {
+                cells[*s as usize] = settle::Tri::UNKNOWN;
+            }
+        }
+        if let Some(p) = &self.projections {
+            p.apply_tri(&mut cells);
+        }
+        let ranked: Vec<settle::Ranked<'_>> = self
+            .decisions
+            .iter()
+            .map(|d| settle::Ranked {
+                tri: d.root.eval_tri(&cells),
+                tier: d.tier,
+                priority: d.priority,
+                name: &d.name,
+            })
+            .collect();
+        let by_confidence = self.loaded.config.routing.strategy == Strategy::Confidence;
+        settle::settle(&ranked, by_confidence)
     }
 
     /// Evaluates the decisions on already computed signal matches (matches of rules no decision

@@ -22,6 +22,7 @@
 use smallvec::SmallVec;
 
 use super::rules::NO_MATCH;
+use super::settle::Tri;
 use crate::config::{ProjectionInput, ProjectionOutput, RouterConfig};
 use crate::signals::{SignalKind, SignalMatch};
 
@@ -70,8 +71,9 @@ enum Value {
     Score(usize),
     /// A mapping output's confidence, 0 when it did not match.
     Output(Slot),
-    /// Not implemented (`kb_metric`, `raw`).
-    Zero,
+    /// Not implemented (`kb_metric`, `raw`): 0 when routing; any value in `[lo, hi]` to
+    /// [`Projections::apply_tri`].
+    NotComputed { lo: f64, hi: f64 },
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +166,73 @@ impl Projections {
     }
 }
 
+impl Projections {
+    /// [`Projections::apply`] over what is known of each slot: partition members (model
+    /// signals) become unknown, scores become intervals, and each mapping output is known to
+    /// match, known not to, or unknown, with the interval of its confidence.
+    pub(crate) fn apply_tri(&self, cells: &mut [Tri]) {
+        for p in &self.partitions {
+            for (_, slot) in &p.members {
+                if let Some(s) = slot {
+                    cells[*s as usize] = Tri::UNKNOWN;
+                }
+            }
+        }
+        let mut scores: SmallVec<[(f64, f64); 8]> = SmallVec::from_elem((0.0, 0.0), self.n_scores);
+        for s in &self.scores {
+            let (mut lo, mut hi) = (0.0, 0.0);
+            for (w, v) in &s.inputs {
+                let (a, b) = v.bounds(cells, &scores);
+                let (a, b) = if *w >= 0.0 {
+                    (w * a, w * b)
+                } else {
+                    (w * b, w * a)
+                };
+                // 0 · ±inf is NaN: a zero weight contributes nothing.
+                if *w != 0.0 {
+                    lo += a;
+                    hi += b;
+                }
+            }
+            scores[s.index] = (lo, hi);
+            for m in &s.mappings {
+                m.apply_tri(lo, hi, cells);
+            }
+        }
+    }
+}
+
+impl Mapping {
+    /// The outputs' knowledge for a score in `[lo, hi]`.
+    fn apply_tri(&self, lo: f64, hi: f64, cells: &mut [Tri]) {
+        let (mut earlier_surely, mut earlier_maybe) = (false, false);
+        for (out, slot) in &self.outputs {
+            let holds = out.holds_on(lo, hi);
+            let (can, must) = if self.multi {
+                (holds != Some(false), holds == Some(true))
+            } else {
+                let can = holds != Some(false) && !earlier_surely;
+                (can, can && holds == Some(true) && !earlier_maybe)
+            };
+            earlier_surely |= holds == Some(true);
+            earlier_maybe |= holds != Some(false);
+            let Some(s) = slot else { continue };
+            cells[*s as usize] = if can {
+                let (dlo, dhi) = out.distance_range(lo, hi);
+                let conf = |d: f64| (1.0 / (1.0 + (-self.slope * d).exp())) as f32;
+                Tri {
+                    can,
+                    must,
+                    lo: conf(dlo),
+                    hi: conf(dhi),
+                }
+            } else {
+                Tri::NO
+            };
+        }
+    }
+}
+
 /// The value of `slot` in `table`, when it matched.
 fn matched(table: &[f32], slot: Slot) -> Option<f32> {
     let v = *table.get(slot? as usize)?;
@@ -181,7 +250,46 @@ impl Value {
             },
             Value::Score(i) => scores[i],
             Value::Output(slot) => matched(table, slot).map_or(0.0, f64::from),
-            Value::Zero => 0.0,
+            Value::NotComputed { .. } => 0.0,
+        }
+    }
+
+    /// The interval the value lies in, given what is known of the slots and the scores.
+    fn bounds(&self, cells: &[Tri], scores: &[(f64, f64)]) -> (f64, f64) {
+        let cell = |slot: Slot| {
+            slot.and_then(|s| cells.get(s as usize).copied())
+                .unwrap_or(Tri::UNKNOWN)
+        };
+        match *self {
+            Value::Binary { slot, on, off } => {
+                let t = cell(slot);
+                match (t.must, t.can) {
+                    (true, _) => (on, on),
+                    (false, false) => (off, off),
+                    (false, true) => (on.min(off), on.max(off)),
+                }
+            }
+            Value::Confidence(slot) => {
+                let t = cell(slot);
+                // A matched confidence of 0 reads as 1.
+                let (lo, hi) = match (t.lo, t.hi) {
+                    (l, h) if l == h && l == 0.0 => (1.0, 1.0),
+                    (l, h) if l > 0.0 => (f64::from(l), f64::from(h)),
+                    _ => (0.0, 1.0),
+                };
+                match (t.must, t.can) {
+                    (true, _) => (lo, hi),
+                    (false, false) => (0.0, 0.0),
+                    (false, true) => (0.0, hi),
+                }
+            }
+            Value::Score(i) => scores[i],
+            Value::Output(slot) => {
+                let t = cell(slot);
+                let lo = if t.must { f64::from(t.lo) } else { 0.0 };
+                (lo, if t.can { f64::from(t.hi) } else { 0.0 })
+            }
+            Value::NotComputed { lo, hi } => (lo, hi),
         }
     }
 }
@@ -382,7 +490,8 @@ fn compile_input(
     let kind = input.kind.trim().to_lowercase();
     let source = value_source(input);
     match kind.as_str() {
-        "kb_metric" => return Value::Zero,
+        // A knowledge-base margin or score.
+        "kb_metric" => return Value::NotComputed { lo: -1.0, hi: 1.0 },
         "projection" if source == "confidence" => {
             return Value::Output(slot(SignalKind::Projection, &input.name))
         }
@@ -392,14 +501,17 @@ fn compile_input(
                 .scores
                 .iter()
                 .position(|s| s.name == input.name)
-                .map_or(Value::Zero, Value::Score);
+                .map_or(Value::NotComputed { lo: 0.0, hi: 0.0 }, Value::Score);
         }
         _ => {}
     }
     let rule = SignalKind::parse(&kind).and_then(|k| slot(k, &input.name));
     match source.as_str() {
         "confidence" => Value::Confidence(rule),
-        "raw" => Value::Zero,
+        "raw" => Value::NotComputed {
+            lo: f64::NEG_INFINITY,
+            hi: f64::INFINITY,
+        },
         _ => Value::Binary {
             slot: rule,
             on: if input.match_value == 0.0 {

@@ -11,6 +11,7 @@
 //! * `OR`: some child matches, confidence = max over the matching children (none: no match);
 //! * `NOT`: its single child does not match, confidence 1.
 
+use super::settle::Tri;
 use crate::config::{RuleNode, RuleOperator};
 
 /// "No match" in the confidence table.
@@ -106,6 +107,62 @@ impl Node {
                     1.0
                 } else {
                     NO_MATCH
+                }
+            }
+        }
+    }
+
+    /// Evaluates in three values over what is known of each slot (see [`Tri`]); a leaf of a
+    /// kind routelab does not compute is unknown.
+    pub(crate) fn eval_tri(&self, cells: &[Tri]) -> Tri {
+        match self {
+            Node::Leaf(s) => cells.get(*s as usize).copied().unwrap_or(Tri::UNKNOWN),
+            Node::And(cs) if cs.is_empty() => Tri::known(0.0),
+            Node::And(cs) => {
+                let ts: Vec<Tri> = cs.iter().map(|c| c.eval_tri(cells)).collect();
+                if ts.iter().any(|t| !t.can) {
+                    return Tri::NO;
+                }
+                let n = ts.len() as f32;
+                Tri {
+                    can: true,
+                    must: ts.iter().all(|t| t.must),
+                    lo: ts.iter().map(|t| t.lo).sum::<f32>() / n,
+                    hi: ts.iter().map(|t| t.hi).sum::<f32>() / n,
+                }
+            }
+            Node::Or(cs) => {
+                let ts: Vec<Tri> = cs
+                    .iter()
+                    .map(|c| c.eval_tri(cells))
+                    .filter(|t| t.can)
+                    .collect();
+                if ts.is_empty() {
+                    return Tri::NO;
+                }
+                let must = ts.iter().any(|t| t.must);
+                let lo = if must {
+                    ts.iter()
+                        .filter(|t| t.must)
+                        .map(|t| t.lo)
+                        .fold(f32::MIN, f32::max)
+                } else {
+                    ts.iter().map(|t| t.lo).fold(f32::MAX, f32::min)
+                };
+                Tri {
+                    can: true,
+                    must,
+                    lo,
+                    hi: ts.iter().map(|t| t.hi).fold(f32::MIN, f32::max),
+                }
+            }
+            Node::Not(c) => {
+                let t = c.eval_tri(cells);
+                Tri {
+                    can: !t.must,
+                    must: !t.can,
+                    lo: 1.0,
+                    hi: 1.0,
                 }
             }
         }

@@ -64,30 +64,65 @@ pub struct KindInfo {
     /// Whether it is computed from the other signals' results (in the engine, after them)
     /// rather than from the request.
     pub derived: bool,
+    /// Its key in the seed's eval response (`matched_signals`) and in probes files'
+    /// `expected_signals` (`keywords`, `domains`, ...).
+    pub eval_key: &'static str,
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
 pub const KINDS: [KindInfo; 10] = [
-    kind(SignalKind::Keyword, "keyword", "keywords", false),
-    kind(SignalKind::Context, "context", "context", false),
-    kind(SignalKind::Language, "language", "language", false),
+    kind(
+        SignalKind::Keyword,
+        "keyword",
+        "keywords",
+        false,
+        "keywords",
+    ),
+    kind(SignalKind::Context, "context", "context", false, "context"),
+    kind(
+        SignalKind::Language,
+        "language",
+        "language",
+        false,
+        "language",
+    ),
     kind(
         SignalKind::Conversation,
         "conversation",
         "conversation",
         false,
+        "conversation",
     ),
-    kind(SignalKind::Structure, "structure", "structure", false),
-    kind(SignalKind::Domain, "domain", "domains", true),
-    kind(SignalKind::Jailbreak, "jailbreak", "jailbreak", true),
-    kind(SignalKind::Pii, "pii", "pii", true),
-    kind(SignalKind::Embedding, "embedding", "embeddings", true),
+    kind(
+        SignalKind::Structure,
+        "structure",
+        "structure",
+        false,
+        "structure",
+    ),
+    kind(SignalKind::Domain, "domain", "domains", true, "domains"),
+    kind(
+        SignalKind::Jailbreak,
+        "jailbreak",
+        "jailbreak",
+        true,
+        "jailbreak",
+    ),
+    kind(SignalKind::Pii, "pii", "pii", true, "pii"),
+    kind(
+        SignalKind::Embedding,
+        "embedding",
+        "embeddings",
+        true,
+        "embeddings",
+    ),
     KindInfo {
         kind: SignalKind::Projection,
         leaf: "projection",
         config_key: "projections",
         model_based: false,
         derived: true,
+        eval_key: "projection",
     },
 ];
 
@@ -96,6 +131,7 @@ const fn kind(
     leaf: &'static str,
     config_key: &'static str,
     model_based: bool,
+    eval_key: &'static str,
 ) -> KindInfo {
     KindInfo {
         kind,
@@ -103,6 +139,7 @@ const fn kind(
         config_key,
         model_based,
         derived: false,
+        eval_key,
     }
 }
 
@@ -134,6 +171,11 @@ impl SignalKind {
     /// Its list under `routing.signals` (`keywords`).
     pub fn config_key(self) -> &'static str {
         self.info().config_key
+    }
+
+    /// Its key in the seed's eval response and probes files (see [`KindInfo::eval_key`]).
+    pub fn eval_key(self) -> &'static str {
+        self.info().eval_key
     }
 
     /// Whether the kind is derived from other signals (see [`KindInfo::derived`]).
@@ -247,6 +289,7 @@ mod kind_table_tests {
             for other in &KINDS[i + 1..] {
                 assert_ne!(info.leaf, other.leaf);
                 assert_ne!(info.config_key, other.config_key);
+                assert_ne!(info.eval_key, other.eval_key);
             }
         }
         assert_eq!(SignalKind::parse("complexity"), None);
