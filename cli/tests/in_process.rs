@@ -37,6 +37,7 @@ routing:
 fn settings(config: &Path) -> Settings {
     Settings {
         config: config.to_path_buf(),
+        model_maps: Vec::new(),
         auto_names: vec!["auto".into()],
         passthrough: true,
         block_mode: BlockMode::Plugin,

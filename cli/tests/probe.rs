@@ -93,3 +93,44 @@ fn exit_codes_and_reports() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--subset rule-decided"), "{stderr}");
 }
+
+/// `--model REF=DIR` reaches the router: a config whose embedding signal names no model fails
+/// with the hint, and routes once the family is mapped to the real MiniLM.
+#[test]
+fn model_maps_reach_the_router() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.yaml");
+    std::fs::write(
+        &config,
+        "providers: {defaults: {default_model: m}, models: [{name: m}, {name: n}]}
+routing:
+  signals:
+    embeddings: [{name: billing, threshold: 0.5, candidates: [I was charged twice for my invoice]}]
+  decisions:
+    - {name: billing, rules: {type: embedding, name: billing}, modelRefs: [{model: n}]}
+",
+    )
+    .unwrap();
+    let route = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_routelab"))
+            .args(["route", "--json", "--config"])
+            .arg(&config)
+            .args(["--prompt", "My invoice shows a double charge"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = route(&[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--model embedding=DIR"), "{stderr}");
+    let minilm = router_core::paths::default_model_dir();
+    let out = route(&["--model", &format!("embedding={}", minilm.display())]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["decision"], "billing");
+}

@@ -167,8 +167,15 @@ fn main() {
         let (n, decode) = decode_only(&log, eval::log_reader::DEFAULT_BATCH_SIZE).expect("decode");
         let decode_cpu = cpu_seconds() - cpu0;
         let models = LogModels::of(&log).expect("log models");
-        let policy =
-            Policy::load(&config, &ModelRegistry::default(), &models, &log, false).expect("policy");
+        let policy = Policy::load(
+            &config,
+            &[],
+            &ModelRegistry::default(),
+            &models,
+            &log,
+            false,
+        )
+        .expect("policy");
         let mut prompt_bytes = 0usize;
         let cpu0 = cpu_seconds();
         let t = Instant::now();

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use router_core::config::ModelMap;
 use router_core::inference::ModelRegistry;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,8 @@ pub struct CompareOptions {
     pub seed: u64,
     /// Flipped requests listed per direction.
     pub max_examples: usize,
+    /// `--model REF=DIR` mappings applied to both configs.
+    pub model_maps: Vec<ModelMap>,
 }
 
 /// Paired per-category comparison.
@@ -158,6 +161,7 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
     let load = |config: &Path| {
         Policy::load(
             config,
+            &opts.model_maps,
             &registry,
             &log_models,
             &opts.log,

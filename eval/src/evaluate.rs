@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use router_core::config::LoadedConfig;
+use router_core::config::{LoadedConfig, ModelMap};
 use router_core::inference::ModelRegistry;
 
 use crate::atomic::write_atomic;
@@ -39,6 +39,8 @@ pub struct EvalOptions {
     pub allow_unscored: bool,
     /// Optional threshold sweep.
     pub sweep: Option<SweepSpec>,
+    /// `--model REF=DIR` mappings applied to the config.
+    pub model_maps: Vec<ModelMap>,
 }
 
 /// Throughput numbers of the main replay.
@@ -134,6 +136,8 @@ pub struct ReportMeta<'a> {
     pub options: &'a ReplayOptions,
     /// Sweep points.
     pub sweep: Option<Sweep>,
+    /// `--model REF=DIR` mappings the config was loaded with.
+    pub mapped_models: Vec<String>,
 }
 
 /// Scores run `p` of `data` (policy `policy`) into a report.
@@ -230,6 +234,7 @@ pub fn build_report(
         run_name: meta.run_name.into(),
         created_utc: utc_now().0,
         config: meta.config,
+        mapped_models: meta.mapped_models,
         log: meta.log,
         cost_settings: meta.options.cost.clone(),
         requests: run.len() as u64,
@@ -259,19 +264,16 @@ pub fn build_report(
     })
 }
 
-/// Runs the sweep: one replay per value, each a point of the cost-quality curve. Every point
-/// loads its models through `models`, so a model is loaded once for the whole sweep.
-#[allow(clippy::too_many_arguments)]
+/// Runs the sweep of `opts`: one replay per value, each a point of the cost-quality curve.
+/// Every point loads its models through `models`, so a model is loaded once for the whole sweep.
 pub fn run_sweep(
     spec: &SweepSpec,
-    config: &Path,
+    opts: &EvalOptions,
     models: &ModelRegistry,
-    log: &Path,
     log_models: &LogModels,
     base: &ReplayData,
-    options: &ReplayOptions,
-    allow_unscored: bool,
 ) -> Result<Sweep> {
+    let (config, log) = (opts.config.as_path(), opts.log.as_path());
     let text = std::fs::read_to_string(config).map_err(|e| EvalError::io(config, e))?;
     let base_dir = config
         .parent()
@@ -282,15 +284,23 @@ pub fn run_sweep(
     let singles = scoring::single_model_metrics(&base.table, &names);
     let two = scored.iter().filter(|s| **s).count() == 2;
     let ends = scoring::cheapest_and_strongest(&singles, &scored);
-    let mut opts = options.clone();
-    opts.progress = false;
+    let mut replay_opts = opts.replay.clone();
+    replay_opts.progress = false;
     let mut points = Vec::new();
     for value in spec.values() {
         let yaml = set_param(&text, &spec.param, value)?;
         let origin = format!("{} ({}={value})", config.display(), spec.param);
-        let loaded = LoadedConfig::from_yaml_str(&yaml, &origin, &base_dir)?;
-        let policy = Policy::new(&origin, &loaded, models, log_models, log, allow_unscored)?;
-        let data = replay(log, &[&policy], &opts, &mut |_, _, _| Ok(()))?;
+        let mut loaded = LoadedConfig::from_yaml_str(&yaml, &origin, &base_dir)?;
+        loaded.map_models(&opts.model_maps)?;
+        let policy = Policy::new(
+            &origin,
+            &loaded,
+            models,
+            log_models,
+            log,
+            opts.allow_unscored,
+        )?;
+        let data = replay(log, &[&policy], &replay_opts, &mut |_, _, _| Ok(()))?;
         let run = &data.runs[0];
         let m = scoring::policy_metrics("sweep", run.outcome.iter().copied());
         let (strong_share, pgr) = match ends {
@@ -329,6 +339,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
     let registry = ModelRegistry::default();
     let policy = Policy::load(
         &opts.config,
+        &opts.model_maps,
         &registry,
         &log_models,
         &opts.log,
@@ -369,16 +380,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
         route: data.route_time[0],
     };
     let sweep = match &opts.sweep {
-        Some(spec) => Some(run_sweep(
-            spec,
-            &opts.config,
-            &registry,
-            &opts.log,
-            &log_models,
-            &data,
-            &opts.replay,
-            opts.allow_unscored,
-        )?),
+        Some(spec) => Some(run_sweep(spec, opts, &registry, &log_models, &data)?),
         None => None,
     };
     let report = build_report(
@@ -397,6 +399,11 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
             },
             options: &opts.replay,
             sweep,
+            mapped_models: opts
+                .model_maps
+                .iter()
+                .map(|m| format!("{}={}", m.reference, m.dir.display()))
+                .collect(),
         },
     )?;
     let json_path = opts.out_dir.join("report.json");

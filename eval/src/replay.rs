@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use router_core::config::LoadedConfig;
+use router_core::config::{LoadedConfig, ModelMap};
 use router_core::engine::{RouteDecision, RouteTarget, Router};
 use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
@@ -107,15 +107,17 @@ impl Policy {
         })
     }
 
-    /// Loads the config file and compiles it (name = file stem).
+    /// Loads the config file, maps its models (`--model`), and compiles it (name = file stem).
     pub fn load(
         config: &Path,
+        model_maps: &[ModelMap],
         models: &ModelRegistry,
         log: &LogModels,
         log_path: &Path,
         allow_unscored: bool,
     ) -> Result<Policy> {
-        let loaded = LoadedConfig::from_file(config)?;
+        let mut loaded = LoadedConfig::from_file(config)?;
+        loaded.map_models(model_maps)?;
         let name = config
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

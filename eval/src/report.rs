@@ -182,6 +182,10 @@ pub struct Report {
     pub created_utc: String,
     /// The routing config.
     pub config: InputFile,
+    /// `--model REF=DIR` mappings the config was loaded with (models other than the ones it
+    /// names: thresholds calibrated for those may not transfer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mapped_models: Vec<String>,
     /// The request log.
     pub log: InputFile,
     /// Cost and latency derivation settings.

@@ -111,6 +111,13 @@ pub fn render(r: &Report) -> String {
         r.cost_settings.reasoning_multiplier,
         r.cost_settings.reasoning_extra_tokens
     );
+    if !r.mapped_models.is_empty() {
+        let _ = writeln!(
+            s,
+            "- models mapped with `--model` (thresholds calibrated for the config's own models may not transfer): `{}`",
+            r.mapped_models.join("`, `")
+        );
+    }
     s.push_str("\n## Policy and baselines\n\n| policy | mean quality | correct (q ≥ 0.5) | unscored | total cost (USD) | cost / 1k req | mean model latency (ms) |\n|---|---:|---:|---:|---:|---:|---:|\n");
     policy_row(&mut s, &r.policy);
     for b in &r.baselines {

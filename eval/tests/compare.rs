@@ -23,6 +23,7 @@ fn paired_differences_and_mcnemar_by_hand() {
         resamples: 1000,
         seed: 3,
         max_examples: 10,
+        model_maps: Vec::new(),
     })
     .unwrap();
     // Quality B - A per request: r0 0-1 = -1, r1 0, r2 0, r3 0 -> mean -0.25.

@@ -31,6 +31,7 @@ fn options(dir: &std::path::Path, config: PathBuf, sweep: Option<SweepSpec>) -> 
         },
         allow_unscored: false,
         sweep,
+        model_maps: Vec::new(),
     }
 }
 
@@ -216,4 +217,26 @@ fn config_model_without_outcome_column_is_an_error_unless_allowed() {
         (r.policy.unscored, r.policy.scored, r.policy.mean_quality),
         (2, 2, Some(0.5))
     );
+}
+
+/// `--model` mappings are recorded in the report (JSON and markdown); none, none recorded.
+#[test]
+fn mapped_models_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "tiny.yaml", CONFIG);
+    let mut opts = options(dir.path(), cfg, None);
+    let models = tempfile::tempdir().unwrap();
+    let map = format!("embedding={}", models.path().display());
+    opts.model_maps = vec![map.parse().unwrap()];
+    let out = run_eval(&opts).unwrap();
+    assert_eq!(out.report.mapped_models, vec![map.clone()]);
+    let md = std::fs::read_to_string(opts.out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("models mapped with `--model`") && md.contains(&map),
+        "{md}"
+    );
+    opts.model_maps.clear();
+    let out = run_eval(&opts).unwrap();
+    let json = serde_json::to_value(&out.report).unwrap();
+    assert!(json.get("mapped_models").is_none());
 }

@@ -36,6 +36,8 @@ pub struct CompareArgs {
     pub examples: usize,
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub models: super::ModelArgs,
 }
 
 fn stem(p: &std::path::Path) -> String {
@@ -65,6 +67,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         resamples: args.resamples,
         seed: args.seed,
         max_examples: args.examples,
+        model_maps: args.models.models,
     };
     let r = run_compare(&opts)?;
     let fmt_ci = |c: &Option<eval::stats::BootstrapCi>, k: f64| match c {

@@ -93,6 +93,8 @@ pub struct EvalArgs {
     pub decode_only: bool,
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub models: super::ModelArgs,
 }
 
 /// Runs `routelab eval`.
@@ -144,6 +146,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         replay: args.cost.replay_options(),
         allow_unscored: args.cost.allow_unscored,
         sweep,
+        model_maps: args.models.models,
     };
     let out = run_eval(&opts)?;
     let r = &out.report;

@@ -28,6 +28,8 @@ pub struct ProbeArgs {
     /// Also write the results as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: super::ModelArgs,
 }
 
 /// `--subset`.
@@ -53,7 +55,8 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
 
 fn probe_run(args: &ProbeArgs) -> anyhow::Result<bool> {
     let manifest = Manifest::load(&args.probes)?;
-    let loaded = LoadedConfig::from_file(&args.config)?;
+    let mut loaded = LoadedConfig::from_file(&args.config)?;
+    loaded.map_models(&args.models.models)?;
     let raw = probe::coverage::config_yaml(&args.config)?;
     let subset = match args.subset {
         SubsetArg::All => Subset::All,

@@ -32,11 +32,14 @@ pub struct RouteArgs {
     /// Print the outcome as JSON (decision, model, reasoning, plugins, signals, trace).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub models: super::ModelArgs,
 }
 
 /// Runs `routelab route`.
 pub fn run(args: RouteArgs) -> anyhow::Result<()> {
-    let loaded = LoadedConfig::from_file(&args.config)?;
+    let mut loaded = LoadedConfig::from_file(&args.config)?;
+    loaded.map_models(&args.models.models)?;
     if !loaded.ignored.is_empty() {
         tracing::info!(
             "{}: {} part(s) of the config are ignored (see `routelab config check`)",

@@ -14,6 +14,8 @@ pub struct ServeArgs {
     /// Decision config (vLLM Semantic Router v0.3 YAML). Reloaded on SIGHUP and when it changes.
     #[arg(long, short)]
     pub config: PathBuf,
+    #[command(flatten)]
+    pub models: super::ModelArgs,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
@@ -79,6 +81,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let settings = Settings {
         config: args.config,
+        model_maps: args.models.models,
         auto_names: args.auto_models,
         passthrough: args.passthrough_models,
         block_mode: args.block_response,

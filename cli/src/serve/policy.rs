@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use router_core::config::{merge_json, LoadedConfig, ModelSpec};
+use router_core::config::{merge_json, LoadedConfig, ModelMap, ModelSpec};
 use router_core::engine::{RouteOutcome, Router};
 use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
@@ -97,10 +97,12 @@ impl Policy {
     /// Models are loaded through `models` (shared with the other policies built from it).
     pub fn load(
         path: &Path,
+        model_maps: &[ModelMap],
         upstream: Option<&str>,
         models: &ModelRegistry,
     ) -> anyhow::Result<Policy> {
-        let loaded = LoadedConfig::from_file(path)?;
+        let mut loaded = LoadedConfig::from_file(path)?;
+        loaded.map_models(model_maps)?;
         let router = Router::new(&loaded, models)?;
         let caches = ResponseCaches::build(&loaded, models)?;
         Self::from_router(router, caches, upstream, &|var| std::env::var(var).ok())

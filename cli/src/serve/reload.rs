@@ -34,9 +34,10 @@ impl Reloader {
         let path = self.state.settings.config.clone();
         *last_seen = tokio::fs::read(&path).await.ok();
         let upstream = self.state.settings.upstream_override.clone();
+        let maps = self.state.settings.model_maps.clone();
         let registry = Arc::clone(&self.state.models);
         let loaded = tokio::task::spawn_blocking(move || {
-            Policy::load(&path, upstream.as_deref(), &registry)
+            Policy::load(&path, &maps, upstream.as_deref(), &registry)
         })
         .await;
         let result = match loaded {

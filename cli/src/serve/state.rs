@@ -33,6 +33,8 @@ pub enum BlockMode {
 pub struct Settings {
     /// The decision config file (reloaded on SIGHUP and on change).
     pub config: PathBuf,
+    /// `--model REF=DIR` mappings, applied at every load.
+    pub model_maps: Vec<router_core::config::ModelMap>,
     /// Model names that ask for routing (`auto`).
     pub auto_names: Vec<String>,
     /// Whether a configured model's name bypasses routing and goes to that model.

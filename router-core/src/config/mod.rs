@@ -16,6 +16,7 @@
 
 mod linemap;
 mod load;
+mod model_map;
 mod projection_schema;
 mod reasoning;
 pub mod schema;
@@ -28,6 +29,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use linemap::LineMap;
+pub use model_map::{ModelMap, MODEL_FAMILIES};
 pub use projection_schema::*;
 pub use reasoning::merge_json;
 pub use schema::*;

@@ -29,7 +29,7 @@ fn source(
         _ => Err(Error::Config {
             location: format!("global.model_catalog.{field}"),
             message: format!(
-                "{kind} signals are used (by a decision or a projection) but no model is configured here"
+                "{kind} signals are used (by a decision or a projection) but no model is configured here (set it, or map one with `--model {kind}=DIR`)"
             ),
         }),
     }
