@@ -30,6 +30,9 @@ enum Command {
     Train(cmd::train::TrainArgs),
     /// Replay a Parquet request log through a decision config and score it.
     Eval(cmd::eval::EvalArgs),
+    /// Compute the model-based signals of a request log once, into the signal store.
+    #[command(subcommand)]
+    Signals(cmd::signals::SignalsCommand),
     /// Offline A/B of two decision configs on the same request log, with paired statistics.
     Compare(cmd::compare::CompareArgs),
     /// CI regression gate: check a report against thresholds; exit 1 on regression.
@@ -54,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => cmd::train::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Compare(args) => cmd::compare::run(args),
+        Command::Signals(args) => cmd::signals::run(args),
         Command::Gate(args) => cmd::gate::run(args),
         Command::Probe(args) => cmd::probe::run(args),
         Command::Serve(args) => cmd::serve::run(args),

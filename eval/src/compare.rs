@@ -6,7 +6,6 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use router_core::config::ModelMap;
-use router_core::inference::ModelRegistry;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
@@ -44,6 +43,8 @@ pub struct CompareOptions {
     pub max_examples: usize,
     /// `--model REF=DIR` mappings applied to both configs.
     pub model_maps: Vec<ModelMap>,
+    /// The signal store folder (see [`crate::evaluate::EvalOptions::signal_store`]).
+    pub signal_store: Option<std::path::PathBuf>,
 }
 
 /// Paired per-category comparison.
@@ -108,6 +109,9 @@ pub struct CompareReport {
     pub config_b: InputFile,
     /// Log.
     pub log: InputFile,
+    /// The signal store both configs read model outputs from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_store: Option<crate::signal_store::StoreUse>,
     /// Requests.
     pub requests: u64,
     /// A's metrics.
@@ -157,7 +161,12 @@ pub fn excerpt(text: &str, n: usize) -> String {
 pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
     let log_models = LogModels::of(&opts.log)?;
     // One registry: a model both configs name is loaded once.
-    let registry = ModelRegistry::default();
+    let store = opts
+        .signal_store
+        .as_deref()
+        .map(crate::signal_store::SignalStore::open)
+        .transpose()?;
+    let registry = crate::evaluate::registry_with(store.clone());
     let load = |config: &Path| {
         Policy::load(
             config,
@@ -294,6 +303,7 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
             path: opts.log.display().to_string(),
             sha256: log_sha256(&opts.log)?,
         },
+        signal_store: store.as_deref().map(|s| s.finish()).transpose()?,
         requests: n as u64,
         a: ma,
         b: mb,

@@ -16,6 +16,7 @@ use crate::outcomes::NONE_ID;
 use crate::replay::{replay, LogModels, Policy, ReplayData, ReplayOptions};
 use crate::report::{InputFile, Report, Sweep, SweepPoint, REPORT_FORMAT};
 use crate::scoring::{self, BreakdownInput, CurveInputs};
+use crate::signal_store::SignalStore;
 use crate::stats::Percentiles;
 use crate::sweep::{set_param, SweepSpec};
 
@@ -41,6 +42,9 @@ pub struct EvalOptions {
     pub sweep: Option<SweepSpec>,
     /// `--model REF=DIR` mappings applied to the config.
     pub model_maps: Vec<ModelMap>,
+    /// The signal store folder model outputs are read from and added to (`None`: every model
+    /// runs on every request).
+    pub signal_store: Option<PathBuf>,
 }
 
 /// Throughput numbers of the main replay.
@@ -138,6 +142,8 @@ pub struct ReportMeta<'a> {
     pub sweep: Option<Sweep>,
     /// `--model REF=DIR` mappings the config was loaded with.
     pub mapped_models: Vec<String>,
+    /// What the run did with the signal store.
+    pub signal_store: Option<crate::signal_store::StoreUse>,
 }
 
 /// Scores run `p` of `data` (policy `policy`) into a report.
@@ -235,6 +241,7 @@ pub fn build_report(
         created_utc: utc_now().0,
         config: meta.config,
         mapped_models: meta.mapped_models,
+        signal_store: meta.signal_store,
         log: meta.log,
         cost_settings: meta.options.cost.clone(),
         requests: run.len() as u64,
@@ -262,6 +269,14 @@ pub fn build_report(
         sweep: meta.sweep,
         curves,
     })
+}
+
+/// A registry whose signals keep their models' outputs in `store`, when given.
+pub fn registry_with(store: Option<std::sync::Arc<SignalStore>>) -> ModelRegistry {
+    match store {
+        Some(s) => ModelRegistry::default().with_output_store(s),
+        None => ModelRegistry::default(),
+    }
 }
 
 /// Runs the sweep of `opts`: one replay per value, each a point of the cost-quality curve.
@@ -336,7 +351,12 @@ pub fn run_sweep(
 /// Runs a whole evaluation and writes its files into `opts.out_dir`.
 pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
     let log_models = LogModels::of(&opts.log)?;
-    let registry = ModelRegistry::default();
+    let store = opts
+        .signal_store
+        .as_deref()
+        .map(SignalStore::open)
+        .transpose()?;
+    let registry = registry_with(store.clone());
     let policy = Policy::load(
         &opts.config,
         &opts.model_maps,
@@ -383,6 +403,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
         Some(spec) => Some(run_sweep(spec, opts, &registry, &log_models, &data)?),
         None => None,
     };
+    let signal_store = store.as_deref().map(SignalStore::finish).transpose()?;
     let report = build_report(
         &data,
         0,
@@ -404,6 +425,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
                 .iter()
                 .map(|m| format!("{}={}", m.reference, m.dir.display()))
                 .collect(),
+            signal_store,
         },
     )?;
     let json_path = opts.out_dir.join("report.json");

@@ -26,6 +26,7 @@ pub mod report_html;
 pub mod report_md;
 pub mod scoring;
 pub mod served_log;
+pub mod signal_store;
 pub mod stats;
 pub mod sweep;
 

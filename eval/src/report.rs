@@ -186,6 +186,9 @@ pub struct Report {
     /// names: thresholds calibrated for those may not transfer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mapped_models: Vec<String>,
+    /// The signal store the run read model outputs from and added to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_store: Option<crate::signal_store::StoreUse>,
     /// The request log.
     pub log: InputFile,
     /// Cost and latency derivation settings.

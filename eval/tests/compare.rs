@@ -24,6 +24,7 @@ fn paired_differences_and_mcnemar_by_hand() {
         seed: 3,
         max_examples: 10,
         model_maps: Vec::new(),
+        signal_store: None,
     })
     .unwrap();
     // Quality B - A per request: r0 0-1 = -1, r1 0, r2 0, r3 0 -> mean -0.25.

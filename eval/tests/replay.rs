@@ -32,6 +32,7 @@ fn options(dir: &std::path::Path, config: PathBuf, sweep: Option<SweepSpec>) -> 
         allow_unscored: false,
         sweep,
         model_maps: Vec::new(),
+        signal_store: None,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct CompareArgs {
     pub cost: CostArgs,
     #[command(flatten)]
     pub models: super::ModelArgs,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
 }
 
 fn stem(p: &std::path::Path) -> String {
@@ -68,6 +70,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         seed: args.seed,
         max_examples: args.examples,
         model_maps: args.models.models,
+        signal_store: args.store.dir(),
     };
     let r = run_compare(&opts)?;
     let fmt_ci = |c: &Option<eval::stats::BootstrapCi>, k: f64| match c {

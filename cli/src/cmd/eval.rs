@@ -95,6 +95,8 @@ pub struct EvalArgs {
     pub cost: CostArgs,
     #[command(flatten)]
     pub models: super::ModelArgs,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
 }
 
 /// Runs `routelab eval`.
@@ -147,6 +149,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         allow_unscored: args.cost.allow_unscored,
         sweep,
         model_maps: args.models.models,
+        signal_store: args.store.dir(),
     };
     let out = run_eval(&opts)?;
     let r = &out.report;
@@ -189,6 +192,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         s.decode.as_secs_f64(),
         s.route.as_secs_f64()
     );
+    if let Some(store) = &r.signal_store {
+        for (name, m) in &store.models {
+            println!(
+                "signal store {}/{name}: {} model outputs read, {} computed",
+                store.dir, m.read, m.computed
+            );
+        }
+    }
     for f in &out.files {
         println!("wrote {}", f.display());
     }

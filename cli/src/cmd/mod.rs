@@ -9,9 +9,36 @@ pub mod mock_upstream;
 pub mod probe;
 pub mod route;
 pub mod serve;
+pub mod signals;
 pub mod train;
 
 use router_core::config::ModelMap;
+
+/// `--signals DIR` / `--no-signal-store`, shared by the subcommands that replay logs.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StoreArgs {
+    /// Signal store folder: model outputs are read from it and the missing ones added
+    /// (default `$ROUTELAB_CACHE/signals`, else `~/.cache/routelab/signals`).
+    #[arg(long, value_name = "DIR")]
+    pub signals: Option<std::path::PathBuf>,
+    /// Run every model on every request, reading and keeping nothing.
+    #[arg(long, conflicts_with = "signals")]
+    pub no_signal_store: bool,
+}
+
+impl StoreArgs {
+    /// The store folder to use, if any.
+    pub fn dir(&self) -> Option<std::path::PathBuf> {
+        if self.no_signal_store {
+            return None;
+        }
+        Some(
+            self.signals
+                .clone()
+                .unwrap_or_else(|| router_core::paths::cache_root().join("signals")),
+        )
+    }
+}
 
 /// `--model REF=DIR`, shared by every subcommand that loads a config.
 #[derive(clap::Args, Debug, Clone, Default)]

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 
 use super::embed::Embedder;
-use super::options::InferenceOptions;
+use super::options::{InferenceOptions, DEFAULT_MAX_LENGTH};
+use super::outputs::{Memo, ModelId, OutputStore};
 use super::sequence::SequenceClassifier;
 use super::source::ModelSource;
 use super::token::TokenClassifier;
@@ -27,6 +28,8 @@ type Cache<T> = Mutex<HashMap<String, Arc<T>>>;
 #[derive(Default)]
 pub struct ModelRegistry {
     options: InferenceOptions,
+    /// Where the signals built from this registry keep their models' outputs (replays).
+    outputs: Option<Arc<dyn OutputStore>>,
     sequence: Cache<SequenceClassifier>,
     token: Cache<TokenClassifier>,
     embedder: Cache<Embedder>,
@@ -39,6 +42,30 @@ impl ModelRegistry {
             options,
             ..Default::default()
         }
+    }
+
+    /// This registry, with the signals built from it keeping their models' outputs in `store`
+    /// (a replay's signal store; serve keeps none).
+    pub fn with_output_store(mut self, store: Arc<dyn OutputStore>) -> Self {
+        self.outputs = Some(store);
+        self
+    }
+
+    /// The store handle for the model at `source` of `kind` (`sequence`, `token`, `embedding`),
+    /// when this registry has a store: the model is identified by its content, hashed now.
+    pub fn memo(&self, kind: &'static str, source: &ModelSource) -> Result<Option<Memo>> {
+        let Some(store) = &self.outputs else {
+            return Ok(None);
+        };
+        let dir = source.resolve()?;
+        let id = ModelId {
+            kind,
+            content: content_key(&dir)?,
+            max_length: self.options.max_length.unwrap_or(DEFAULT_MAX_LENGTH),
+            dir: dir.display().to_string(),
+        };
+        store.prepare(&id)?;
+        Ok(Some(Memo::new(Arc::clone(store), id)))
     }
 
     /// The options models are loaded with.

@@ -16,7 +16,7 @@ use crate::export::Task;
 use crate::{Error, Result};
 
 /// A labelled span of the input text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Entity {
     /// Entity type (the tag without its `B-`/`I-` prefix), e.g. `EMAIL_ADDRESS`.
     pub label: String,

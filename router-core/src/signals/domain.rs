@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::DomainRule;
-use crate::inference::SequenceClassifier;
+use crate::inference::{outputs, Memo, SequenceClassifier};
 use crate::request::RouteRequest;
 use crate::Result;
 
@@ -24,6 +24,7 @@ pub struct DomainSignal {
     /// Per rule: name and normalised labels.
     rules: Vec<(String, BTreeSet<String>)>,
     threshold: f32,
+    memo: Option<Memo>,
 }
 
 /// Lowercases and unifies `_`, `-` and runs of spaces.
@@ -70,7 +71,15 @@ impl DomainSignal {
             model,
             rules,
             threshold,
+            memo: None,
         })
+    }
+
+    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
+    /// store) when given.
+    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
+        self.memo = memo;
+        self
     }
 }
 
@@ -80,13 +89,12 @@ impl Signal for DomainSignal {
     }
 
     fn evaluate(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
-        let probs = self.model.classify(request.user_text())?;
-        Ok(self.matches(&probs))
+        Ok(self.evaluate_batch(&[request])?.remove(0))
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
         let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
-        let probs = self.model.classify_batch(&texts)?;
+        let probs = outputs::scores(self.memo.as_ref(), &texts, |t| self.model.classify_batch(t))?;
         Ok(probs.iter().map(|p| self.matches(p)).collect())
     }
 }

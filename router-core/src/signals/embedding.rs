@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::{Aggregation, EmbeddingRule};
-use crate::inference::Embedder;
+use crate::inference::{outputs, Embedder, Memo};
 use crate::request::RouteRequest;
 use crate::Result;
 
@@ -28,6 +28,7 @@ struct Rule {
 pub struct EmbeddingSignal {
     model: Arc<Embedder>,
     rules: Vec<Rule>,
+    memo: Option<Memo>,
 }
 
 /// Aggregates candidate similarities: only the `top_k` largest count when set; `Max` and `Any`
@@ -77,7 +78,18 @@ impl EmbeddingSignal {
                 vectors: vectors.by_ref().take(r.candidates.len()).collect(),
             })
             .collect();
-        Ok(EmbeddingSignal { model, rules })
+        Ok(EmbeddingSignal {
+            model,
+            rules,
+            memo: None,
+        })
+    }
+
+    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
+    /// store) when given.
+    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
+        self.memo = memo;
+        self
     }
 }
 
@@ -87,11 +99,7 @@ impl Signal for EmbeddingSignal {
     }
 
     fn evaluate(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
-        if self.rules.is_empty() {
-            return Ok(Vec::new());
-        }
-        let q = self.model.embed(request.user_text())?;
-        Ok(self.matches(&q))
+        Ok(self.evaluate_batch(&[request])?.remove(0))
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
@@ -99,7 +107,8 @@ impl Signal for EmbeddingSignal {
             return Ok(vec![Vec::new(); requests.len()]);
         }
         let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
-        let embeddings = self.model.embed_batch(&texts)?;
+        let embeddings =
+            outputs::scores(self.memo.as_ref(), &texts, |t| self.model.embed_batch(t))?;
         Ok(embeddings.iter().map(|q| self.matches(q)).collect())
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::JailbreakRule;
-use crate::inference::SequenceClassifier;
+use crate::inference::{outputs, Memo, SequenceClassifier};
 use crate::request::RouteRequest;
 use crate::{Error, Result};
 
@@ -31,6 +31,7 @@ pub struct JailbreakSignal {
     model: Arc<SequenceClassifier>,
     class: usize,
     rules: Vec<Rule>,
+    memo: Option<Memo>,
 }
 
 /// Index of the jailbreak class among `labels`.
@@ -70,7 +71,15 @@ impl JailbreakSignal {
             model,
             class,
             rules,
+            memo: None,
         })
+    }
+
+    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
+    /// store) when given.
+    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
+        self.memo = memo;
+        self
     }
 }
 
@@ -105,7 +114,7 @@ impl Signal for JailbreakSignal {
                 texts.push(conversations[i].as_str());
             }
         }
-        let probs = self.model.classify_batch(&texts)?;
+        let probs = outputs::scores(self.memo.as_ref(), &texts, |t| self.model.classify_batch(t))?;
         let per_request = usize::from(last) + usize::from(history);
         Ok(probs
             .chunks(per_request)

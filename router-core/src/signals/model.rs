@@ -63,12 +63,10 @@ pub fn build_model_signal(
                 catalog.modules.classifier.domain.as_ref(),
                 DEFAULT_DOMAIN_THRESHOLD,
             );
-            Ok(Box::new(DomainSignal::new(
-                registry.sequence(&src)?,
-                &signals.domains,
-                Some(used),
-                t,
-            )?))
+            Ok(Box::new(
+                DomainSignal::new(registry.sequence(&src)?, &signals.domains, Some(used), t)?
+                    .with_memo(registry.memo("sequence", &src)?),
+            ))
         }
         SignalKind::Jailbreak => {
             let src = source(
@@ -81,12 +79,10 @@ pub fn build_model_signal(
                 catalog.modules.prompt_guard.as_ref(),
                 DEFAULT_JAILBREAK_THRESHOLD,
             );
-            Ok(Box::new(JailbreakSignal::new(
-                registry.sequence(&src)?,
-                &signals.jailbreak,
-                Some(used),
-                t,
-            )?))
+            Ok(Box::new(
+                JailbreakSignal::new(registry.sequence(&src)?, &signals.jailbreak, Some(used), t)?
+                    .with_memo(registry.memo("sequence", &src)?),
+            ))
         }
         SignalKind::Pii => {
             let src = source(
@@ -99,12 +95,10 @@ pub fn build_model_signal(
                 catalog.modules.classifier.pii.as_ref(),
                 DEFAULT_PII_THRESHOLD,
             );
-            Ok(Box::new(PiiSignal::new(
-                registry.token(&src)?,
-                &signals.pii,
-                Some(used),
-                t,
-            )))
+            Ok(Box::new(
+                PiiSignal::new(registry.token(&src)?, &signals.pii, Some(used), t)
+                    .with_memo(registry.memo("token", &src)?),
+            ))
         }
         SignalKind::Embedding => {
             let src = source(
@@ -113,11 +107,10 @@ pub fn build_model_signal(
                 kind,
                 base_dir,
             )?;
-            Ok(Box::new(EmbeddingSignal::new(
-                registry.embedder(&src)?,
-                &signals.embeddings,
-                Some(used),
-            )?))
+            Ok(Box::new(
+                EmbeddingSignal::new(registry.embedder(&src)?, &signals.embeddings, Some(used))?
+                    .with_memo(registry.memo("embedding", &src)?),
+            ))
         }
         SignalKind::Keyword
         | SignalKind::Context

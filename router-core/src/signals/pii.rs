@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::PiiRule;
-use crate::inference::{Entity, TokenClassifier};
+use crate::inference::{outputs, Entity, Memo, TokenClassifier};
 use crate::request::RouteRequest;
 use crate::Result;
 
@@ -40,6 +40,7 @@ impl Rule {
 pub struct PiiSignal {
     model: Arc<TokenClassifier>,
     rules: Vec<Rule>,
+    memo: Option<Memo>,
 }
 
 fn upper_set(v: &[String]) -> BTreeSet<String> {
@@ -65,7 +66,18 @@ impl PiiSignal {
                 include_history: r.include_history,
             })
             .collect();
-        PiiSignal { model, rules }
+        PiiSignal {
+            model,
+            rules,
+            memo: None,
+        }
+    }
+
+    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
+    /// store) when given.
+    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
+        self.memo = memo;
+        self
     }
 }
 
@@ -88,7 +100,8 @@ impl Signal for PiiSignal {
         if history {
             texts.push(conversation.as_str());
         }
-        let found = self.model.entities_batch(&texts)?;
+        let found =
+            outputs::entities(self.memo.as_ref(), &texts, |t| self.model.entities_batch(t))?;
         let (e_last, e_hist) = (&found[0], &found[found.len() - 1]);
         Ok(self
             .rules

@@ -1,0 +1,204 @@
+//! The signal store: a replay with it gives the same decisions and report numbers as one
+//! without (up to timings and the store's own entry), a warm store runs no model, a changed
+//! candidate list is applied to the stored outputs, a changed model file gets a store of its
+//! own, and a part that is not one of ours fails with its path.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use eval::evaluate::{run_eval, EvalOptions};
+use eval::replay::ReplayOptions;
+use serde_json::Value;
+
+/// The real MiniLM (the test suite fetches it).
+fn minilm() -> PathBuf {
+    let dir = router_core::paths::default_model_dir();
+    assert!(
+        dir.join("model.safetensors").exists(),
+        "run scripts/fetch-model.sh"
+    );
+    dir
+}
+
+/// A config whose `math` decision is an embedding signal over `candidates`.
+fn config(model: &Path, candidates: &str) -> String {
+    format!(
+        r#"
+providers:
+  defaults: {{default_model: small}}
+  models:
+    - {{name: small, pricing: {{prompt_per_1m: 1, completion_per_1m: 2}}}}
+    - {{name: big, pricing: {{prompt_per_1m: 10, completion_per_1m: 20}}}}
+global:
+  model_catalog:
+    embeddings: {{semantic: {{bert_model_path: "{}"}}}}
+routing:
+  signals:
+    embeddings:
+      - {{name: math_like, threshold: 0.45, candidates: [{candidates}]}}
+  decisions:
+    - {{name: math, rules: {{type: embedding, name: math_like}}, modelRefs: [{{model: big}}]}}
+"#,
+        model.display()
+    )
+}
+
+fn eval(dir: &Path, config: &Path, store: Option<&Path>, out: &str) -> (Value, PathBuf) {
+    let log = dir.join("log.parquet");
+    if !log.exists() {
+        tiny_log(&log);
+    }
+    let opts = EvalOptions {
+        config: config.to_path_buf(),
+        log,
+        out_dir: dir.join(out),
+        run_name: "store".into(),
+        replay: ReplayOptions {
+            progress: false,
+            ..Default::default()
+        },
+        allow_unscored: false,
+        sweep: None,
+        model_maps: Vec::new(),
+        signal_store: store.map(Path::to_path_buf),
+    };
+    let out = run_eval(&opts).unwrap();
+    let report = serde_json::to_value(&out.report).unwrap();
+    (report, opts.out_dir.join("decisions.parquet"))
+}
+
+/// The report without what may differ between runs: timings, creation time, the store entry.
+fn comparable(mut r: Value) -> Value {
+    let o = r.as_object_mut().unwrap();
+    for k in [
+        "created_utc",
+        "router_overhead_us",
+        "signal_store",
+        "run_name",
+    ] {
+        o.remove(k);
+    }
+    r
+}
+
+fn store_use(r: &Value) -> (u64, u64, u64) {
+    let models = r["signal_store"]["models"].as_object().unwrap();
+    assert_eq!(models.len(), 1);
+    let m = models.values().next().unwrap();
+    let n = |k: &str| m[k].as_u64().unwrap();
+    (n("stored"), n("read"), n("computed"))
+}
+
+#[test]
+fn replays_with_the_store_equal_replays_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("signals");
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        &config(&minilm(), "integrals and derivatives, "),
+    );
+    let (plain, plain_rows) = eval(dir.path(), &cfg, None, "plain");
+    assert!(plain.get("signal_store").is_none());
+    let (cold, cold_rows) = eval(dir.path(), &cfg, Some(&store), "cold");
+    // Four distinct prompts: four embeddings computed.
+    assert_eq!(store_use(&cold), (0, 0, 4));
+    let (warm, warm_rows) = eval(dir.path(), &cfg, Some(&store), "warm");
+    assert_eq!(store_use(&warm), (4, 4, 0));
+    assert_eq!(comparable(cold.clone()), comparable(plain.clone()));
+    assert_eq!(comparable(warm), comparable(plain.clone()));
+    // decisions.parquet carries the router timings: compare its decisions, not its bytes.
+    assert_eq!(decisions(&cold_rows), decisions(&plain_rows));
+    assert_eq!(decisions(&warm_rows), decisions(&plain_rows));
+    // The policy routes something each way, so the equality says something.
+    let d = decisions(&plain_rows);
+    assert!(
+        d.iter().any(|x| x.is_some()) && d.iter().any(|x| x.is_none()),
+        "{d:?}"
+    );
+
+    // New candidates: the stored query embeddings are compared with them, no model runs.
+    let cfg2 = write(
+        dir.path(),
+        "c2.yaml",
+        &config(&minilm(), "the capital city of a country"),
+    );
+    let (plain2, rows2) = eval(dir.path(), &cfg2, None, "plain2");
+    let (warm2, warm_rows2) = eval(dir.path(), &cfg2, Some(&store), "warm2");
+    assert_eq!(store_use(&warm2), (4, 4, 0));
+    assert_eq!(comparable(warm2), comparable(plain2));
+    assert_eq!(decisions(&warm_rows2), decisions(&rows2));
+    assert_ne!(decisions(&rows2), decisions(&plain_rows));
+
+    // A changed model file is another model: nothing of the old one is read.
+    let copy = dir.path().join("minilm-copy");
+    std::fs::create_dir(&copy).unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(minilm().join(f), copy.join(f)).unwrap();
+    }
+    let mut conf: Value =
+        serde_json::from_slice(&std::fs::read(copy.join("config.json")).unwrap()).unwrap();
+    conf["routelab_note"] = Value::String("re-exported".into());
+    std::fs::write(copy.join("config.json"), serde_json::to_vec(&conf).unwrap()).unwrap();
+    let cfg3 = write(
+        dir.path(),
+        "c3.yaml",
+        &config(&copy, "integrals and derivatives, "),
+    );
+    let (other, _) = eval(dir.path(), &cfg3, Some(&store), "other");
+    assert_eq!(store_use(&other), (0, 0, 4));
+    let folders = std::fs::read_dir(&store).unwrap().count();
+    assert_eq!(folders, 2);
+}
+
+/// The `decision` column of a decisions.parquet file.
+fn decisions(path: &Path) -> Vec<Option<String>> {
+    use arrow::array::AsArray;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for b in reader {
+        let b = b.unwrap();
+        let col = b.column_by_name("decision").unwrap().as_string::<i32>();
+        out.extend(col.iter().map(|v| v.map(String::from)));
+    }
+    out
+}
+
+#[test]
+fn a_foreign_part_fails_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("signals");
+    let cfg = write(dir.path(), "c.yaml", &config(&minilm(), "integrals"));
+    eval(dir.path(), &cfg, Some(&store), "first");
+    let model_dir = std::fs::read_dir(&store)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bad = model_dir.join("part-99999-0.parquet");
+    std::fs::write(&bad, b"not parquet").unwrap();
+    let log = dir.path().join("log.parquet");
+    let opts = EvalOptions {
+        config: cfg,
+        log,
+        out_dir: dir.path().join("second"),
+        run_name: "store".into(),
+        replay: ReplayOptions {
+            progress: false,
+            ..Default::default()
+        },
+        allow_unscored: false,
+        sweep: None,
+        model_maps: Vec::new(),
+        signal_store: Some(store),
+    };
+    let err = run_eval(&opts).unwrap_err().to_string();
+    assert!(err.contains("part-99999-0.parquet"), "{err}");
+}
