@@ -972,7 +972,8 @@ async fn served_traffic_is_recorded_and_replays() {
         json!({"model": "auto", "messages": [{"role": "user", "content": "hello"}],
                "tools": [{"type": "function", "function": {"name": "f"}}]}),
         json!({"model": "auto", "messages": [{"role": "user", "content": "forbidden"}]}),
-        json!({"model": "auto", "stream": true, "messages": [{"role": "user", "content": "an integral"}]}),
+        json!({"model": "auto", "stream": true, "stream_options": {"include_usage": true},
+               "messages": [{"role": "user", "content": "an integral"}]}),
         json!({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}),
     ];
     let mut served = Vec::new();
@@ -1016,9 +1017,10 @@ async fn served_traffic_is_recorded_and_replays() {
     assert!(rows
         .iter()
         .all(|r| r.outcomes.iter().all(|o| o.quality.is_none())));
-    // The blocked request went to no model; the stream has a latency but no usage.
+    // The blocked request went to no model; the stream's usage came in its last event.
     assert!(rows[2].outcomes.iter().all(|o| *o == Default::default()));
-    assert_eq!(rows[3].outcomes[big_at].input_tokens, None);
+    assert_eq!(rows[3].outcomes[big_at].input_tokens, Some(7));
+    assert_eq!(rows[3].outcomes[big_at].output_tokens, Some(3));
     assert!(rows[3].outcomes[big_at].latency_ms.is_some());
 
     let cfg_path = logs.path().join("config.yaml");

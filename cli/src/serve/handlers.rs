@@ -287,7 +287,13 @@ impl Recording {
         let usage = body
             .and_then(|b| serde_json::from_slice::<Value>(b).ok())
             .and_then(|v| v.get("usage").cloned());
+        self.usage(usage.as_ref());
+    }
+
+    /// Token counts from an OpenAI `usage` object.
+    fn usage(&mut self, usage: Option<&Value>) {
         if let Some(u) = usage {
+            let r = &mut self.record;
             r.input_tokens = u.get("prompt_tokens").and_then(Value::as_i64);
             r.output_tokens = u.get("completion_tokens").and_then(Value::as_i64);
         }
@@ -360,8 +366,8 @@ fn model_target<'p>(policy: &'p Policy, name: &str) -> Result<&'p ModelTarget, A
 
 /// Sends the request to the model and relays the answer with routelab's headers. With a
 /// cache slot the answer is read whole and, when successful, stored. A recorded request that
-/// is not a stream is read whole too, for the upstream's `usage`; a stream is recorded when its
-/// headers arrive.
+/// is not a stream is read whole too, for the upstream's `usage`; a stream is recorded when it
+/// ends (or the client leaves), with the `usage` one of its events carried.
 async fn proxy(
     state: &AppState,
     headers: &HeaderMap,
@@ -418,11 +424,16 @@ async fn proxy(
         };
         (buffered.into_response(), cache_state)
     } else {
-        if let Some(r) = record.as_mut() {
+        let on_end = record.take().map(|mut r| {
             r.answered(&model.name, upstream_response.status(), started, None);
-        }
+            Box::new(move |usage: Option<Value>| {
+                r.usage(usage.as_ref());
+                r.finish();
+            }) as upstream::OnStreamEnd
+        });
+        let metrics = state.metrics.clone();
         (
-            upstream::stream_response(upstream_response, model.name.clone(), state.metrics.clone()),
+            upstream::stream_response(upstream_response, model.name.clone(), metrics, on_end),
             "off",
         )
     };

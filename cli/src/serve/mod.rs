@@ -19,6 +19,7 @@ pub mod request_log;
 pub mod rewrite;
 pub mod state;
 pub mod upstream;
+pub mod usage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -157,15 +157,28 @@ fn relayed_head(resp: &reqwest::Response) -> (StatusCode, HeaderMap) {
     (status, headers)
 }
 
-/// Relays the upstream response chunk by chunk as it arrives (SSE streams included).
-pub fn stream_response(resp: reqwest::Response, model: String, metrics: Arc<Metrics>) -> Response {
+/// What a relayed stream calls at its end with the `usage` it carried (see [`super::usage`]).
+pub type OnStreamEnd = Box<dyn FnOnce(Option<serde_json::Value>) + Send>;
+
+/// Relays the upstream response chunk by chunk as it arrives (SSE streams included); with
+/// `on_end`, the chunks are scanned for the answer's `usage`.
+pub fn stream_response(
+    resp: reqwest::Response,
+    model: String,
+    metrics: Arc<Metrics>,
+    on_end: Option<OnStreamEnd>,
+) -> Response {
     let (status, headers) = relayed_head(&resp);
     let stream = resp.bytes_stream().inspect_err(move |e| {
         let kind = if e.is_timeout() { "timeout" } else { "body" };
         metrics.upstream_error(&model, kind);
         tracing::warn!(model, error = %error_chain(e), "upstream stream broke off");
     });
-    let mut out = Response::new(Body::from_stream(stream));
+    let body = match on_end {
+        Some(f) => Body::from_stream(super::usage::watch(stream, f)),
+        None => Body::from_stream(stream),
+    };
+    let mut out = Response::new(body);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     out

@@ -81,6 +81,11 @@ async fn echo(State(state): State<Arc<EchoState>>, request: Request) -> Response
             Duration::from_millis(header_u64(&parts.headers, "x-test-delay-ms").unwrap_or(0));
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
         let st = state.clone();
+        // As OpenAI: the usage in a last chunk, when asked for.
+        let include_usage = body
+            .pointer("/stream_options/include_usage")
+            .and_then(Value::as_bool)
+            == Some(true);
         tokio::spawn(async move {
             for i in 0..chunks {
                 if i > 0 {
@@ -98,6 +103,11 @@ async fn echo(State(state): State<Arc<EchoState>>, request: Request) -> Response
                 {
                     return;
                 }
+            }
+            if include_usage {
+                let usage = json!({"object": "chat.completion.chunk", "choices": [],
+                                   "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}});
+                let _ = tx.send(Bytes::from(format!("data: {usage}\n\n"))).await;
             }
             let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
         });
