@@ -45,12 +45,12 @@ routing:
     )
 }
 
-fn eval(dir: &Path, config: &Path, store: Option<&Path>, out: &str) -> (Value, PathBuf) {
+fn options(dir: &Path, config: &Path, store: Option<&Path>, out: &str) -> EvalOptions {
     let log = dir.join("log.parquet");
     if !log.exists() {
         tiny_log(&log);
     }
-    let opts = EvalOptions {
+    EvalOptions {
         config: config.to_path_buf(),
         log,
         out_dir: dir.join(out),
@@ -63,7 +63,11 @@ fn eval(dir: &Path, config: &Path, store: Option<&Path>, out: &str) -> (Value, P
         sweep: None,
         model_maps: Vec::new(),
         signal_store: store.map(Path::to_path_buf),
-    };
+    }
+}
+
+fn eval(dir: &Path, config: &Path, store: Option<&Path>, out: &str) -> (Value, PathBuf) {
+    let opts = options(dir, config, store, out);
     let out = run_eval(&opts).unwrap();
     let report = serde_json::to_value(&out.report).unwrap();
     (report, opts.out_dir.join("decisions.parquet"))
@@ -184,21 +188,7 @@ fn a_foreign_part_fails_with_its_path() {
         .path();
     let bad = model_dir.join("part-99999-0.parquet");
     std::fs::write(&bad, b"not parquet").unwrap();
-    let log = dir.path().join("log.parquet");
-    let opts = EvalOptions {
-        config: cfg,
-        log,
-        out_dir: dir.path().join("second"),
-        run_name: "store".into(),
-        replay: ReplayOptions {
-            progress: false,
-            ..Default::default()
-        },
-        allow_unscored: false,
-        sweep: None,
-        model_maps: Vec::new(),
-        signal_store: Some(store),
-    };
+    let opts = options(dir.path(), &cfg, Some(&store), "second");
     let err = run_eval(&opts).unwrap_err().to_string();
     assert!(err.contains("part-99999-0.parquet"), "{err}");
 }

@@ -21,14 +21,13 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use router_core::export::{
-    AdapterConfig, BaseSource, Pooling, Task, ADAPTER_CONFIG_FILE, ADAPTER_DIR,
-    ADAPTER_WEIGHTS_FILE, BASE_SOURCE_FILE, WEIGHTS_FILE,
+    AdapterConfig, BaseSource, ADAPTER_CONFIG_FILE, ADAPTER_DIR, ADAPTER_WEIGHTS_FILE,
+    BASE_SOURCE_FILE, WEIGHTS_FILE,
 };
 use router_core::inference::{InferenceOptions, ModelSource, SequenceClassifier};
-use train::bert::BertInit;
 use train::export::{export, ExportInputs};
 use train::lora::{LoraSettings, TargetModule};
-use train::model::{read_model_config, Classifier, ClassifierInit, HeadKind};
+use train::model::{read_model_config, Classifier};
 use train::weights::transpose;
 
 /// The fixture: the texts, label names, and the logits each Hugging Face route gave.
@@ -102,20 +101,7 @@ fn export_formula_model(base: &Path, labels: &[String], out: &Path) {
     let cfg = read_model_config(&base.join("config.json")).unwrap();
     let device = Device::flex();
     let lora = lora();
-    let init = ClassifierInit {
-        bert: BertInit {
-            config: &cfg,
-            lora: Some(&lora),
-            hidden_dropout: 0.0,
-            attention_dropout: 0.0,
-        },
-        head: HeadKind {
-            task: Task::SequenceClassification,
-            pooling: Pooling::Cls,
-        },
-        num_labels: labels.len(),
-        seed: 0,
-    };
+    let init = common::reference_init(&cfg, &lora, labels.len());
     let mut model = Classifier::from_base(&base.join(WEIGHTS_FILE), &init, &device).unwrap();
     set_formula_values(&mut model, &device);
     let report = serde_json::json!({});

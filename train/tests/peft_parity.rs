@@ -12,12 +12,10 @@ mod common;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
-use router_core::export::{Pooling, Task};
-use train::bert::BertInit;
 use train::data::{Example, Target};
 use train::encode::{make_batch, Encoded, Encoder};
 use train::lora::{LoraSettings, TargetModule};
-use train::model::{read_model_config, Classifier, ClassifierInit, HeadKind};
+use train::model::{read_model_config, Classifier};
 use train::schedule::linear_warmup_decay;
 use train::trainer::{adamw, batch_loss, optimizer_step};
 use train::weights::{to_vec, transpose};
@@ -94,20 +92,7 @@ fn four_steps_match_pytorch_peft() {
     };
     let cfg = read_model_config(&dir.join("config.json")).unwrap();
     let device = Device::flex().autodiff();
-    let init = ClassifierInit {
-        bert: BertInit {
-            config: &cfg,
-            lora: Some(&lora),
-            hidden_dropout: 0.0,
-            attention_dropout: 0.0,
-        },
-        head: HeadKind {
-            task: Task::SequenceClassification,
-            pooling: Pooling::Cls,
-        },
-        num_labels: fx.labels.len(),
-        seed: 0,
-    };
+    let init = common::reference_init(&cfg, &lora, fx.labels.len());
     let mut model = Classifier::from_base(&dir.join("model.safetensors"), &init, &device).unwrap();
     set_initial_values(&mut model, &r.targets, r.rank, &device);
 

@@ -115,43 +115,92 @@ impl Memo {
     }
 }
 
-/// `compute(texts)` through `memo` when there is one: for score vectors.
-pub(crate) fn scores(
-    memo: Option<&Memo>,
-    texts: &[&str],
-    compute: impl FnOnce(&[&str]) -> Result<Vec<Vec<f32>>>,
-) -> Result<Vec<Vec<f32>>> {
-    match memo {
-        None => compute(texts),
-        Some(m) => m.run(
-            texts,
-            compute,
-            |v| Output::Scores(v.clone()),
-            |o| match o {
-                Output::Scores(v) => Some(v),
-                Output::Entities(_) => None,
-            },
-        ),
+impl Output {
+    fn into_scores(self) -> Option<Vec<f32>> {
+        match self {
+            Output::Scores(v) => Some(v),
+            Output::Entities(_) => None,
+        }
+    }
+
+    fn into_entities(self) -> Option<Vec<Entity>> {
+        match self {
+            Output::Entities(v) => Some(v),
+            Output::Scores(_) => None,
+        }
     }
 }
 
-/// `compute(texts)` through `memo` when there is one: for entity lists.
-pub(crate) fn entities(
-    memo: Option<&Memo>,
-    texts: &[&str],
-    compute: impl FnOnce(&[&str]) -> Result<Vec<Vec<Entity>>>,
-) -> Result<Vec<Vec<Entity>>> {
-    match memo {
-        None => compute(texts),
-        Some(m) => m.run(
-            texts,
-            compute,
-            |v| Output::Entities(v.clone()),
-            |o| match o {
-                Output::Entities(v) => Some(v),
-                Output::Scores(_) => None,
-            },
-        ),
+/// A model with the store its outputs go through (none: it always runs). Signals hold their
+/// model this way; everything but the output calls reaches the model itself (`Deref`).
+pub struct Stored<T> {
+    model: Arc<T>,
+    memo: Option<Memo>,
+}
+
+impl<T> Stored<T> {
+    /// `model`, its outputs read from and kept in `memo` when given.
+    pub fn new(model: Arc<T>, memo: Option<Memo>) -> Self {
+        Stored { model, memo }
+    }
+
+    /// Score vectors of `texts` through the store.
+    fn scores(
+        &self,
+        texts: &[&str],
+        compute: impl FnOnce(&[&str]) -> Result<Vec<Vec<f32>>>,
+    ) -> Result<Vec<Vec<f32>>> {
+        match &self.memo {
+            None => compute(texts),
+            Some(m) => m.run(
+                texts,
+                compute,
+                |v| Output::Scores(v.clone()),
+                Output::into_scores,
+            ),
+        }
+    }
+}
+
+impl<T> From<Arc<T>> for Stored<T> {
+    fn from(model: Arc<T>) -> Self {
+        Stored::new(model, None)
+    }
+}
+
+impl<T> std::ops::Deref for Stored<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.model
+    }
+}
+
+impl Stored<super::SequenceClassifier> {
+    /// [`super::SequenceClassifier::classify_batch`], through the store.
+    pub fn classify_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.scores(texts, |t| self.model.classify_batch(t))
+    }
+}
+
+impl Stored<super::Embedder> {
+    /// [`super::Embedder::embed_batch`], through the store.
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.scores(texts, |t| self.model.embed_batch(t))
+    }
+}
+
+impl Stored<super::TokenClassifier> {
+    /// [`super::TokenClassifier::entities_batch`], through the store.
+    pub fn entities_batch(&self, texts: &[&str]) -> Result<Vec<Vec<Entity>>> {
+        match &self.memo {
+            None => self.model.entities_batch(texts),
+            Some(m) => m.run(
+                texts,
+                |t| self.model.entities_batch(t),
+                |v| Output::Entities(v.clone()),
+                Output::into_entities,
+            ),
+        }
     }
 }
 
@@ -191,14 +240,21 @@ mod tests {
             calls.lock().unwrap().push(t.len());
             Ok(t.iter().map(|s| vec![s.len() as f32]).collect())
         };
-        let first = scores(Some(&memo), &["ab", "c"], compute).unwrap();
-        let second = scores(Some(&memo), &["c", "ab", "xyz"], compute).unwrap();
+        let wrap = |v: &Vec<f32>| Output::Scores(v.clone());
+        let first = memo
+            .run(&["ab", "c"], compute, wrap, Output::into_scores)
+            .unwrap();
+        let second = memo
+            .run(&["c", "ab", "xyz"], compute, wrap, Output::into_scores)
+            .unwrap();
         assert_eq!(first, vec![vec![2.0], vec![1.0]]);
         assert_eq!(second, vec![vec![1.0], vec![2.0], vec![3.0]]);
         // The second call ran the model on "xyz" alone.
         assert_eq!(*calls.lock().unwrap(), vec![2, 1]);
         let other = Memo::new(store, id("b"));
-        scores(Some(&other), &["c"], compute).unwrap();
+        other
+            .run(&["c"], compute, wrap, Output::into_scores)
+            .unwrap();
         assert_eq!(*calls.lock().unwrap(), vec![2, 1, 1]);
         assert_ne!(id("a").name(), id("b").name());
     }

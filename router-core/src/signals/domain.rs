@@ -7,11 +7,10 @@
 //! `-` and spaces treated alike (`computer_science` = `Computer Science`).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::DomainRule;
-use crate::inference::{outputs, Memo, SequenceClassifier};
+use crate::inference::{SequenceClassifier, Stored};
 use crate::request::RouteRequest;
 use crate::Result;
 
@@ -20,11 +19,10 @@ pub const DEFAULT_DOMAIN_THRESHOLD: f32 = 0.5;
 
 /// Compiled domain rules over one classifier.
 pub struct DomainSignal {
-    model: Arc<SequenceClassifier>,
+    model: Stored<SequenceClassifier>,
     /// Per rule: name and normalised labels.
     rules: Vec<(String, BTreeSet<String>)>,
     threshold: f32,
-    memo: Option<Memo>,
 }
 
 /// Lowercases and unifies `_`, `-` and runs of spaces.
@@ -40,11 +38,12 @@ impl DomainSignal {
     /// Builds the rules named in `used` (all when `None`); warns about categories the model
     /// cannot predict.
     pub fn new(
-        model: Arc<SequenceClassifier>,
+        model: impl Into<Stored<SequenceClassifier>>,
         rules: &[DomainRule],
         used: Option<&BTreeSet<String>>,
         threshold: f32,
     ) -> Result<Self> {
+        let model = model.into();
         let known: BTreeSet<String> = model.labels().iter().map(|l| normalize_label(l)).collect();
         let rules = rules
             .iter()
@@ -71,15 +70,7 @@ impl DomainSignal {
             model,
             rules,
             threshold,
-            memo: None,
         })
-    }
-
-    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
-    /// store) when given.
-    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
-        self.memo = memo;
-        self
     }
 }
 
@@ -94,7 +85,7 @@ impl Signal for DomainSignal {
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
         let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
-        let probs = outputs::scores(self.memo.as_ref(), &texts, |t| self.model.classify_batch(t))?;
+        let probs = self.model.classify_batch(&texts)?;
         Ok(probs.iter().map(|p| self.matches(p)).collect())
     }
 }

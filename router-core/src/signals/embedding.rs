@@ -6,11 +6,10 @@
 //! the aggregate clamped to `[0, 1]`; evidence names the most similar candidate.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::{Aggregation, EmbeddingRule};
-use crate::inference::{outputs, Embedder, Memo};
+use crate::inference::{Embedder, Stored};
 use crate::request::RouteRequest;
 use crate::Result;
 
@@ -26,9 +25,8 @@ struct Rule {
 
 /// Compiled embedding rules over one embedder.
 pub struct EmbeddingSignal {
-    model: Arc<Embedder>,
+    model: Stored<Embedder>,
     rules: Vec<Rule>,
-    memo: Option<Memo>,
 }
 
 /// Aggregates candidate similarities: only the `top_k` largest count when set; `Max` and `Any`
@@ -54,10 +52,11 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 impl EmbeddingSignal {
     /// Builds the rules named in `used` (all when `None`), embedding all candidates in one pass.
     pub fn new(
-        model: Arc<Embedder>,
+        model: impl Into<Stored<Embedder>>,
         rules: &[EmbeddingRule],
         used: Option<&BTreeSet<String>>,
     ) -> Result<Self> {
+        let model = model.into();
         let selected: Vec<&EmbeddingRule> = rules
             .iter()
             .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
@@ -66,7 +65,8 @@ impl EmbeddingSignal {
             .iter()
             .flat_map(|r| r.candidates.iter().map(String::as_str))
             .collect();
-        let mut vectors = model.embed_batch(&all)?.into_iter();
+        // Candidates are embedded by the model itself: the store keeps request outputs only.
+        let mut vectors = Embedder::embed_batch(&model, &all)?.into_iter();
         let rules = selected
             .into_iter()
             .map(|r| Rule {
@@ -78,18 +78,7 @@ impl EmbeddingSignal {
                 vectors: vectors.by_ref().take(r.candidates.len()).collect(),
             })
             .collect();
-        Ok(EmbeddingSignal {
-            model,
-            rules,
-            memo: None,
-        })
-    }
-
-    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
-    /// store) when given.
-    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
-        self.memo = memo;
-        self
+        Ok(EmbeddingSignal { model, rules })
     }
 }
 
@@ -107,8 +96,7 @@ impl Signal for EmbeddingSignal {
             return Ok(vec![Vec::new(); requests.len()]);
         }
         let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
-        let embeddings =
-            outputs::scores(self.memo.as_ref(), &texts, |t| self.model.embed_batch(t))?;
+        let embeddings = self.model.embed_batch(&texts)?;
         Ok(embeddings.iter().map(|q| self.matches(q)).collect())
     }
 }

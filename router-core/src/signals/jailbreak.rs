@@ -7,11 +7,10 @@
 //! with `include_history`, the whole conversation. Confidence = the probability.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::JailbreakRule;
-use crate::inference::{outputs, Memo, SequenceClassifier};
+use crate::inference::{SequenceClassifier, Stored};
 use crate::request::RouteRequest;
 use crate::{Error, Result};
 
@@ -28,10 +27,9 @@ struct Rule {
 
 /// Compiled jailbreak rules over one classifier.
 pub struct JailbreakSignal {
-    model: Arc<SequenceClassifier>,
+    model: Stored<SequenceClassifier>,
     class: usize,
     rules: Vec<Rule>,
-    memo: Option<Memo>,
 }
 
 /// Index of the jailbreak class among `labels`.
@@ -45,11 +43,12 @@ pub fn jailbreak_class(labels: &[String]) -> Option<usize> {
 impl JailbreakSignal {
     /// Builds the rules named in `used` (all when `None`); errors if no label is a jailbreak class.
     pub fn new(
-        model: Arc<SequenceClassifier>,
+        model: impl Into<Stored<SequenceClassifier>>,
         rules: &[JailbreakRule],
         used: Option<&BTreeSet<String>>,
         default_threshold: f32,
     ) -> Result<Self> {
+        let model = model.into();
         let class = jailbreak_class(model.labels()).ok_or_else(|| Error::Model {
             path: model.dir().display().to_string(),
             message: format!(
@@ -71,15 +70,7 @@ impl JailbreakSignal {
             model,
             class,
             rules,
-            memo: None,
         })
-    }
-
-    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
-    /// store) when given.
-    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
-        self.memo = memo;
-        self
     }
 }
 
@@ -114,7 +105,7 @@ impl Signal for JailbreakSignal {
                 texts.push(conversations[i].as_str());
             }
         }
-        let probs = outputs::scores(self.memo.as_ref(), &texts, |t| self.model.classify_batch(t))?;
+        let probs = self.model.classify_batch(&texts)?;
         let per_request = usize::from(last) + usize::from(history);
         Ok(probs
             .chunks(per_request)

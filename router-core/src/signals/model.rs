@@ -15,7 +15,7 @@ use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
 use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
 use super::{Signal, SignalKind};
 use crate::config::{RouterConfig, ThresholdModule};
-use crate::inference::{ModelRegistry, ModelSource};
+use crate::inference::{ModelRegistry, ModelSource, SequenceClassifier, Stored};
 use crate::{Error, Result};
 
 fn source(
@@ -33,6 +33,17 @@ fn source(
             ),
         }),
     }
+}
+
+/// The sequence classifier at `src`, its outputs kept in the registry's store if it has one.
+fn stored_sequence(
+    registry: &ModelRegistry,
+    src: &ModelSource,
+) -> Result<Stored<SequenceClassifier>> {
+    Ok(Stored::new(
+        registry.sequence(src)?,
+        registry.memo("sequence", src)?,
+    ))
 }
 
 fn threshold(module: Option<&ThresholdModule>, default: f32) -> f32 {
@@ -63,10 +74,12 @@ pub fn build_model_signal(
                 catalog.modules.classifier.domain.as_ref(),
                 DEFAULT_DOMAIN_THRESHOLD,
             );
-            Ok(Box::new(
-                DomainSignal::new(registry.sequence(&src)?, &signals.domains, Some(used), t)?
-                    .with_memo(registry.memo("sequence", &src)?),
-            ))
+            Ok(Box::new(DomainSignal::new(
+                stored_sequence(registry, &src)?,
+                &signals.domains,
+                Some(used),
+                t,
+            )?))
         }
         SignalKind::Jailbreak => {
             let src = source(
@@ -79,10 +92,12 @@ pub fn build_model_signal(
                 catalog.modules.prompt_guard.as_ref(),
                 DEFAULT_JAILBREAK_THRESHOLD,
             );
-            Ok(Box::new(
-                JailbreakSignal::new(registry.sequence(&src)?, &signals.jailbreak, Some(used), t)?
-                    .with_memo(registry.memo("sequence", &src)?),
-            ))
+            Ok(Box::new(JailbreakSignal::new(
+                stored_sequence(registry, &src)?,
+                &signals.jailbreak,
+                Some(used),
+                t,
+            )?))
         }
         SignalKind::Pii => {
             let src = source(
@@ -95,10 +110,12 @@ pub fn build_model_signal(
                 catalog.modules.classifier.pii.as_ref(),
                 DEFAULT_PII_THRESHOLD,
             );
-            Ok(Box::new(
-                PiiSignal::new(registry.token(&src)?, &signals.pii, Some(used), t)
-                    .with_memo(registry.memo("token", &src)?),
-            ))
+            Ok(Box::new(PiiSignal::new(
+                Stored::new(registry.token(&src)?, registry.memo("token", &src)?),
+                &signals.pii,
+                Some(used),
+                t,
+            )))
         }
         SignalKind::Embedding => {
             let src = source(
@@ -107,10 +124,11 @@ pub fn build_model_signal(
                 kind,
                 base_dir,
             )?;
-            Ok(Box::new(
-                EmbeddingSignal::new(registry.embedder(&src)?, &signals.embeddings, Some(used))?
-                    .with_memo(registry.memo("embedding", &src)?),
-            ))
+            Ok(Box::new(EmbeddingSignal::new(
+                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
+                &signals.embeddings,
+                Some(used),
+            )?))
         }
         SignalKind::Keyword
         | SignalKind::Context

@@ -8,11 +8,10 @@
 //! overlapping windows ([`TokenClassifier`]), so PII late in a long conversation is found too.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::PiiRule;
-use crate::inference::{outputs, Entity, Memo, TokenClassifier};
+use crate::inference::{Entity, Stored, TokenClassifier};
 use crate::request::RouteRequest;
 use crate::Result;
 
@@ -38,9 +37,8 @@ impl Rule {
 
 /// Compiled PII rules over one token classifier.
 pub struct PiiSignal {
-    model: Arc<TokenClassifier>,
+    model: Stored<TokenClassifier>,
     rules: Vec<Rule>,
-    memo: Option<Memo>,
 }
 
 fn upper_set(v: &[String]) -> BTreeSet<String> {
@@ -50,11 +48,12 @@ fn upper_set(v: &[String]) -> BTreeSet<String> {
 impl PiiSignal {
     /// Builds the rules named in `used` (all when `None`).
     pub fn new(
-        model: Arc<TokenClassifier>,
+        model: impl Into<Stored<TokenClassifier>>,
         rules: &[PiiRule],
         used: Option<&BTreeSet<String>>,
         default_threshold: f32,
     ) -> Self {
+        let model = model.into();
         let rules = rules
             .iter()
             .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
@@ -66,18 +65,7 @@ impl PiiSignal {
                 include_history: r.include_history,
             })
             .collect();
-        PiiSignal {
-            model,
-            rules,
-            memo: None,
-        }
-    }
-
-    /// This signal, reading and keeping its model's outputs through `memo` (a replay's signal
-    /// store) when given.
-    pub fn with_memo(mut self, memo: Option<Memo>) -> Self {
-        self.memo = memo;
-        self
+        PiiSignal { model, rules }
     }
 }
 
@@ -100,8 +88,7 @@ impl Signal for PiiSignal {
         if history {
             texts.push(conversation.as_str());
         }
-        let found =
-            outputs::entities(self.memo.as_ref(), &texts, |t| self.model.entities_batch(t))?;
+        let found = self.model.entities_batch(&texts)?;
         let (e_last, e_hist) = (&found[0], &found[found.len() - 1]);
         Ok(self
             .rules

@@ -22,6 +22,30 @@ pub fn formula(n: usize, offset: f64, scale: f64) -> Vec<f32> {
         .collect()
 }
 
+/// The reference tests' classifier: CLS-pooled sequence classification on `config` with
+/// `lora`, dropout off, seed 0.
+pub fn reference_init<'a>(
+    config: &'a router_core::export::ModelConfig,
+    lora: &'a train::lora::LoraSettings,
+    num_labels: usize,
+) -> train::model::ClassifierInit<'a> {
+    use router_core::export::{Pooling, Task};
+    train::model::ClassifierInit {
+        bert: train::bert::BertInit {
+            config,
+            lora: Some(lora),
+            hidden_dropout: 0.0,
+            attention_dropout: 0.0,
+        },
+        head: train::model::HeadKind {
+            task: Task::SequenceClassification,
+            pooling: Pooling::Cls,
+        },
+        num_labels,
+        seed: 0,
+    }
+}
+
 /// The fixtures directory.
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
