@@ -1,5 +1,7 @@
 //! Decision engine: operators, tie-breaks, outcomes, traces and the example configs.
 
+mod common;
+
 use std::path::Path;
 
 use router_core::config::LoadedConfig;
@@ -30,14 +32,7 @@ impl Signal for Fixed {
     }
 }
 
-fn m(kind: SignalKind, name: &str, c: f32) -> SignalMatch {
-    SignalMatch {
-        kind,
-        name: name.into(),
-        confidence: c,
-        evidence: String::new(),
-    }
-}
+use common::matched as m;
 
 fn d(name: &str) -> SignalMatch {
     m(SignalKind::Domain, name, 0.0)

@@ -4,30 +4,25 @@
 //! `classifier_signal_groups.go`: `applySignalGroups`, `selectSignalGroupWinner`), and the
 //! seed's privacy and knowledge recipes routed on their rule signals.
 
+mod common;
+
 use std::path::Path;
 
 use router_core::config::LoadedConfig;
 use router_core::engine::{RouteOutcome, Router};
 use router_core::request::RouteRequest;
-use router_core::signals::{SignalKind, SignalMatch};
+use router_core::signals::SignalKind;
 
 fn sigmoid(x: f64) -> f32 {
     (1.0 / (1.0 + (-x).exp())) as f32
 }
 
-fn m(kind: SignalKind, name: &str, c: f32) -> SignalMatch {
-    SignalMatch {
-        kind,
-        name: name.into(),
-        confidence: c,
-        evidence: String::new(),
-    }
-}
+use common::matched as m;
 
 /// A config with keyword `k1`, `k2`, embeddings `e1`..`e3`, domains `d1`, `d2`, the given
 /// `projections:` YAML and decisions YAML.
-fn config(projections: &str, decisions: &str) -> LoadedConfig {
-    let y = format!(
+fn yaml(projections: &str, decisions: &str) -> String {
+    format!(
         "providers:
   defaults: {{default_model: base}}
   models: [{{name: base}}, {{name: m1}}, {{name: m2}}]
@@ -43,26 +38,16 @@ routing:
 {projections}
   decisions:
 {decisions}"
-    );
-    LoadedConfig::from_yaml_str(&y, "test.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+    )
+}
+
+fn config(projections: &str, decisions: &str) -> LoadedConfig {
+    LoadedConfig::from_yaml_str(&yaml(projections, decisions), "test.yaml", Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn load_err(projections: &str, decisions: &str) -> String {
-    let y = format!(
-        "providers:
-  defaults: {{default_model: base}}
-  models: [{{name: base}}]
-routing:
-  signals:
-    keywords: [{{name: k1, keywords: [alpha]}}]
-    embeddings: [{{name: e1, threshold: 0.5, candidates: [x]}}]
-    domains: [{{name: d1}}]
-  projections:
-{projections}
-  decisions:
-{decisions}"
-    );
-    match LoadedConfig::from_yaml_str(&y, "test.yaml", Path::new(".")) {
+    match LoadedConfig::from_yaml_str(&yaml(projections, decisions), "test.yaml", Path::new(".")) {
         Ok(_) => panic!("loaded"),
         Err(e) => e.to_string(),
     }

@@ -8,6 +8,20 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use router_core::export::{ModelConfig, Pooling, Task, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
 
+/// A match of rule `name` of `kind` with confidence `c` (no evidence).
+pub fn matched(
+    kind: router_core::signals::SignalKind,
+    name: &str,
+    c: f32,
+) -> router_core::signals::SignalMatch {
+    router_core::signals::SignalMatch {
+        kind,
+        name: name.into(),
+        confidence: c,
+        evidence: String::new(),
+    }
+}
+
 /// Directory of checked-in fixtures.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
