@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::atomic::write_atomic;
 use crate::error::{EvalError, Result};
 use crate::evaluate::{log_sha256, sha256_file, utc_now, VERSION};
-use crate::replay::{replay, LogModels, Policy, ReplayOptions};
+use crate::log_schema::LogRowRef;
+use crate::outcomes::Outcome;
+use crate::replay::{replay, LogModels, Policy, ReplayData, ReplayOptions, Routed};
 use crate::report::{InputFile, PolicyMetrics};
 use crate::report_md::{opt, pct};
 use crate::scoring::{policy_metrics, CORRECT_AT};
@@ -160,12 +162,12 @@ pub fn excerpt(text: &str, n: usize) -> String {
 /// Runs the comparison and writes `compare.json` and `compare.md` into `opts.out_dir`.
 pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
     let log_models = LogModels::of(&opts.log)?;
-    // One registry: a model both configs name is loaded once.
     let store = opts
         .signal_store
         .as_deref()
         .map(crate::signal_store::SignalStore::open)
         .transpose()?;
+    // One registry: a model both configs name is loaded once.
     let registry = crate::evaluate::registry_with(store.clone());
     let load = |config: &Path| {
         Policy::load(
@@ -183,108 +185,14 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         a.name = format!("A:{}", a.name);
         b.name = format!("B:{}", b.name);
     }
-    let mut flips: Vec<Flip> = Vec::new();
-    let (mut regressed, mut improved, mut rerouted) = (0usize, 0usize, 0usize);
-    let max = opts.max_examples;
+    let mut flips = Flips::new(opts.max_examples);
     let data = replay(&opts.log, &[&a, &b], &opts.replay, &mut |_, row, routed| {
-        let (ra, rb) = (&routed[0], &routed[1]);
-        let (qa, qb) = (ra.chosen.quality, rb.chosen.quality);
-        let direction = if qa.is_nan() || qb.is_nan() {
-            let moved =
-                ra.target.decision != rb.target.decision || ra.target.model != rb.target.model;
-            if !moved || rerouted >= max {
-                return Ok(());
-            }
-            rerouted += 1;
-            "rerouted"
-        } else {
-            match (qa >= CORRECT_AT, qb >= CORRECT_AT) {
-                (true, false) if regressed < max => {
-                    regressed += 1;
-                    "regressed"
-                }
-                (false, true) if improved < max => {
-                    improved += 1;
-                    "improved"
-                }
-                _ => return Ok(()),
-            }
-        };
-        flips.push(Flip {
-            request_id: row.request_id.to_string(),
-            category: row.category.map(str::to_string),
-            direction: direction.into(),
-            model_a: ra.target.model.to_string(),
-            model_b: rb.target.model.to_string(),
-            decision_a: ra.target.decision.map(str::to_string),
-            decision_b: rb.target.decision.map(str::to_string),
-            quality_a: (!qa.is_nan()).then_some(qa),
-            quality_b: (!qb.is_nan()).then_some(qb),
-            prompt_excerpt: excerpt(&user_text(&row), 160),
-        });
+        flips.observe(&row, &routed[0], &routed[1]);
         Ok(())
     })?;
-    let (run_a, run_b) = (&data.runs[0], &data.runs[1]);
-    let n = data.len();
-    let mut qdiff = Vec::with_capacity(n);
-    let mut cdiff = Vec::with_capacity(n);
-    let (mut both, mut only_a, mut only_b, mut neither) = (0u64, 0u64, 0u64, 0u64);
-    let mut per_cat: BTreeMap<String, CategoryDiff> = BTreeMap::new();
-    let mut qsums: BTreeMap<String, [(f64, u64); 2]> = BTreeMap::new();
-    let mut model_changes = 0u64;
-    for r in 0..n {
-        let (oa, ob) = (run_a.outcome[r], run_b.outcome[r]);
-        cdiff.push(ob.cost - oa.cost);
-        model_changes += u64::from(run_a.model[r] != run_b.model[r]);
-        let cat = data
-            .strings
-            .name(data.category[r])
-            .unwrap_or(crate::classify::NO_PREDICTION)
-            .to_string();
-        let e = per_cat.entry(cat.clone()).or_insert_with(|| CategoryDiff {
-            category: cat.clone(),
-            requests: 0,
-            quality_a: None,
-            quality_b: None,
-            cost_a: 0.0,
-            cost_b: 0.0,
-            only_a_correct: 0,
-            only_b_correct: 0,
-        });
-        e.requests += 1;
-        e.cost_a += oa.cost;
-        e.cost_b += ob.cost;
-        let qs = qsums.entry(cat).or_insert([(0.0, 0), (0.0, 0)]);
-        for (k, q) in [oa.quality, ob.quality].into_iter().enumerate() {
-            if !q.is_nan() {
-                qs[k].0 += q;
-                qs[k].1 += 1;
-            }
-        }
-        if oa.quality.is_nan() || ob.quality.is_nan() {
-            continue;
-        }
-        qdiff.push(ob.quality - oa.quality);
-        match (oa.quality >= CORRECT_AT, ob.quality >= CORRECT_AT) {
-            (true, true) => both += 1,
-            (true, false) => {
-                only_a += 1;
-                e.only_a_correct += 1;
-            }
-            (false, true) => {
-                only_b += 1;
-                e.only_b_correct += 1;
-            }
-            (false, false) => neither += 1,
-        }
-    }
-    for (cat, e) in per_cat.iter_mut() {
-        let qs = qsums[cat];
-        e.quality_a = (qs[0].1 > 0).then(|| qs[0].0 / qs[0].1 as f64);
-        e.quality_b = (qs[1].1 > 0).then(|| qs[1].0 / qs[1].1 as f64);
-    }
-    let mut ma = policy_metrics(&a.name, run_a.outcome.iter().copied());
-    let mut mb = policy_metrics(&b.name, run_b.outcome.iter().copied());
+    let p = Paired::of(&data);
+    let mut ma = policy_metrics(&a.name, data.runs[0].outcome.iter().copied());
+    let mut mb = policy_metrics(&b.name, data.runs[1].outcome.iter().copied());
     ma.name = format!("A: {}", opts.config_a.display());
     mb.name = format!("B: {}", opts.config_b.display());
     let hash = |p: &Path| -> Result<InputFile> {
@@ -304,16 +212,16 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
             sha256: log_sha256(&opts.log)?,
         },
         signal_store: store.as_deref().map(|s| s.finish()).transpose()?,
-        requests: n as u64,
+        requests: data.len() as u64,
         a: ma,
         b: mb,
-        paired_scored: qdiff.len() as u64,
-        quality_diff: bootstrap_mean_ci(&qdiff, opts.resamples, 0.95, opts.seed),
-        cost_diff: bootstrap_mean_ci(&cdiff, opts.resamples, 0.95, opts.seed.wrapping_add(1)),
-        mcnemar: mcnemar(both, only_a, only_b, neither),
-        model_changes,
-        per_category: per_cat.into_values().collect(),
-        flipped: flips,
+        paired_scored: p.qdiff.len() as u64,
+        quality_diff: bootstrap_mean_ci(&p.qdiff, opts.resamples, 0.95, opts.seed),
+        cost_diff: bootstrap_mean_ci(&p.cdiff, opts.resamples, 0.95, opts.seed.wrapping_add(1)),
+        mcnemar: mcnemar(p.both, p.only_a, p.only_b, p.neither),
+        model_changes: p.model_changes,
+        per_category: p.per_category.into_values().collect(),
+        flipped: flips.flips,
     };
     let json_path = opts.out_dir.join("compare.json");
     let json = serde_json::to_string_pretty(&report).map_err(|e| EvalError::Format {
@@ -421,6 +329,152 @@ pub fn render_md(r: &CompareReport) -> String {
         }
     }
     s
+}
+
+/// The requests whose routing flips between A and B, at most `max` per direction: regressed
+/// (A correct, B not), improved (the reverse), and, for unscored requests, rerouted.
+struct Flips {
+    max: usize,
+    counts: BTreeMap<&'static str, usize>,
+    flips: Vec<Flip>,
+}
+
+impl Flips {
+    fn new(max: usize) -> Self {
+        Flips {
+            max,
+            counts: BTreeMap::new(),
+            flips: Vec::new(),
+        }
+    }
+
+    fn observe(&mut self, row: &LogRowRef<'_>, ra: &Routed<'_>, rb: &Routed<'_>) {
+        let (qa, qb) = (ra.chosen.quality, rb.chosen.quality);
+        let direction = if qa.is_nan() || qb.is_nan() {
+            let moved =
+                ra.target.decision != rb.target.decision || ra.target.model != rb.target.model;
+            if !moved {
+                return;
+            }
+            "rerouted"
+        } else {
+            match (qa >= CORRECT_AT, qb >= CORRECT_AT) {
+                (true, false) => "regressed",
+                (false, true) => "improved",
+                _ => return,
+            }
+        };
+        let seen = self.counts.entry(direction).or_default();
+        if *seen >= self.max {
+            return;
+        }
+        *seen += 1;
+        self.flips.push(Flip {
+            request_id: row.request_id.to_string(),
+            category: row.category.map(str::to_string),
+            direction: direction.into(),
+            model_a: ra.target.model.to_string(),
+            model_b: rb.target.model.to_string(),
+            decision_a: ra.target.decision.map(str::to_string),
+            decision_b: rb.target.decision.map(str::to_string),
+            quality_a: (!qa.is_nan()).then_some(qa),
+            quality_b: (!qb.is_nan()).then_some(qb),
+            prompt_excerpt: excerpt(&user_text(row), 160),
+        });
+    }
+}
+
+/// Per-request differences of run B against run A.
+struct Paired {
+    /// Quality B − A of the requests both scored.
+    qdiff: Vec<f64>,
+    /// Cost B − A of every request.
+    cdiff: Vec<f64>,
+    both: u64,
+    only_a: u64,
+    only_b: u64,
+    neither: u64,
+    model_changes: u64,
+    per_category: BTreeMap<String, CategoryDiff>,
+}
+
+impl Paired {
+    fn of(data: &ReplayData) -> Paired {
+        let (run_a, run_b) = (&data.runs[0], &data.runs[1]);
+        let n = data.len();
+        let mut p = Paired {
+            qdiff: Vec::with_capacity(n),
+            cdiff: Vec::with_capacity(n),
+            both: 0,
+            only_a: 0,
+            only_b: 0,
+            neither: 0,
+            model_changes: 0,
+            per_category: BTreeMap::new(),
+        };
+        let mut qsums: BTreeMap<String, [(f64, u64); 2]> = BTreeMap::new();
+        for r in 0..n {
+            let (oa, ob) = (run_a.outcome[r], run_b.outcome[r]);
+            p.cdiff.push(ob.cost - oa.cost);
+            p.model_changes += u64::from(run_a.model[r] != run_b.model[r]);
+            let cat = data
+                .strings
+                .name(data.category[r])
+                .unwrap_or(crate::classify::NO_PREDICTION)
+                .to_string();
+            let qs = qsums.entry(cat.clone()).or_insert([(0.0, 0), (0.0, 0)]);
+            for (k, q) in [oa.quality, ob.quality].into_iter().enumerate() {
+                if !q.is_nan() {
+                    qs[k].0 += q;
+                    qs[k].1 += 1;
+                }
+            }
+            p.add(cat, oa, ob);
+        }
+        for (cat, e) in p.per_category.iter_mut() {
+            let qs = qsums[cat];
+            e.quality_a = (qs[0].1 > 0).then(|| qs[0].0 / qs[0].1 as f64);
+            e.quality_b = (qs[1].1 > 0).then(|| qs[1].0 / qs[1].1 as f64);
+        }
+        p
+    }
+
+    /// Counts one request of category `cat`: its costs, and, when both runs scored it, its
+    /// quality difference and correctness cell.
+    fn add(&mut self, cat: String, oa: Outcome, ob: Outcome) {
+        let e = self
+            .per_category
+            .entry(cat.clone())
+            .or_insert_with(|| CategoryDiff {
+                category: cat,
+                requests: 0,
+                quality_a: None,
+                quality_b: None,
+                cost_a: 0.0,
+                cost_b: 0.0,
+                only_a_correct: 0,
+                only_b_correct: 0,
+            });
+        e.requests += 1;
+        e.cost_a += oa.cost;
+        e.cost_b += ob.cost;
+        if oa.quality.is_nan() || ob.quality.is_nan() {
+            return;
+        }
+        self.qdiff.push(ob.quality - oa.quality);
+        match (oa.quality >= CORRECT_AT, ob.quality >= CORRECT_AT) {
+            (true, true) => self.both += 1,
+            (true, false) => {
+                self.only_a += 1;
+                e.only_a_correct += 1;
+            }
+            (false, true) => {
+                self.only_b += 1;
+                e.only_b_correct += 1;
+            }
+            (false, false) => self.neither += 1,
+        }
+    }
 }
 
 #[cfg(test)]
