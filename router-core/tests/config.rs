@@ -159,10 +159,14 @@ fn loads_the_vllm_reference_config() {
         leaf.reason,
         "signal type \"complexity\" not implemented; this leaf never matches"
     );
-    let m = find("routing.signals.keywords[0].method").unwrap();
+    // bm25 and ngram are read; the seed itself rejects `method: fuzzy` (its methods are regex,
+    // bm25 and ngram; fuzzy matching is `fuzzy_match: true`).
+    assert!(find("routing.signals.keywords[0].method").is_none());
+    assert!(find("routing.signals.keywords[2].method").is_none());
+    let m = find("routing.signals.keywords[3].method").unwrap();
     assert_eq!(
         m.reason,
-        "method \"bm25\" not implemented; keywords match exactly"
+        "method \"fuzzy\" not implemented; keywords match exactly"
     );
     assert_eq!(find("listeners").unwrap().line, Some(3));
     assert_eq!(

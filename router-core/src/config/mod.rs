@@ -11,8 +11,10 @@
 //! `AND(x, complexity)` never matches, `OR(x, complexity)` behaves like `x`, and
 //! `NOT(complexity)` always matches. The decision itself stays enabled.
 //!
-//! **Keyword methods.** vLLM's `method: bm25|ngram|fuzzy` (and their `*_threshold` fields) are
-//! not implemented: such rules match keywords exactly and the method is listed as ignored.
+//! **Keyword methods.** `method: bm25 | ngram` and `fuzzy_match` follow the seed (see
+//! [`crate::signals::keyword_scored`]); any other method (the seed accepts none: its reference
+//! config's `method: fuzzy` is refused by the seed itself) matches keywords exactly and is
+//! listed as ignored.
 
 mod linemap;
 mod load;

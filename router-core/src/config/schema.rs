@@ -511,10 +511,26 @@ pub struct KeywordRule {
     #[serde(default = "yes")]
     pub word_boundary: bool,
     /// vLLM matching method: `regex` (the keywords are regular expressions, as the seed's
-    /// maintained recipes write them), `exact`, or `bm25` / `ngram` / `fuzzy`, which routelab
-    /// does not implement (it matches those exactly and lists the method as ignored).
+    /// maintained recipes write them), `bm25` or `ngram` (scored, see
+    /// [`crate::signals::keyword_scored`]); none or `exact`: literal keywords.
     #[serde(default)]
     pub method: Option<String>,
+    /// `bm25`: the score a keyword needs (0 or unset: 0.1).
+    #[serde(default)]
+    pub bm25_threshold: Option<f32>,
+    /// `ngram`: the similarity a keyword needs (0 or unset: 0.4).
+    #[serde(default)]
+    pub ngram_threshold: Option<f32>,
+    /// `ngram`: characters per n-gram (0 or unset: 3; at least 2).
+    #[serde(default)]
+    pub ngram_arity: Option<usize>,
+    /// Literal and regex rules: a keyword the pattern misses is present when a word of the text
+    /// is within `fuzzy_threshold` edits of it.
+    #[serde(default)]
+    pub fuzzy_match: bool,
+    /// Edits allowed by `fuzzy_match` (0 or unset: 2).
+    #[serde(default)]
+    pub fuzzy_threshold: Option<usize>,
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
@@ -526,12 +542,15 @@ impl KeywordRule {
         self.regex || self.method.as_deref() == Some("regex")
     }
 
-    /// The `method` when routelab does not implement it (`bm25`, `ngram`, `fuzzy`, ...): such a
+    /// The `method` when routelab does not implement it (`fuzzy`, unknown ones): such a
     /// rule matches its keywords exactly instead.
     pub fn unimplemented_method(&self) -> Option<&str> {
-        self.method
-            .as_deref()
-            .filter(|m| !matches!(*m, "exact" | "regex"))
+        self.method.as_deref().filter(|m| {
+            !matches!(
+                m.to_lowercase().as_str(),
+                "exact" | "regex" | "bm25" | "ngram"
+            )
+        })
     }
 }
 

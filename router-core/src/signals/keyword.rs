@@ -20,6 +20,7 @@
 //!   same hits as an overlapping scan; otherwise every overlapping occurrence is examined.
 //! * Confidence 1.0; evidence lists the hits (`"urgent", "asap"`; regex hits as `/re/ "text"`).
 
+use super::keyword_scored::{levenshtein, lower_words, Scored, DEFAULT_FUZZY_THRESHOLD};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -45,6 +46,10 @@ struct Item {
 }
 
 struct Rule {
+    /// Its index in [`KeywordSignal::scored`] (`bm25` / `ngram`), else `None`.
+    scored: Option<usize>,
+    /// `fuzzy_match`'s edit budget.
+    fuzzy: Option<usize>,
     name: String,
     operator: KeywordOperator,
     items: std::ops::Range<usize>,
@@ -87,6 +92,8 @@ pub struct KeywordSignal {
     regexes: RegexList,
     /// Item index of each regex (same order as `regexes`).
     regex_items: Vec<usize>,
+    /// The keyword indexes of `bm25` / `ngram` rules.
+    scored: Vec<Scored>,
 }
 
 fn is_word(c: char) -> bool {
@@ -184,10 +191,27 @@ impl KeywordSignal {
             automata: Vec::new(),
             regexes: RegexList::new(&[]).expect("an empty regex list compiles"),
             regex_items: Vec::new(),
+            scored: Vec::new(),
         };
         let mut regex_sources = Vec::new();
         for r in selected {
             let start = out.items.len();
+            if let Some(index) = Scored::of(r) {
+                out.items.extend(r.keywords.iter().map(|k| Item {
+                    text: k.clone(),
+                    quoted: format!("{k:?}"),
+                    regex: None,
+                }));
+                out.scored.push(index);
+                out.rules.push(Rule {
+                    scored: Some(out.scored.len() - 1),
+                    fuzzy: None,
+                    name: r.name.clone(),
+                    operator: r.operator,
+                    items: start..out.items.len(),
+                });
+                continue;
+            }
             let regex_patterns: Vec<&String> = if r.keywords_are_regexes() {
                 r.keywords.iter().chain(&r.regexes).collect()
             } else {
@@ -224,7 +248,14 @@ impl KeywordSignal {
                     regex: Some(out.regex_items.len() - 1),
                 });
             }
+            let fuzzy = r
+                .fuzzy_threshold
+                .filter(|t| *t > 0)
+                .unwrap_or(DEFAULT_FUZZY_THRESHOLD);
             out.rules.push(Rule {
+                scored: None,
+                // A rule of an unknown method matches exactly (and is listed as ignored).
+                fuzzy: (r.fuzzy_match && r.unimplemented_method().is_none()).then_some(fuzzy),
                 name: r.name.clone(),
                 operator: r.operator,
                 items: start..out.items.len(),
@@ -306,11 +337,48 @@ impl KeywordSignal {
         }
     }
 
+    /// Marks the keywords of `r` that its scored index or its fuzzy matching finds in `text`,
+    /// noting their score or `(fuzzy)` for the evidence.
+    fn mark_scored_and_fuzzy(
+        &self,
+        r: &Rule,
+        text: &str,
+        words: &mut Option<Vec<String>>,
+        hit: &mut [bool],
+        notes: &mut Vec<(usize, String)>,
+    ) {
+        if let Some(s) = r.scored {
+            for (k, score) in self.scored[s].hits(text).into_iter().enumerate() {
+                if let Some(score) = score {
+                    hit[r.items.start + k] = true;
+                    notes.push((r.items.start + k, format!(" {score:.3}")));
+                }
+            }
+        }
+        if let Some(t) = r.fuzzy {
+            let words = words.get_or_insert_with(|| lower_words(text));
+            for i in r.items.clone() {
+                if !hit[i]
+                    && words
+                        .iter()
+                        .any(|w| levenshtein(w, &self.items[i].text) <= t)
+                {
+                    hit[i] = true;
+                    notes.push((i, " (fuzzy)".into()));
+                }
+            }
+        }
+    }
+
     /// Evaluates every rule against `text`.
     pub fn matches(&self, text: &str) -> Vec<SignalMatch> {
-        let hit = self.hits(text);
+        let mut hit = self.hits(text);
+        let (mut words, mut notes) = (None, Vec::new());
         let mut out = Vec::new();
         for r in &self.rules {
+            if r.scored.is_some() || r.fuzzy.is_some() {
+                self.mark_scored_and_fuzzy(r, text, &mut words, &mut hit, &mut notes);
+            }
             let n_hit = hit[r.items.clone()].iter().filter(|h| **h).count();
             let n = r.items.len();
             let matched = match r.operator {
@@ -330,6 +398,9 @@ impl KeywordSignal {
                             e.push_str(", ");
                         }
                         self.describe(i, text, &mut e);
+                        if let Some((_, note)) = notes.iter().find(|(j, _)| *j == i) {
+                            e.push_str(note);
+                        }
                     }
                     e
                 }
@@ -573,5 +644,48 @@ mod tests {
         .unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(names(&s, "x y"), vec!["b"]);
+    }
+
+    /// The seed's operators over its scored methods and fuzzy matching (worked examples of
+    /// `keyword_classifier_match.go` and `nlp-binding`'s classifiers).
+    #[test]
+    fn scored_methods_and_fuzzy_matching() {
+        let mut bm25_and = rule(
+            "bm25_and",
+            KeywordOperator::And,
+            &["code", "function", "debug"],
+        );
+        bm25_and.method = Some("bm25".into());
+        let mut ngram_or = rule("ngram_or", KeywordOperator::Or, &["urgent", "asap"]);
+        ngram_or.method = Some("ngram".into());
+        let mut ngram_nor = rule("ngram_nor", KeywordOperator::Nor, &["urgent", "asap"]);
+        ngram_nor.method = Some("ngram".into());
+        let mut fuzzy = rule("fuzzy", KeywordOperator::And, &["password", "credentials"]);
+        fuzzy.fuzzy_match = true;
+        let s = KeywordSignal::new(&[bm25_and, ngram_or, ngram_nor, fuzzy], None).unwrap();
+        // bm25 AND needs every keyword; stems count (debugging, functions).
+        assert_eq!(
+            names(&s, "debugging functions in my code"),
+            vec!["bm25_and", "ngram_nor"]
+        );
+        assert_eq!(names(&s, "debug this function"), vec!["ngram_nor"]);
+        // A misspelling: n-grams (5/9) and the NOR's complement; evidence carries the score.
+        let m = s.matches("this is urgnet");
+        assert_eq!(
+            m.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            vec!["ngram_or"]
+        );
+        assert_eq!(m[0].evidence, "\"urgent\" 0.556");
+        // Fuzzy: pasword is 1 edit, credentails 2 (a transposition); a budget of 1 misses it.
+        let m = s.matches("my pasword and credentails");
+        let f = m.iter().find(|m| m.name == "fuzzy").unwrap();
+        assert_eq!(f.evidence, "\"password\" (fuzzy), \"credentials\" (fuzzy)");
+        let mut tight = rule("tight", KeywordOperator::And, &["password", "credentials"]);
+        tight.fuzzy_match = true;
+        tight.fuzzy_threshold = Some(1);
+        let t = KeywordSignal::new(&[tight], None).unwrap();
+        assert!(names(&t, "my pasword and credentails").is_empty());
+        // An exact hit needs no fuzzy evidence.
+        assert_eq!(names(&t, "my password and credentials"), vec!["tight"]);
     }
 }

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod embedding;
 pub mod jailbreak;
 pub mod keyword;
+pub mod keyword_scored;
 pub mod language;
 pub mod model;
 pub mod pii;
