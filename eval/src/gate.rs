@@ -131,6 +131,25 @@ fn absolute(
 /// baseline report is an input error.
 pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> Result<GateResult> {
     let mut checks = Vec::new();
+    absolute_checks(report, baseline, t, &mut checks);
+    relative_checks(report, baseline, t, &mut checks)?;
+    router_check(report, baseline, t, &mut checks);
+    accuracy_checks(report, baseline, t, &mut checks);
+    if checks.is_empty() {
+        return Err(EvalError::Invalid(
+            "the thresholds file sets no threshold".into(),
+        ));
+    }
+    Ok(GateResult { checks })
+}
+
+/// `min_quality`, `max_cost_per_1k`.
+fn absolute_checks(
+    report: &Report,
+    baseline: Option<&Report>,
+    t: &Thresholds,
+    checks: &mut Vec<Check>,
+) {
     let quality = report.policy.mean_quality;
     let base_quality = baseline.and_then(|b| b.policy.mean_quality);
     let cost = report.policy.cost_per_1k;
@@ -155,6 +174,18 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
             "cost per 1k requests (USD)",
         ));
     }
+}
+
+/// `max_quality_drop`, `max_cost_increase_pct` (against `baseline`, which they need).
+fn relative_checks(
+    report: &Report,
+    baseline: Option<&Report>,
+    t: &Thresholds,
+    checks: &mut Vec<Check>,
+) -> Result<()> {
+    let quality = report.policy.mean_quality;
+    let base_quality = baseline.and_then(|b| b.policy.mean_quality);
+    let cost = report.policy.cost_per_1k;
     let need_baseline = |key: &str| {
         EvalError::Invalid(format!(
             "threshold `{key}` compares against a baseline; pass --baseline"
@@ -203,6 +234,16 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
         }
         checks.push(c);
     }
+    Ok(())
+}
+
+/// `max_router_p99_us` (per-request overheads only).
+fn router_check(
+    report: &Report,
+    baseline: Option<&Report>,
+    t: &Thresholds,
+    checks: &mut Vec<Check>,
+) {
     if let Some(th) = t.max_router_p99_us {
         // A batched replay's overhead is a share of each batch's time, not a request latency.
         let per_request = report.router_batch <= 1;
@@ -222,6 +263,15 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
         }
         checks.push(c);
     }
+}
+
+/// `min_decision_accuracy`, `min_signal_accuracy`.
+fn accuracy_checks(
+    report: &Report,
+    baseline: Option<&Report>,
+    t: &Thresholds,
+    checks: &mut Vec<Check>,
+) {
     if let Some(th) = t.min_decision_accuracy {
         let mut c = absolute(
             "min_decision_accuracy",
@@ -252,12 +302,6 @@ pub fn evaluate(report: &Report, baseline: Option<&Report>, t: &Thresholds) -> R
         }
         checks.push(c);
     }
-    if checks.is_empty() {
-        return Err(EvalError::Invalid(
-            "the thresholds file sets no threshold".into(),
-        ));
-    }
-    Ok(GateResult { checks })
 }
 
 /// Escapes text for XML attributes and content.
