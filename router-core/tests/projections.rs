@@ -423,3 +423,36 @@ fn rule_signals_settle_some_privacy_and_knowledge_probes() {
         Settled::Open
     );
 }
+
+/// The seed's embedding output policy (`limitMatchedSignalsByTopK`): one embedding rule stays
+/// matched unless `embedding_config.top_k` says more (0: all); ties go to the smaller name.
+#[test]
+fn embedding_matches_are_limited_to_the_top_k() {
+    let dec = "
+    - {name: on_e1, priority: 1, rules: {type: embedding, name: e1}, modelRefs: [{model: m1}]}
+    - {name: on_e2, priority: 2, rules: {type: embedding, name: e2}, modelRefs: [{model: m2}]}
+";
+    let with_top_k = |top_k: Option<usize>| {
+        let mut y = yaml("    scores: []", dec);
+        if let Some(k) = top_k {
+            y.push_str(&format!(
+                "\nglobal: {{model_catalog: {{embeddings: {{semantic: {{embedding_config: {{top_k: {k}}}}}}}}}}}\n"
+            ));
+        }
+        let loaded = LoadedConfig::from_yaml_str(&y, "t.yaml", Path::new(".")).unwrap();
+        Router::with_signals(&loaded, Vec::new()).unwrap()
+    };
+    let emb = |n, c| m(SignalKind::Embedding, n, c);
+    // Default 1: e1 (0.81) stays, e2 (0.77) is dropped, so its higher-priority decision fails.
+    let o = with_top_k(None).decide(vec![emb("e2", 0.77), emb("e1", 0.81)], false);
+    assert_eq!(o.decision.as_deref(), Some("on_e1"));
+    assert!(!o.signals.iter().any(|s| s.name == "e2"));
+    // top_k 2 (or 0) keeps both: priority decides.
+    for k in [2, 0] {
+        let o = with_top_k(Some(k)).decide(vec![emb("e2", 0.77), emb("e1", 0.81)], false);
+        assert_eq!(o.decision.as_deref(), Some("on_e2"), "top_k {k}");
+    }
+    // A tie goes to the smaller name.
+    let o = with_top_k(None).decide(vec![emb("e2", 0.8), emb("e1", 0.8)], false);
+    assert_eq!(o.decision.as_deref(), Some("on_e1"));
+}

@@ -834,6 +834,29 @@ pub struct SemanticEmbeddings {
     /// BERT-family sentence embedding model directory.
     #[serde(default)]
     pub bert_model_path: Option<String>,
+    /// How embedding matches are reported.
+    #[serde(default)]
+    pub embedding_config: EmbeddingOutput,
+}
+
+/// `global.model_catalog.embeddings.semantic.embedding_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingOutput {
+    /// How many matched embedding rules stay matched, the most confident first (the seed's
+    /// `limitMatchedSignalsByTopK`): unset 1, 0 all.
+    #[serde(default)]
+    pub top_k: Option<usize>,
+}
+
+impl EmbeddingOutput {
+    /// The effective limit (`None`: no limit).
+    pub fn limit(&self) -> Option<usize> {
+        match self.top_k {
+            None => Some(1),
+            Some(0) => None,
+            Some(k) => Some(k),
+        }
+    }
 }
 
 /// `global.model_catalog.modules`.

@@ -6,12 +6,14 @@
 //!    dropped; `softmax_exclusive` replaces the winner's confidence with its softmax share at the
 //!    partition's temperature. When no member matched, the `default` member matches with
 //!    confidence 1 (the seed adds it without a confidence, which a leaf reads as 1).
-//! 2. **Scores** (`applyProjections`, `projectionInputValue`): `Σ weight · value` in input
+//! 2. **Embedding top-k** (`limitMatchedSignalsByTopK`): at most `embedding_config.top_k`
+//!    embedding rules (1 unless set, 0 for all) stay matched, the most confident first.
+//! 3. **Scores** (`applyProjections`, `projectionInputValue`): `Σ weight · value` in input
 //!    order, scores in dependency order. A value is `match` (1 when 0) or `miss` by whether the
 //!    signal matched (`binary`, the default); the match confidence, 1 when the match has none,
 //!    0 unmatched (`confidence`); or another score, or a mapping output's confidence
 //!    (`projection`).
-//! 3. **Mappings** (`applyProjectionMapping`, `projectionOutputConfidence`): right after its
+//! 4. **Mappings** (`applyProjectionMapping`, `projectionOutputConfidence`): right after its
 //!    source score, the first output whose bounds all hold (`threshold_bands`) or every such
 //!    output (`multi_emit`) matches with confidence `1 / (1 + e^(−slope · d))`, `d` the score's
 //!    distance to the nearest set bound, slope 12 unless the calibration sets one above 0.
@@ -34,6 +36,8 @@ type Slot = Option<u32>;
 #[derive(Debug, Clone)]
 pub(crate) struct Projections {
     partitions: Vec<Partition>,
+    /// The seed's embedding output policy, after the partitions.
+    embedding_top_k: Option<TopK>,
     /// In evaluation order (dependencies first).
     scores: Vec<Score>,
     /// Scores in all (the size of the per-request value array).
@@ -50,6 +54,37 @@ struct Partition {
     default: usize,
     /// `softmax_exclusive`'s temperature.
     softmax: Option<f64>,
+}
+
+/// At most `k` embedding rules stay matched, the most confident first, ties to the smaller
+/// name (the seed's `limitMatchedSignalsByTopK`, `global.model_catalog.embeddings.semantic.
+/// embedding_config.top_k`, 1 unless set; 0 keeps all).
+#[derive(Debug, Clone)]
+struct TopK {
+    k: usize,
+    /// The used embedding rules with their slots.
+    rules: Vec<(String, u32)>,
+}
+
+impl TopK {
+    fn apply(&self, table: &mut [f32], changes: Option<&mut Changes>) {
+        let mut matched: Vec<(f32, &str, u32)> = self
+            .rules
+            .iter()
+            .filter_map(|(n, s)| matched(table, Some(*s)).map(|c| (c, n.as_str(), *s)))
+            .collect();
+        if matched.len() <= self.k {
+            return;
+        }
+        matched.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let mut changes = changes;
+        for &(_, name, slot) in &matched[self.k..] {
+            table[slot as usize] = NO_MATCH;
+            if let Some(ch) = changes.as_deref_mut() {
+                ch.dropped.push((SignalKind::Embedding, name.to_string()));
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +168,27 @@ impl Projections {
                 .map(|i| compile_score(cfg, i, slot))
                 .collect()
         };
-        (!partitions.is_empty() || !scores.is_empty()).then_some(Projections {
+        let embedding_top_k = cfg
+            .global
+            .model_catalog
+            .embeddings
+            .semantic
+            .embedding_config
+            .limit()
+            .map(|k| TopK {
+                k,
+                rules: cfg
+                    .routing
+                    .signals
+                    .embeddings
+                    .iter()
+                    .filter_map(|r| Some((r.name.clone(), slot(SignalKind::Embedding, &r.name)?)))
+                    .collect(),
+            })
+            .filter(|t| t.rules.len() > t.k);
+        let any = !partitions.is_empty() || !scores.is_empty() || embedding_top_k.is_some();
+        any.then_some(Projections {
+            embedding_top_k,
             partitions,
             scores,
             n_scores: p.scores.len(),
@@ -150,6 +205,9 @@ impl Projections {
     ) {
         for p in &self.partitions {
             p.apply(matches, table, changes.as_deref_mut());
+        }
+        if let Some(t) = &self.embedding_top_k {
+            t.apply(table, changes.as_deref_mut());
         }
         let mut values: SmallVec<[f64; 8]> = SmallVec::from_elem(0.0, self.n_scores);
         for s in &self.scores {
