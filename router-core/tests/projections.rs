@@ -456,3 +456,15 @@ fn embedding_matches_are_limited_to_the_top_k() {
     let o = with_top_k(None).decide(vec![emb("e2", 0.8), emb("e1", 0.8)], false);
     assert_eq!(o.decision.as_deref(), Some("on_e1"));
 }
+
+/// Deciding an outcome's signals again gives the same outcome: its projection outputs are
+/// computed afresh, not read back.
+#[test]
+fn deciding_an_outcome_again_is_stable() {
+    let r = Router::with_signals(&config(BANDS, ON_BANDS), Vec::new()).unwrap();
+    let first = r.decide(vec![m(SignalKind::Keyword, "k1", 1.0)], false);
+    let again = r.decide(first.signals.clone(), false);
+    assert_eq!(again.decision, first.decision);
+    assert_eq!(again.confidence, first.confidence);
+    assert_eq!(again.signals, first.signals);
+}

@@ -286,10 +286,11 @@ impl Router {
         table
     }
 
-    /// The table of the signals alone.
+    /// The table of the signals alone (derived kinds in `matches`, such as the projection outputs
+    /// of an earlier outcome, are not read: they are computed afresh).
     fn signal_table(&self, matches: &[SignalMatch]) -> ConfidenceTable {
         let mut table = ConfidenceTable::from_elem(NO_MATCH, self.n_slots);
-        for m in matches {
+        for m in matches.iter().filter(|m| !m.kind.is_derived()) {
             if let Some(&s) = self.slots.get(&m.kind).and_then(|n| n.get(m.name.as_str())) {
                 let v = &mut table[s as usize];
                 *v = v.max(m.confidence.clamp(0.0, 1.0));
@@ -308,10 +309,11 @@ impl Router {
         let mut changes = projections::Changes::default();
         p.apply(matches, &mut table, Some(&mut changes));
         matches.retain(|m| {
-            !changes
-                .dropped
-                .iter()
-                .any(|(k, n)| *k == m.kind && *n == m.name)
+            !m.kind.is_derived()
+                && !changes
+                    .dropped
+                    .iter()
+                    .any(|(k, n)| *k == m.kind && *n == m.name)
         });
         for (kind, name, c) in changes.rescored {
             for m in matches
