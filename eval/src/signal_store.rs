@@ -129,11 +129,14 @@ impl SignalStore {
         if e.pending.is_empty() {
             return Ok(());
         }
-        let dir = self.model_dir(name);
-        let n = std::fs::read_dir(&dir)
-            .map_err(|err| EvalError::io(&dir, err))?
-            .count();
-        let path = dir.join(format!("part-{:05}-{}.parquet", n, std::process::id()));
+        // Unique across processes and runs: the time, the process and a counter.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let file = format!("part-{ms:013}-{}-{seq}.parquet", std::process::id());
+        let path = self.model_dir(name).join(file);
         let rows = std::mem::take(&mut e.pending);
         let keys = FixedSizeBinaryArray::try_from_iter(rows.iter().map(|(k, _)| k.to_vec()))
             .map_err(|err| EvalError::parquet(&path, err))?;

@@ -160,7 +160,8 @@ pub fn run(
     let results: Vec<ProbeResult> = probes
         .iter()
         .map(|p| run_one(loaded, router, manifest, p, &allowed))
-        .filter(|r| subset == Subset::All || r.rule_decided)
+        // A probe that cannot be routed is never left out: it fails.
+        .filter(|r| subset == Subset::All || r.rule_decided || r.error.is_some())
         .collect();
     summarise(manifest, cfg, raw, &probes, results, subset)
 }
