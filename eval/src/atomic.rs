@@ -145,6 +145,87 @@ impl AtomicParquet {
     }
 }
 
+/// How a row type becomes the columns of one record batch.
+pub trait Columns {
+    /// One row.
+    type Row;
+    /// The columns of `rows`, in schema order.
+    fn columns(&self, rows: &[Self::Row]) -> Vec<arrow::array::ArrayRef>;
+}
+
+/// An [`AtomicParquet`] fed row by row: rows are buffered and written a record batch of
+/// `batch_rows` at a time. The writer of request logs, served logs and decisions.
+pub struct BufferedParquet<C: Columns> {
+    columns: C,
+    rows: Vec<C::Row>,
+    batch_rows: usize,
+    written: usize,
+    out: AtomicParquet,
+}
+
+impl<C: Columns> BufferedParquet<C> {
+    /// Starts `path` with `schema`; `columns` turns rows into its columns.
+    pub fn create(
+        path: &Path,
+        schema: arrow::datatypes::SchemaRef,
+        columns: C,
+        batch_rows: usize,
+    ) -> Result<Self> {
+        Ok(BufferedParquet {
+            columns,
+            rows: Vec::with_capacity(batch_rows),
+            batch_rows: batch_rows.max(1),
+            written: 0,
+            out: AtomicParquet::create(path, schema)?,
+        })
+    }
+
+    /// The target path, for messages.
+    pub fn path(&self) -> &str {
+        self.out.path()
+    }
+
+    /// How rows become columns.
+    pub fn columns(&self) -> &C {
+        &self.columns
+    }
+
+    /// Rows pushed so far.
+    pub fn len(&self) -> usize {
+        self.written + self.rows.len()
+    }
+
+    /// Whether no row was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a row (writing a batch when one is full).
+    pub fn push(&mut self, row: C::Row) -> Result<()> {
+        self.rows.push(row);
+        if self.rows.len() >= self.batch_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        self.out.write(self.columns.columns(&self.rows))?;
+        self.written += self.rows.len();
+        self.rows.clear();
+        Ok(())
+    }
+
+    /// Writes the remaining rows, closes the file and renames it into place.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        self.out.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

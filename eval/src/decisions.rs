@@ -9,7 +9,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use crate::atomic::AtomicParquet;
+use crate::atomic::{BufferedParquet, Columns};
 use crate::error::Result;
 
 /// Rows buffered per record batch.
@@ -42,9 +42,11 @@ pub struct DecisionRow {
 
 /// Streams [`DecisionRow`]s into a Parquet file.
 pub struct DecisionsWriter {
-    rows: Vec<DecisionRow>,
-    out: AtomicParquet,
+    out: BufferedParquet<DecisionColumns>,
 }
+
+/// The columns of [`decisions_schema`].
+struct DecisionColumns;
 
 /// The schema of `decisions.parquet`.
 pub fn decisions_schema() -> SchemaRef {
@@ -66,29 +68,11 @@ pub fn decisions_schema() -> SchemaRef {
     ]))
 }
 
-impl DecisionsWriter {
-    /// Starts `path` (written to a temp file until [`DecisionsWriter::finish`]).
-    pub fn create(path: &Path) -> Result<Self> {
-        Ok(DecisionsWriter {
-            rows: Vec::with_capacity(FLUSH_ROWS),
-            out: AtomicParquet::create(path, decisions_schema())?,
-        })
-    }
+impl Columns for DecisionColumns {
+    type Row = DecisionRow;
 
-    /// Appends a row.
-    pub fn push(&mut self, row: DecisionRow) -> Result<()> {
-        self.rows.push(row);
-        if self.rows.len() >= FLUSH_ROWS {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let n = self.rows.len();
+    fn columns(&self, rows: &[DecisionRow]) -> Vec<ArrayRef> {
+        let n = rows.len();
         let mut id = StringBuilder::with_capacity(n, n * 12);
         let mut decision = StringBuilder::with_capacity(n, n * 8);
         let mut model = StringBuilder::with_capacity(n, n * 16);
@@ -99,7 +83,7 @@ impl DecisionsWriter {
         let mut cost = Float64Builder::with_capacity(n);
         let mut latency = Float64Builder::with_capacity(n);
         let mut router_us = Float64Builder::with_capacity(n);
-        for r in self.rows.drain(..) {
+        for r in rows {
             id.append_value(&r.request_id);
             decision.append_option(r.decision.as_deref());
             model.append_value(&r.model);
@@ -114,7 +98,7 @@ impl DecisionsWriter {
             latency.append_option(r.latency_ms);
             router_us.append_value(r.router_us);
         }
-        let arrays: Vec<ArrayRef> = vec![
+        vec![
             Arc::new(id.finish()),
             Arc::new(decision.finish()),
             Arc::new(model.finish()),
@@ -125,13 +109,25 @@ impl DecisionsWriter {
             Arc::new(cost.finish()),
             Arc::new(latency.finish()),
             Arc::new(router_us.finish()),
-        ];
-        self.out.write(arrays)
+        ]
+    }
+}
+
+impl DecisionsWriter {
+    /// Starts `path` (written to a temp file until [`DecisionsWriter::finish`]).
+    pub fn create(path: &Path) -> Result<Self> {
+        Ok(DecisionsWriter {
+            out: BufferedParquet::create(path, decisions_schema(), DecisionColumns, FLUSH_ROWS)?,
+        })
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, row: DecisionRow) -> Result<()> {
+        self.out.push(row)
     }
 
     /// Flushes, closes and renames the file into place.
-    pub fn finish(mut self) -> Result<()> {
-        self.flush()?;
+    pub fn finish(self) -> Result<()> {
         self.out.finish()
     }
 }

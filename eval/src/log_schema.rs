@@ -118,6 +118,17 @@ pub fn model_column(model: &str, field: ModelField) -> String {
     format!("{model}{MODEL_FIELD_SEPARATOR}{}", field.suffix())
 }
 
+/// The nullable column of `field` for `model` (Int64 token counts, Float64 otherwise).
+pub fn model_field(model: &str, field: ModelField) -> arrow::datatypes::Field {
+    use arrow::datatypes::DataType;
+    let t = if field.is_integer() {
+        DataType::Int64
+    } else {
+        DataType::Float64
+    };
+    arrow::datatypes::Field::new(model_column(model, field), t, true)
+}
+
 /// Splits a per-model column name into model and field; `None` for other columns.
 pub fn parse_model_column(column: &str) -> Option<(&str, ModelField)> {
     let (model, suffix) = column.rsplit_once(MODEL_FIELD_SEPARATOR)?;

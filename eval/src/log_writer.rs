@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Builder, Int64Builder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema};
 
-use crate::atomic::AtomicParquet;
+use crate::atomic::{BufferedParquet, Columns};
 use crate::error::{EvalError, Result};
 use crate::log_schema::{self, LogRow, ModelField};
 
@@ -17,11 +17,14 @@ const FLUSH_ROWS: usize = 16_384;
 
 /// Streams [`LogRow`]s into a Parquet request log.
 pub struct RequestLogWriter {
-    models: Vec<String>,
+    out: BufferedParquet<LogColumns>,
+}
+
+/// The columns of a request log with these models, fields and messages.
+struct LogColumns {
+    models: usize,
     fields: Vec<ModelField>,
     with_messages: bool,
-    rows: Vec<LogRow>,
-    out: AtomicParquet,
 }
 
 impl RequestLogWriter {
@@ -47,55 +50,51 @@ impl RequestLogWriter {
             true,
         ));
         for m in models {
-            for f in fields {
-                let t = if f.is_integer() {
-                    DataType::Int64
-                } else {
-                    DataType::Float64
-                };
-                cols.push(Field::new(log_schema::model_column(m, *f), t, true));
-            }
+            cols.extend(fields.iter().map(|f| log_schema::model_field(m, *f)));
         }
         let metadata = HashMap::from([(
             log_schema::SCHEMA_METADATA_KEY.to_string(),
             log_schema::SCHEMA_VERSION.to_string(),
         )]);
         let schema = Arc::new(Schema::new_with_metadata(cols, metadata));
-        Ok(RequestLogWriter {
-            models: models.to_vec(),
+        let columns = LogColumns {
+            models: models.len(),
             fields: fields.to_vec(),
             with_messages,
-            rows: Vec::with_capacity(FLUSH_ROWS),
-            out: AtomicParquet::create(path, schema)?,
+        };
+        Ok(RequestLogWriter {
+            out: BufferedParquet::create(path, schema, columns, FLUSH_ROWS)?,
         })
     }
 
     /// Appends a row; its `outcomes` must have one entry per model.
     pub fn push(&mut self, row: LogRow) -> Result<()> {
-        if row.outcomes.len() != self.models.len() {
+        let models = self.out.columns().models;
+        if row.outcomes.len() != models {
             return Err(EvalError::Invalid(format!(
-                "{}: request {} has {} model outcomes, the log has {} models",
+                "{}: request {} has {} model outcomes, the log has {models} models",
                 self.out.path(),
                 row.request_id,
                 row.outcomes.len(),
-                self.models.len()
             )));
         }
-        self.rows.push(row);
-        if self.rows.len() >= FLUSH_ROWS {
-            self.flush()?;
-        }
-        Ok(())
+        self.out.push(row)
     }
 
-    fn flush(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let n = self.rows.len();
+    /// Flushes the remaining rows, closes the file and renames it into place.
+    pub fn finish(self) -> Result<()> {
+        self.out.finish()
+    }
+}
+
+impl Columns for LogColumns {
+    type Row = LogRow;
+
+    fn columns(&self, rows: &[LogRow]) -> Vec<ArrayRef> {
+        let n = rows.len();
         let str_col = |get: &dyn Fn(&LogRow) -> Option<&str>| -> ArrayRef {
             let mut b = StringBuilder::with_capacity(n, n * 16);
-            for r in &self.rows {
+            for r in rows {
                 b.append_option(get(r));
             }
             Arc::new(b.finish())
@@ -109,12 +108,12 @@ impl RequestLogWriter {
         }
         arrays.push(str_col(&|r| r.category.as_deref()));
         arrays.push(str_col(&|r| r.expected_decision.as_deref()));
-        for m in 0..self.models.len() {
+        for m in 0..self.models {
             for f in &self.fields {
                 let array: ArrayRef = match f {
                     ModelField::InputTokens | ModelField::OutputTokens => {
                         let mut b = Int64Builder::with_capacity(n);
-                        for r in &self.rows {
+                        for r in rows {
                             let o = &r.outcomes[m];
                             b.append_option(if *f == ModelField::InputTokens {
                                 o.input_tokens
@@ -126,7 +125,7 @@ impl RequestLogWriter {
                     }
                     ModelField::Quality | ModelField::Cost | ModelField::LatencyMs => {
                         let mut b = Float64Builder::with_capacity(n);
-                        for r in &self.rows {
+                        for r in rows {
                             let o = &r.outcomes[m];
                             b.append_option(match f {
                                 ModelField::Quality => o.quality,
@@ -140,14 +139,6 @@ impl RequestLogWriter {
                 arrays.push(array);
             }
         }
-        self.out.write(arrays)?;
-        self.rows.clear();
-        Ok(())
-    }
-
-    /// Flushes the remaining rows, closes the file and renames it into place.
-    pub fn finish(mut self) -> Result<()> {
-        self.flush()?;
-        self.out.finish()
+        arrays
     }
 }

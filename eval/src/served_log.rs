@@ -11,7 +11,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use crate::atomic::AtomicParquet;
+use crate::atomic::{BufferedParquet, Columns};
 use crate::error::{EvalError, Result};
 use crate::log_schema::{self, ModelField};
 
@@ -65,11 +65,13 @@ pub enum PromptColumns {
 
 /// Streams [`ServedRecord`]s into one Parquet file of a served log.
 pub struct ServedLogWriter {
+    out: BufferedParquet<ServedColumns>,
+}
+
+/// The columns of a served log with these models and prompt columns.
+struct ServedColumns {
     models: Vec<String>,
     prompts: PromptColumns,
-    rows: Vec<ServedRecord>,
-    written: usize,
-    out: AtomicParquet,
 }
 
 fn schema(models: &[String], prompts: PromptColumns) -> SchemaRef {
@@ -91,14 +93,7 @@ fn schema(models: &[String], prompts: PromptColumns) -> SchemaRef {
         Field::new(log_schema::UPSTREAM_STATUS, DataType::Int64, true),
     ]);
     for m in models {
-        for f in SERVED_FIELDS {
-            let t = if f.is_integer() {
-                DataType::Int64
-            } else {
-                DataType::Float64
-            };
-            cols.push(Field::new(log_schema::model_column(m, f), t, true));
-        }
+        cols.extend(SERVED_FIELDS.map(|f| log_schema::model_field(m, f)));
     }
     let metadata = HashMap::from([(
         log_schema::SCHEMA_METADATA_KEY.to_string(),
@@ -111,35 +106,36 @@ impl ServedLogWriter {
     /// Starts a file at `path` (written under a hidden temporary name until [`Self::finish`])
     /// with per-model columns for `models`.
     pub fn create(path: &Path, models: &[String], prompts: PromptColumns) -> Result<Self> {
-        Ok(ServedLogWriter {
+        let columns = ServedColumns {
             models: models.to_vec(),
             prompts,
-            rows: Vec::with_capacity(FLUSH_ROWS),
-            written: 0,
-            out: AtomicParquet::create(path, schema(models, prompts))?,
+        };
+        let schema = schema(models, prompts);
+        Ok(ServedLogWriter {
+            out: BufferedParquet::create(path, schema, columns, FLUSH_ROWS)?,
         })
     }
 
     /// The models this file has columns for.
     pub fn models(&self) -> &[String] {
-        &self.models
+        &self.out.columns().models
     }
 
     /// Rows pushed so far.
     pub fn len(&self) -> usize {
-        self.written + self.rows.len()
+        self.out.len()
     }
 
     /// Whether no row was pushed.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.out.is_empty()
     }
 
     /// Appends a record; a served model without columns in this file is an error (the server
     /// starts a new file when its config's models change).
     pub fn push(&mut self, record: ServedRecord) -> Result<()> {
         if let Some(m) = &record.model {
-            if !self.models.contains(m) {
+            if !self.models().contains(m) {
                 return Err(EvalError::Invalid(format!(
                     "{}: request {} was served by {m}, which this file has no columns for",
                     self.out.path(),
@@ -147,18 +143,19 @@ impl ServedLogWriter {
                 )));
             }
         }
-        self.rows.push(record);
-        if self.rows.len() >= FLUSH_ROWS {
-            self.flush()?;
-        }
-        Ok(())
+        self.out.push(record)
     }
 
-    fn flush(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let rows = &self.rows;
+    /// Writes the remaining rows, closes the file and renames it into place.
+    pub fn finish(self) -> Result<()> {
+        self.out.finish()
+    }
+}
+
+impl Columns for ServedColumns {
+    type Row = ServedRecord;
+
+    fn columns(&self, rows: &[ServedRecord]) -> Vec<ArrayRef> {
         let strings = |get: &dyn Fn(&ServedRecord) -> Option<&str>| -> ArrayRef {
             let mut b = StringBuilder::new();
             rows.iter().for_each(|r| b.append_option(get(r)));
@@ -195,15 +192,6 @@ impl ServedLogWriter {
             arrays.push(ints(&|r| r.output_tokens.filter(|_| served(r))));
             arrays.push(floats(&|r| r.latency_ms.filter(|_| served(r))));
         }
-        self.out.write(arrays)?;
-        self.written += self.rows.len();
-        self.rows.clear();
-        Ok(())
-    }
-
-    /// Writes the remaining rows, closes the file and renames it into place.
-    pub fn finish(mut self) -> Result<()> {
-        self.flush()?;
-        self.out.finish()
+        arrays
     }
 }
