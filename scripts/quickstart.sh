@@ -5,7 +5,10 @@
 #   3. train a domain LoRA (14 MMLU-Pro categories) on the sample and export it to models/domain-classifier,
 #   4. replay the real RouteLLM MMLU sample log through configs/mmlu-routing.yaml (which uses that classifier),
 #      write the report to runs/quickstart/ (ignored by git) and print the headline numbers,
-#   5. serve that config with `routelab serve` in front of `routelab mock-upstream` and send it one chat
+#   5. train a kNN model selector on the same log (embeddings by all-MiniLM-L6-v2, split by request id)
+#      into models/selector-knn, and compare it with the domain policy on the selector's held-out
+#      test split (runs/quickstart-selector/),
+#   6. serve that config with `routelab serve` in front of `routelab mock-upstream` and send it one chat
 #      completion.
 #
 # Options:
@@ -63,6 +66,12 @@ echo "== replaying the RouteLLM MMLU sample log"
   --log datasets/samples/routing_log.parquet \
   --name quickstart --out "$out"
 
+echo "== training a kNN model selector on the same log"
+"$bin" --log-level error train --task selection --method knn --base-model "$model_dir" \
+  --log datasets/samples/routing_log.parquet --output models/selector-knn
+echo "== the domain policy against the selector on the selector's test split"
+"$bin" compare configs/mmlu-routing.yaml models/selector-knn/routing.yaml \
+  --log models/selector-knn/test.parquet --out "$out-selector" --no-progress
 echo "== serving the router in front of a mock upstream"
 work=$(mktemp -d)
 pids=()

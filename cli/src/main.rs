@@ -26,10 +26,14 @@ enum Command {
     /// Build the signal training sets and replayable request logs from their sources.
     #[command(subcommand)]
     Datasets(cmd::datasets::DatasetsCommand),
-    /// Fine-tune a LoRA adapter on a BERT encoder and export it (safetensors, HF layout).
+    /// Fine-tune a LoRA adapter on a BERT encoder and export it (safetensors, HF layout), or
+    /// train a model selector from a request log (`--task selection`).
     Train(cmd::train::TrainArgs),
     /// Replay a Parquet request log through a decision config and score it.
     Eval(cmd::eval::EvalArgs),
+    /// Set a learned selection's threshold or cost weight for a target share, cost or quality
+    /// on a log, and write it into the config with its provenance.
+    Calibrate(cmd::calibrate::CalibrateArgs),
     /// Compute the model-based signals of a request log once, into the signal store.
     #[command(subcommand)]
     Signals(cmd::signals::SignalsCommand),
@@ -56,6 +60,7 @@ fn main() -> anyhow::Result<()> {
         Command::Datasets(args) => cmd::datasets::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Signals(args) => cmd::signals::run(args),
         Command::Gate(args) => cmd::gate::run(args),

@@ -139,12 +139,6 @@ pub struct LogInputs {
     pub contaminated: usize,
 }
 
-#[derive(Deserialize)]
-struct Contaminated {
-    train_prompt: String,
-    eval_prompt: String,
-}
-
 /// Reads the 57 CSVs of `dir` (`mmlu_<subject>.csv`) and drops the contaminated prompts.
 /// Token counts are filled in by [`count_tokens`].
 pub fn read_routellm_dir(dir: &Path) -> Result<(Vec<LogRow>, LogInputs)> {
@@ -157,22 +151,9 @@ pub fn read_routellm_dir(dir: &Path) -> Result<(Vec<LogRow>, LogInputs)> {
         label("contaminated_prompts.jsonl"),
         text.as_bytes(),
     ));
-    let mut drop: HashSet<String> = HashSet::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let c: Contaminated = serde_json::from_str(line).map_err(|e| {
-            Error::bad_input(
-                "contaminated_prompts.jsonl",
-                format!("line {}", i + 1),
-                e.to_string(),
-            )
-        })?;
-        drop.insert(c.train_prompt);
-        drop.insert(c.eval_prompt);
-    }
+    let drop: HashSet<String> =
+        eval::import::contaminated::parse(&label("contaminated_prompts.jsonl"), &text)
+            .map_err(|e| Error::bad_input("contaminated_prompts.jsonl", "file", e.to_string()))?;
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io("listing", dir, e))?
         .filter_map(|e| e.ok())

@@ -7,6 +7,7 @@
 //! * [`report`], [`gate`], [`sweep`]: report data, the CI gate, threshold sweeps.
 
 pub mod atomic;
+pub mod calibrate;
 pub mod classify;
 pub mod compare;
 pub mod curves;
@@ -25,6 +26,7 @@ pub mod report;
 pub mod report_html;
 pub mod report_md;
 pub mod scoring;
+pub mod selection_metrics;
 pub mod served_log;
 pub mod signal_store;
 pub mod stats;

@@ -66,6 +66,7 @@ pub mod metrics;
 pub mod paths;
 pub mod plugins;
 pub mod request;
+pub mod selection;
 pub mod signals;
 
 pub use error::{Error, Result};

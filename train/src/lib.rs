@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod schedule;
+pub mod selection;
 pub mod synthetic;
 pub mod trainer;
 pub mod weights;

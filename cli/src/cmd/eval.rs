@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use eval::evaluate::{default_run_name, run_eval, EvalOptions};
-use eval::import::{import, ImportFormat};
+use eval::import::{import, Filter, ImportFormat};
 use eval::replay::{decode_only, ReplayOptions};
 use eval::report::CostSettings;
 use eval::sweep::SweepSpec;
@@ -73,12 +73,17 @@ pub struct EvalArgs {
         value_name = "PARQUET"
     )]
     pub log_file: PathBuf,
-    /// Import outcome files of this layout (`routellm` or `routerbench`) into `--log` first.
+    /// Import outcome files of this layout (`routellm`, `routerbench` or `mtbench`) into
+    /// `--log` first.
     #[arg(long, value_name = "FORMAT")]
     pub import: Option<String>,
     /// Files or directories to import (with `--import`).
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub input: Vec<PathBuf>,
+    /// With `--import`: drop the prompts this contaminated-prompts JSONL lists (RouteLLM's
+    /// `contaminated_prompts.jsonl` format).
+    #[arg(long, value_name = "JSONL")]
+    pub drop_contaminated: Option<PathBuf>,
     /// Output directory (default `reports/<name>`).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
@@ -107,14 +112,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             !args.input.is_empty(),
             "--import needs --input files or directories"
         );
-        let s = import(format, &args.input, &args.log_file)?;
+        let filter = Filter {
+            contaminated: match &args.drop_contaminated {
+                Some(p) => eval::import::contaminated::read(p)?,
+                None => Default::default(),
+            },
+        };
+        let s = import(format, &args.input, &args.log_file, &filter)?;
         eprintln!(
-            "imported {} rows, models {:?} ({} null quality cells) into {}",
+            "imported {} rows, models {:?} ({} null quality cells, {} contaminated rows dropped) into {}",
             s.rows,
             s.models,
             s.null_quality,
+            s.contaminated,
             args.log_file.display()
         );
+        for n in &s.not_imported {
+            eprintln!("not imported: {n}");
+        }
         if args.config.is_none() {
             return Ok(());
         }

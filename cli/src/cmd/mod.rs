@@ -1,5 +1,6 @@
 //! One module per subcommand; each owns its clap arguments and its `run`.
 
+pub mod calibrate;
 pub mod compare;
 pub mod config;
 pub mod datasets;
@@ -8,6 +9,7 @@ pub mod gate;
 pub mod mock_upstream;
 pub mod probe;
 pub mod route;
+pub mod selection_data;
 pub mod serve;
 pub mod signals;
 pub mod train;

@@ -121,10 +121,7 @@ impl Policy {
             .iter()
             .map(|spec| ModelTarget::from_spec(spec, upstream, env))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let uses_models = router
-            .used_signals()
-            .iter()
-            .any(|(kind, _)| kind.is_model_based());
+        let uses_models = router.runs_models();
         let model_list = models.iter().map(|m| m.name.clone()).collect();
         Ok(Policy {
             router,

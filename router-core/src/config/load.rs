@@ -3,11 +3,13 @@
 use std::path::Path;
 
 use super::linemap::LineMap;
-use super::schema::RouterConfig;
+use super::schema::{Decision, RouterConfig};
 use super::validate::Validator;
 use super::ProjectionInput;
 use super::{Ignored, LoadedConfig};
+use crate::export::selector::SelectorMethod;
 use crate::plugins::{Parsed, PluginConfig};
+use crate::selection::Rule;
 use crate::signals::SignalKind;
 use crate::{Error, Result};
 
@@ -75,8 +77,10 @@ pub(super) fn from_config(
     let mut plugins = Vec::with_capacity(config.routing.decisions.len());
     for (i, d) in config.routing.decisions.iter().enumerate() {
         let base = format!("routing.decisions[{i}]");
-        if d.algorithm_type() != "static" {
-            let t = d.algorithm_type();
+        let t = d.algorithm_type();
+        if let Some(method) = SelectorMethod::parse(t) {
+            check_selection(&config, method, d, &base, &mut v);
+        } else if t != "static" {
             let reason = format!("algorithm {t:?} not implemented; the decision routes to its first modelRef (not replayable)");
             ignore(format!("{base}.algorithm"), reason);
         }
@@ -126,6 +130,43 @@ pub(super) fn from_config(
         ignored,
         plugins,
     })
+}
+
+/// A learned selection's settings, as far as they can be checked without loading the selector
+/// (the router checks the selector's models and embedding model when it loads it).
+fn check_selection(
+    config: &RouterConfig,
+    method: SelectorMethod,
+    d: &Decision,
+    base: &str,
+    v: &mut Validator<'_>,
+) {
+    let path = format!("global.router.model_selection.ml.{method}");
+    match config.global.router.model_selection.ml.get(method) {
+        None => v.error(
+            &format!("{base}.algorithm"),
+            &format!("type {method} needs {path}.pretrained_path (a `routelab train --task selection` export)"),
+        ),
+        Some(block) => {
+            if block.pretrained_path.is_none() {
+                v.error(&format!("{path}.pretrained_path"), "not set: name the selector export directory");
+            }
+            match block.rule() {
+                Err(m) => v.error(&path, &m),
+                Ok(Rule::Threshold(_)) if d.model_refs.len() != 2 => v.error(
+                    &format!("{base}.modelRefs"),
+                    &format!("{path}.threshold compares two models; this decision has {} (use cost_weight)", d.model_refs.len()),
+                ),
+                Ok(_) => {}
+            }
+        }
+    }
+    if d.model_refs.is_empty() {
+        v.error(
+            &format!("{base}.modelRefs"),
+            "a learned selection chooses among modelRefs; there are none",
+        );
+    }
 }
 
 /// Why a projection input is not computed as the seed computes it, if it is not.

@@ -22,6 +22,7 @@ mod model_map;
 mod projection_schema;
 mod reasoning;
 pub mod schema;
+mod selection_schema;
 pub mod tokens;
 mod validate;
 mod validate_projections;
@@ -35,6 +36,7 @@ pub use model_map::{ModelMap, MODEL_FAMILIES};
 pub use projection_schema::*;
 pub use reasoning::merge_json;
 pub use schema::*;
+pub use selection_schema::*;
 pub use tokens::TokenCount;
 
 use crate::plugins::PluginConfig;

@@ -784,12 +784,15 @@ pub struct ModelRef {
     pub lora_name: Option<String>,
 }
 
-/// `global`: routelab reads only `model_catalog`.
+/// `global`: routelab reads `model_catalog` and `router.model_selection`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Global {
     /// Where classifier and embedding models live.
     #[serde(default)]
     pub model_catalog: ModelCatalog,
+    /// Router settings (learned model selection).
+    #[serde(default)]
+    pub router: super::GlobalRouter,
 }
 
 /// `global.model_catalog`.

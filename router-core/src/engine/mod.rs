@@ -13,6 +13,7 @@
 mod outcome;
 mod projections;
 mod rules;
+mod selection;
 mod settle;
 
 use std::cmp::Ordering;
@@ -21,7 +22,7 @@ use std::collections::BTreeSet;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-pub use outcome::{DecisionTrace, LeafTrace, RouteDecision, RouteOutcome, RouteTarget};
+pub use outcome::{DecisionTrace, LeafTrace, RouteDecision, RouteOutcome, RouteTarget, Selection};
 pub use settle::Settled;
 
 use crate::config::{LoadedConfig, ModelSpec, RouterConfig, Strategy};
@@ -43,11 +44,25 @@ struct CompiledDecision {
     tier: i64,
     root: Node,
     leaves: Vec<LeafInfo>,
+    /// The modelRefs (the default model when there are none); the first unless a learned
+    /// selection chooses another.
+    refs: Vec<CompiledRef>,
+    plugins: Vec<PluginConfig>,
+}
+
+/// One modelRef, its reasoning effort resolved.
+struct CompiledRef {
     model: String,
     use_reasoning: bool,
     reasoning_effort: Option<String>,
     lora_name: Option<String>,
-    plugins: Vec<PluginConfig>,
+}
+
+impl CompiledDecision {
+    /// The modelRef a decision routes to (`selection`'s choice, else the first).
+    fn chosen(&self, selection: Option<&Selection>) -> &CompiledRef {
+        &self.refs[selection.map_or(0, |s| s.choice).min(self.refs.len() - 1)]
+    }
 }
 
 /// A request's confidence per used signal rule; inline (no allocation) up to 32 rules.
@@ -71,6 +86,8 @@ pub struct Router {
     /// `routing.projections`, applied to the table after the signals.
     projections: Option<projections::Projections>,
     decisions: Vec<CompiledDecision>,
+    /// Learned model selection of the decisions that have one.
+    selection: selection::Compiled,
 }
 
 impl Router {
@@ -141,6 +158,13 @@ impl Router {
                 }
             }
         }
+        let selection = selection::compile(
+            loaded,
+            match &models {
+                Models::Registry(r) => Some(*r),
+                Models::Given(_) => None,
+            },
+        )?;
         if let Models::Given(g) = models {
             signals.extend(g.into_iter().filter(|s| !is_rule_kind(s.kind())));
         }
@@ -155,27 +179,34 @@ impl Router {
         for (i, d) in cfg.routing.decisions.iter().enumerate() {
             let mut leaves = Vec::new();
             let root = Node::compile(&d.rules, "rules", &slot_of, &mut leaves);
-            let first = d.model_refs.first();
-            let use_reasoning = first.is_some_and(|r| r.use_reasoning);
-            let reasoning_effort = match first {
-                Some(r) if r.use_reasoning => Some(
-                    cfg.effective_effort(r.reasoning_effort.as_deref())
-                        .to_string(),
-                ),
-                _ => None,
-            };
+            let mut refs: Vec<CompiledRef> = d
+                .model_refs
+                .iter()
+                .map(|r| CompiledRef {
+                    model: r.model.clone(),
+                    use_reasoning: r.use_reasoning,
+                    reasoning_effort: r.use_reasoning.then(|| {
+                        cfg.effective_effort(r.reasoning_effort.as_deref())
+                            .to_string()
+                    }),
+                    lora_name: r.lora_name.clone(),
+                })
+                .collect();
+            if refs.is_empty() {
+                refs.push(CompiledRef {
+                    model: cfg.providers.defaults.default_model.clone(),
+                    use_reasoning: false,
+                    reasoning_effort: None,
+                    lora_name: None,
+                });
+            }
             decisions.push(CompiledDecision {
                 name: d.name.clone(),
                 priority: d.priority,
                 tier: d.tier,
                 root,
                 leaves,
-                model: first
-                    .map(|r| r.model.clone())
-                    .unwrap_or_else(|| cfg.providers.defaults.default_model.clone()),
-                use_reasoning,
-                reasoning_effort,
-                lora_name: first.and_then(|r| r.lora_name.clone()),
+                refs,
                 plugins: loaded.plugins.get(i).cloned().unwrap_or_default(),
             });
         }
@@ -186,6 +217,7 @@ impl Router {
             n_slots,
             projections,
             decisions,
+            selection,
         })
     }
 
@@ -242,7 +274,10 @@ impl Router {
     /// Computes the signals of a request and picks the winning decision, in the compact form
     /// that [`Router::route`] expands into its outcome.
     pub fn route_decision(&self, request: &RouteRequest) -> Result<RouteDecision> {
-        Ok(self.decide_compact(self.signals(request)?))
+        let mut decided = [self.decide_compact(self.signals(request)?)];
+        self.selection.select(&[request], &mut decided)?;
+        let [d] = decided;
+        Ok(d)
     }
 
     /// Routes several requests at once (offline replays): each signal evaluates the whole
@@ -258,15 +293,41 @@ impl Router {
                 append(m, found);
             }
         }
-        Ok(matches
+        let mut decided: Vec<RouteDecision> = matches
             .into_iter()
             .map(|m| self.decide_compact(m))
-            .collect())
+            .collect();
+        self.selection.select(requests, &mut decided)?;
+        Ok(decided)
+    }
+
+    /// The candidates of decision `index` when it has a learned selection (what
+    /// `routelab calibrate` tunes).
+    pub fn selection_candidates(&self, index: usize) -> Option<&crate::selection::Candidates> {
+        self.selection.candidates(index)
+    }
+
+    /// Whether routing runs a model: a model-based signal or a learned selection (serve routes
+    /// such requests off its async threads).
+    pub fn runs_models(&self) -> bool {
+        self.signals.iter().any(|s| s.kind().is_model_based()) || !self.selection.stages.is_empty()
     }
 
     /// Routes a request and records a per-decision trace.
     pub fn route_with_trace(&self, request: &RouteRequest) -> Result<RouteOutcome> {
-        Ok(self.decide(self.signals(request)?, true))
+        let mut matches = self.signals(request)?;
+        let table = self.derive(&mut matches);
+        let best = self.best(&table);
+        let trace = self.trace(&table, &matches);
+        let mut decided = [RouteDecision {
+            index: best.map(|(i, _)| i),
+            confidence: best.map_or(0.0, |(_, c)| c),
+            signals: Vec::new(),
+            selection: None,
+        }];
+        self.selection.select(&[request], &mut decided)?;
+        let [d] = decided;
+        Ok(self.expand(best, matches, d.selection, Some(trace)))
     }
 
     /// Decision evaluation alone: the winning decision's name and confidence for already
@@ -418,12 +479,14 @@ impl Router {
     }
 
     /// Evaluates the decisions on already computed signal matches (matches of rules no decision
-    /// uses are kept in the outcome but do not influence it).
+    /// uses are kept in the outcome but do not influence it). A learned selection needs the
+    /// request, which this does not have: such a decision's outcome names its first modelRef
+    /// and has no `selection` (use [`Router::route`] or [`Router::route_with_trace`]).
     pub fn decide(&self, mut matches: Vec<SignalMatch>, trace: bool) -> RouteOutcome {
         let table = self.derive(&mut matches);
         let best = self.best(&table);
         let trace = trace.then(|| self.trace(&table, &matches));
-        self.expand(best, matches, trace)
+        self.expand(best, matches, None, trace)
     }
 
     /// [`Router::decide`] in the compact form (no trace).
@@ -433,13 +496,14 @@ impl Router {
             index: best.map(|(i, _)| i),
             confidence: best.map_or(0.0, |(_, c)| c),
             signals: matches,
+            selection: None,
         }
     }
 
     /// The full outcome of a compact decision (what [`Router::route`] returns).
     pub fn outcome(&self, decision: RouteDecision) -> RouteOutcome {
         let best = decision.index.map(|i| (i, decision.confidence));
-        self.expand(best, decision.signals, None)
+        self.expand(best, decision.signals, decision.selection, None)
     }
 
     /// What `decision` routes to: decision name, model, reasoning and blocking, as in its
@@ -454,10 +518,11 @@ impl Router {
             },
             Some(i) => {
                 let d = &self.decisions[i];
+                let r = d.chosen(decision.selection.as_ref());
                 RouteTarget {
                     decision: Some(&d.name),
-                    model: &d.model,
-                    use_reasoning: d.use_reasoning,
+                    model: &r.model,
+                    use_reasoning: r.use_reasoning,
                     blocked: d
                         .plugins
                         .iter()
@@ -472,6 +537,7 @@ impl Router {
         &self,
         best: Option<(usize, f32)>,
         matches: Vec<SignalMatch>,
+        selection: Option<Selection>,
         trace: Option<Vec<DecisionTrace>>,
     ) -> RouteOutcome {
         let cfg = &self.loaded.config;
@@ -488,6 +554,7 @@ impl Router {
                 system_prompt: None,
                 cache: None,
                 signals: matches,
+                selection: None,
                 trace,
             },
             Some((i, c)) => {
@@ -504,18 +571,20 @@ impl Router {
                         PluginConfig::SemanticCache(s) => cache = cache.or_else(|| Some(s.clone())),
                     }
                 }
+                let r = d.chosen(selection.as_ref());
                 RouteOutcome {
                     decision: Some(d.name.clone()),
-                    model: d.model.clone(),
-                    use_reasoning: d.use_reasoning,
-                    reasoning_effort: d.reasoning_effort.clone(),
-                    lora_name: d.lora_name.clone(),
+                    model: r.model.clone(),
+                    use_reasoning: r.use_reasoning,
+                    reasoning_effort: r.reasoning_effort.clone(),
+                    lora_name: r.lora_name.clone(),
                     confidence: c,
                     plugins: d.plugins.clone(),
                     block,
                     system_prompt,
                     cache,
                     signals: matches,
+                    selection,
                     trace,
                 }
             }

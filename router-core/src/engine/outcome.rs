@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::export::selector::SelectorMethod;
 use crate::plugins::{BlockAction, PluginConfig, SemanticCacheConfig, SystemPromptAction};
 use crate::signals::SignalMatch;
 
@@ -12,7 +13,8 @@ use crate::signals::SignalMatch;
 pub struct RouteOutcome {
     /// The winning decision; `None` when no decision matched (default model).
     pub decision: Option<String>,
-    /// The chosen model (first modelRef of the decision, or the default model).
+    /// The chosen model: the decision's first modelRef, the one its learned selection chose,
+    /// or the default model.
     pub model: String,
     /// Whether reasoning is on.
     pub use_reasoning: bool,
@@ -32,9 +34,23 @@ pub struct RouteOutcome {
     pub cache: Option<SemanticCacheConfig>,
     /// Every signal match computed for the request.
     pub signals: Vec<SignalMatch>,
+    /// What the decision's learned selection chose (`algorithm: knn|mlp|mf`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
     /// Per-decision evaluation details (only from `route_with_trace` / `decide(.., true)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<DecisionTrace>>,
+}
+
+/// What a learned selection chose for one request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Selection {
+    /// The selector's method.
+    pub method: SelectorMethod,
+    /// Index of the chosen model in the decision's modelRefs.
+    pub choice: usize,
+    /// Predicted quality of each modelRef, in modelRefs order.
+    pub predicted: Vec<f32>,
 }
 
 /// The decision step's result in compact form: the winning decision by index, its confidence
@@ -50,6 +66,8 @@ pub struct RouteDecision {
     pub confidence: f32,
     /// Every signal match computed for the request.
     pub signals: Vec<SignalMatch>,
+    /// The learned selection's choice, when the winning decision has one.
+    pub selection: Option<Selection>,
 }
 
 /// What a [`RouteDecision`] routes to, borrowed from the router.

@@ -22,7 +22,7 @@ mod sequence;
 mod source;
 mod token;
 mod tokenize;
-mod weights;
+pub(crate) mod weights;
 
 pub use bert::BertEncoder;
 pub use embed::{cosine, Embedder};

@@ -30,7 +30,11 @@ pub(crate) struct Weights {
 impl Weights {
     /// Loads every tensor of `<dir>/model.safetensors` onto the CPU.
     pub(crate) fn load(dir: &Path) -> Result<Self> {
-        let file = dir.join(WEIGHTS_FILE);
+        Self::load_file(dir.join(WEIGHTS_FILE))
+    }
+
+    /// Loads every tensor of the safetensors file `file` onto the CPU.
+    pub(crate) fn load_file(file: PathBuf) -> Result<Self> {
         let bytes = std::fs::read(&file).map_err(|e| Error::Model {
             path: file.display().to_string(),
             message: format!("cannot read: {e}"),

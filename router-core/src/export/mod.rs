@@ -20,6 +20,8 @@
 //! Everything that names a file, a tensor or a config key of this layout lives here, so that the
 //! writer (train) and the reader (router-core's inference) cannot drift apart.
 
+pub mod selector;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

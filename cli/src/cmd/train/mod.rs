@@ -1,4 +1,8 @@
-//! `routelab train`: LoRA fine-tuning of a BERT classifier with burn, exported in HF layout.
+//! `routelab train`: LoRA fine-tuning of a BERT classifier with burn, exported in HF layout, or
+//! (`--task selection`) a learned model selector trained from a request log.
+
+mod selection;
+mod selection_export;
 
 use std::path::PathBuf;
 
@@ -21,7 +25,8 @@ struct TrainFlags {
     /// YAML file with the training options (see `train::config::TrainConfig`).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// `sequence_classification` or `token_classification`.
+    /// `sequence_classification`, `token_classification` or `selection` (a model selector
+    /// trained from a request log: `--method`, `--log`; `--base-model` is the embedding model).
     #[arg(long)]
     task: Option<String>,
     /// Base model directory (config.json, model.safetensors, tokenizer.json).
@@ -108,6 +113,8 @@ struct TrainFlags {
     /// Print the training report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    selection: selection::SelectionFlags,
 }
 
 /// Parses a flag value into a string-named enum of the config.
@@ -191,7 +198,21 @@ impl TrainFlags {
 
 /// Runs `routelab train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let (config, opts, json) = args.flags.into_config()?;
+    let f = *args.flags;
+    if f.task.as_deref() == Some("selection") {
+        let shared = selection::Shared {
+            base_model: f.base_model,
+            output: f.output,
+            seed: f.seed,
+            epochs: f.epochs,
+            batch_size: f.batch_size,
+            learning_rate: f.learning_rate,
+            patience: f.patience,
+            device: f.device,
+        };
+        return selection::run(&f.selection, &shared);
+    }
+    let (config, opts, json) = f.into_config()?;
     match run_training(&config, &opts)? {
         RunResult::Paused { steps } => {
             eprintln!(

@@ -1,0 +1,401 @@
+//! `routelab train --task selection`: a learned model selector trained from a request log,
+//! exported with its routing config, its held-out test split and `training_report.json`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use eval::selection_metrics::{self, GainRow, SelectorMetrics, ThresholdPoint};
+use router_core::config::Calibration;
+use router_core::export::selector::{
+    SelectorEmbedding, SelectorManifest, SelectorMethod, SELECTOR_FORMAT, SELECTOR_TEST_LOG_FILE,
+    SELECTOR_VALIDATION_LOG_FILE,
+};
+use router_core::export::TRAINING_REPORT_FILE;
+use router_core::inference::content_key;
+use router_core::selection::{Candidates, Rule, Selector};
+use serde::Serialize;
+use train::selection::{fit, write_selector, EpochLoss, SelectionConfig, Table};
+
+use super::selection_export::{write_routing_config, write_split_log};
+use crate::cmd::selection_data::{embed_all, read_log, Fractions, LogData, Split};
+use crate::cmd::StoreArgs;
+
+/// The flags of `routelab train --task selection` (beside `--base-model`, `--output`, `--seed`,
+/// `--epochs`, `--batch-size`, `--learning-rate`, `--patience`, `--device`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SelectionFlags {
+    /// Selection: `knn`, `mlp` or `mf`.
+    #[arg(long)]
+    method: Option<String>,
+    /// Selection: the request log (Parquet file or folder) with every model's quality and cost.
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Selection, kNN: neighbours (default: chosen on the validation split).
+    #[arg(long)]
+    k: Option<usize>,
+    /// Selection, MLP: hidden widths (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    /// Selection, MF: latent dimension.
+    #[arg(long)]
+    rank: Option<usize>,
+    /// Selection: train,validation,test fractions of the request ids.
+    #[arg(long, default_value = "0.7,0.15,0.15")]
+    split: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// The flags shared with classifier training, as given.
+pub struct Shared {
+    /// The embedding model.
+    pub base_model: Option<PathBuf>,
+    /// The export directory.
+    pub output: Option<PathBuf>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Epochs.
+    pub epochs: Option<usize>,
+    /// Batch size.
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    pub learning_rate: Option<f64>,
+    /// Patience.
+    pub patience: Option<usize>,
+    /// Device.
+    pub device: Option<String>,
+}
+
+/// `training_report.json` of a selector.
+#[derive(Serialize)]
+struct SelectionReport {
+    task: &'static str,
+    config: SelectionConfig,
+    log: LogInfo,
+    models: Vec<String>,
+    weak_model: Option<String>,
+    strong_model: Option<String>,
+    embedding: SelectorEmbedding,
+    split: SplitInfo,
+    history: Vec<EpochLoss>,
+    /// The default threshold (validation split, strong share 0.5).
+    calibration: Option<Calibration>,
+    test: Option<SelectorMetrics>,
+    /// The test split routed at the default threshold (what `routelab eval` of `routing.yaml`
+    /// on `test.parquet` reproduces).
+    test_at_threshold: Option<ThresholdPoint>,
+    seconds: Timings,
+}
+
+#[derive(Serialize)]
+struct LogInfo {
+    path: String,
+    sha256: String,
+    rows: usize,
+    left_out: usize,
+    first_left_out: Option<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct SplitInfo {
+    seed: u64,
+    fractions: Fractions,
+    train: usize,
+    validation: usize,
+    test: usize,
+}
+
+#[derive(Serialize)]
+struct Timings {
+    read: f64,
+    embed: f64,
+    fit: f64,
+    total: f64,
+}
+
+fn config_of(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<SelectionConfig> {
+    let method = flags
+        .method
+        .as_deref()
+        .context("--task selection needs --method knn|mlp|mf")?;
+    let method = SelectorMethod::parse(method)
+        .with_context(|| format!("--method {method:?}: expected knn, mlp or mf"))?;
+    let mut c = SelectionConfig::new(method);
+    c.k = flags.k;
+    if let Some(h) = &flags.hidden {
+        c.hidden = h.clone();
+    }
+    macro_rules! set {
+        ($($field:ident <- $v:expr),*) => { $(if let Some(v) = $v { c.$field = v; })* };
+    }
+    set!(rank <- flags.rank, seed <- shared.seed, epochs <- shared.epochs,
+        batch_size <- shared.batch_size, learning_rate <- shared.learning_rate,
+        patience <- shared.patience, device <- shared.device.clone());
+    Ok(c)
+}
+
+/// The rows of `split` as a table, in log order.
+fn table(data: &LogData, emb: &[Vec<f32>], splits: &[Split], which: Split) -> (Table, Vec<usize>) {
+    let dim = emb.first().map_or(0, Vec::len);
+    let mut t = Table::new(dim, data.models.len());
+    let mut rows = Vec::new();
+    for (i, row) in data
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| splits[*i] == which)
+    {
+        let y: Vec<f32> = row
+            .outcomes
+            .iter()
+            .map(|o| o.quality.unwrap_or(0.0) as f32)
+            .collect();
+        t.push(&emb[i], &y);
+        rows.push(i);
+    }
+    (t, rows)
+}
+
+/// Each model's mean cost on `rows`, USD per 1k requests.
+fn mean_cost_per_1k(data: &LogData, rows: &[usize]) -> Vec<f64> {
+    (0..data.models.len())
+        .map(|m| {
+            let sum: f64 = rows
+                .iter()
+                .map(|&r| data.rows[r].outcomes[m].cost.unwrap_or(0.0))
+                .sum();
+            sum / rows.len().max(1) as f64 * 1000.0
+        })
+        .collect()
+}
+
+/// The gain rows of `rows` for a two-model selector.
+fn gain_rows(
+    data: &LogData,
+    rows: &[usize],
+    predicted: &[Vec<f32>],
+    c: &Candidates,
+) -> Vec<GainRow> {
+    let (weak, strong) = c.weak_strong();
+    rows.iter()
+        .zip(predicted)
+        .map(|(&r, p)| {
+            let o = &data.rows[r].outcomes;
+            GainRow {
+                gain: c.gain(&c.of_candidates(p)),
+                quality: [
+                    o[weak].quality.unwrap_or(0.0),
+                    o[strong].quality.unwrap_or(0.0),
+                ],
+                cost: [o[weak].cost.unwrap_or(0.0), o[strong].cost.unwrap_or(0.0)],
+            }
+        })
+        .collect()
+}
+
+fn predict(sel: &Selector, t: &Table) -> anyhow::Result<Vec<Vec<f32>>> {
+    let rows: Vec<&[f32]> = (0..t.len()).map(|i| t.row(i)).collect();
+    Ok(sel.predict(&rows)?)
+}
+
+/// Runs `routelab train --task selection`.
+pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let cfg = config_of(flags, shared)?;
+    let log_path = flags
+        .log
+        .clone()
+        .context("--task selection needs --log LOG")?;
+    let out = shared
+        .output
+        .clone()
+        .context("--task selection needs --output DIR")?;
+    let base = shared
+        .base_model
+        .clone()
+        .unwrap_or_else(router_core::paths::default_model_dir);
+    let fractions: Fractions = flags
+        .split
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--split {e}"))?;
+    let data = read_log(&log_path)?;
+    if data.rows.is_empty() {
+        anyhow::bail!(
+            "{}: no row has a quality and a cost for every model",
+            log_path.display()
+        );
+    }
+    let read_s = started.elapsed().as_secs_f64();
+    let store = flags
+        .store
+        .dir()
+        .map(|d| eval::signal_store::SignalStore::open(&d))
+        .transpose()?;
+    let registry = eval::evaluate::registry_with(store.clone());
+    let t = Instant::now();
+    let emb = embed_all(&registry, &base, &data.requests)?;
+    if let Some(s) = &store {
+        s.finish()?;
+    }
+    let embed_s = t.elapsed().as_secs_f64();
+    let splits: Vec<Split> = data
+        .rows
+        .iter()
+        .map(|r| fractions.of(cfg.seed, &r.request_id))
+        .collect();
+    let (train_t, train_rows) = table(&data, &emb, &splits, Split::Train);
+    let (val_t, val_rows) = table(&data, &emb, &splits, Split::Validation);
+    let (test_t, test_rows) = table(&data, &emb, &splits, Split::Test);
+    let t = Instant::now();
+    let fitted = fit(&cfg, &train_t, &val_t)?;
+    let fit_s = t.elapsed().as_secs_f64();
+    let manifest = SelectorManifest {
+        format: SELECTOR_FORMAT.into(),
+        method: cfg.method,
+        models: data.models.clone(),
+        mean_cost_per_1k: mean_cost_per_1k(&data, &train_rows),
+        embedding: SelectorEmbedding {
+            name: base
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            content_key: content_key(&base)?,
+            dim: train_t.dim,
+        },
+        k: None,
+        hidden: Vec::new(),
+        rank: None,
+    };
+    let tmp = sibling(&out, ".tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    write_selector(&tmp, &fitted, manifest)?;
+    // Everything below reads the selector as the router does.
+    let selector = Selector::load(&tmp, None)?;
+    let names: Vec<&str> = data.models.iter().map(String::as_str).collect();
+    let log_sha = eval::evaluate::log_sha256(&log_path)?;
+    let (rule, calibration, test, at_t, weak_strong) = if names.len() == 2 {
+        let c = Candidates::new(selector.manifest(), &names, Rule::Threshold(0.0))
+            .map_err(anyhow::Error::msg)?;
+        let val_curve = selection_metrics::threshold_curve(&gain_rows(
+            &data,
+            &val_rows,
+            &predict(&selector, &val_t)?,
+            &c,
+        ));
+        let mut point = selection_metrics::threshold_for_share(&val_curve, 0.5)
+            .context("the validation split gives no threshold")?;
+        point.threshold = selection_metrics::configurable(&val_curve, &point);
+        let test_gains = gain_rows(&data, &test_rows, &predict(&selector, &test_t)?, &c);
+        let (weak, strong) = c.weak_strong();
+        let calibration = default_calibration(&log_path, &log_sha, val_rows.len(), &point);
+        (
+            Rule::Threshold(point.threshold),
+            Some(calibration),
+            Some(selection_metrics::selector_metrics(&test_gains)),
+            Some(selection_metrics::at_threshold(
+                &test_gains,
+                point.threshold,
+            )),
+            Some((data.models[weak].clone(), data.models[strong].clone())),
+        )
+    } else {
+        (Rule::CostWeight(0.0), None, None, None, None)
+    };
+    write_routing_config(
+        &tmp,
+        &cfg,
+        &data.models,
+        weak_strong.as_ref(),
+        &base,
+        rule,
+        calibration.as_ref(),
+    )?;
+    write_split_log(&tmp.join(SELECTOR_TEST_LOG_FILE), &data, &test_rows)?;
+    write_split_log(&tmp.join(SELECTOR_VALIDATION_LOG_FILE), &data, &val_rows)?;
+    let seed = cfg.seed;
+    let report = SelectionReport {
+        task: "selection",
+        config: cfg,
+        log: LogInfo {
+            path: router_core::paths::portable(&log_path)
+                .display()
+                .to_string(),
+            sha256: log_sha,
+            rows: data.rows.len(),
+            left_out: data.left_out.len(),
+            first_left_out: data.left_out.first().cloned(),
+        },
+        models: data.models.clone(),
+        weak_model: weak_strong.as_ref().map(|w| w.0.clone()),
+        strong_model: weak_strong.as_ref().map(|w| w.1.clone()),
+        embedding: selector.manifest().embedding.clone(),
+        split: SplitInfo {
+            seed,
+            fractions,
+            train: train_rows.len(),
+            validation: val_rows.len(),
+            test: test_rows.len(),
+        },
+        history: fitted.history,
+        calibration,
+        test,
+        test_at_threshold: at_t,
+        seconds: Timings {
+            read: read_s,
+            embed: embed_s,
+            fit: fit_s,
+            total: started.elapsed().as_secs_f64(),
+        },
+    };
+    let json = serde_json::to_vec_pretty(&report)?;
+    std::fs::write(tmp.join(TRAINING_REPORT_FILE), json)?;
+    train::checkpoint::swap_into_place(&tmp, &out)?;
+    print_summary(&report, &out);
+    Ok(())
+}
+
+fn default_calibration(log: &Path, sha: &str, n: usize, p: &ThresholdPoint) -> Calibration {
+    Calibration {
+        log: format!(
+            "{} (validation split)",
+            router_core::paths::portable(log).display()
+        ),
+        log_sha256: sha.to_string(),
+        requests: n as u64,
+        target: "strong_share=0.5".into(),
+        achieved: p.strong_share,
+        set: format!("threshold={}", p.threshold),
+    }
+}
+
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut s = dir.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn print_summary(r: &SelectionReport, out: &Path) {
+    println!("exported {}", out.display());
+    println!(
+        "{} selector on {} requests (train {}, validation {}, test {}; {} left out); embed {:.0} s, fit {:.1} s",
+        r.config.method, r.log.rows, r.split.train, r.split.validation, r.split.test, r.log.left_out,
+        r.seconds.embed, r.seconds.fit
+    );
+    if let Some(t) = &r.test {
+        let pct = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{:.1}%", v * 100.0));
+        let f = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.4}"));
+        println!(
+            "test: APGR {:.4} (random {:.2}, oracle {})  CPT(50%) {}  CPT(80%) {}  AIQ {} (random {}, oracle {})",
+            t.apgr, t.random_apgr, f(t.oracle_apgr), pct(t.cpt50), pct(t.cpt80), f(t.aiq), f(t.random_aiq), f(t.oracle_aiq)
+        );
+    }
+    if let Some(c) = &r.calibration {
+        println!(
+            "routing.yaml: {} ({} on the validation split: {:.3})",
+            c.set, c.target, c.achieved
+        );
+    }
+}
