@@ -6,8 +6,9 @@
 #   4. replay the real RouteLLM MMLU sample log through configs/mmlu-routing.yaml (which uses that classifier),
 #      write the report to runs/quickstart/ (ignored by git) and print the headline numbers,
 #   5. train a kNN model selector on the same log (embeddings by all-MiniLM-L6-v2, split by request id)
-#      into models/selector-knn, and compare it with the domain policy on the selector's held-out
-#      test split (runs/quickstart-selector/),
+#      into models/selector-knn, calibrate it to the domain policy's cost per 1k requests on its
+#      validation split, and compare the two on the selector's held-out test split
+#      (runs/quickstart-selector/),
 #   6. serve that config with `routelab serve` in front of `routelab mock-upstream` and send it one chat
 #      completion.
 #
@@ -69,6 +70,10 @@ echo "== replaying the RouteLLM MMLU sample log"
 echo "== training a kNN model selector on the same log"
 "$bin" --log-level error train --task selection --method knn --base-model "$model_dir" \
   --log datasets/samples/routing_log.parquet --output models/selector-knn
+echo "== calibrating the selector to the domain policy's cost, on its validation split"
+cost=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["policy"]["cost_per_1k"])' "$out/report.json")
+"$bin" --log-level error calibrate --config models/selector-knn/routing.yaml \
+  --log models/selector-knn/validation.parquet --target "cost_per_1k=$cost"
 echo "== the domain policy against the selector on the selector's test split"
 "$bin" compare configs/mmlu-routing.yaml models/selector-knn/routing.yaml \
   --log models/selector-knn/test.parquet --out "$out-selector" --no-progress
