@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use common::{minilm_dir, minilm_task_model, tiny_model};
 use router_core::config::{
-    Aggregation, DomainRule, EmbeddingRule, JailbreakRule, PiiRule, RouterConfig, ThresholdModule,
+    Aggregation, DomainRule, EmbeddingOutput, EmbeddingRule, JailbreakRule, PiiRule, RouterConfig,
+    ThresholdModule,
 };
 use router_core::export::Task;
 use router_core::inference::{
@@ -224,20 +225,28 @@ fn embedding_similarity_picks_the_semantically_close_rule() {
         .iter()
         .map(|c| cosine(&q, &e.embed(c).unwrap()))
         .collect();
-    let max = sims.iter().cloned().fold(f32::MIN, f32::max);
     let mut sorted = sims.clone();
     sorted.sort_by(|a, b| b.total_cmp(a));
-    let top2 = (sorted[0] + sorted[1]) / 2.0;
+    let (best, top2) = (sorted[0], (sorted[0] + sorted[1]) / 2.0);
+    // The math candidates are far enough apart (< 0.9) to stay three prototypes.
+    for (i, a) in MATH.iter().enumerate() {
+        for b in &MATH[i + 1..] {
+            let ab = cosine(&e.embed(a).unwrap(), &e.embed(b).unwrap());
+            assert!(ab < 0.9, "{a:?} ~ {b:?}: {ab}");
+        }
+    }
+    // The seed's `max` score: 0.75 · best + 0.25 · mean(top 2) (prototype_scoring.go).
+    let max_score = 0.75 * best + 0.25 * top2;
     let cook_max = COOKING
         .iter()
         .map(|c| cosine(&q, &e.embed(c).unwrap()))
         .fold(f32::MIN, f32::max);
     assert!(
-        max > 0.5 && cook_max < 0.3,
-        "math {max}, cooking {cook_max}"
+        max_score > 0.45 && max_score < 0.5 && cook_max < 0.3,
+        "math {max_score}, cooking {cook_max}"
     );
     let rules = [
-        emb_rule("math", 0.5, Aggregation::Max, None, &MATH),
+        emb_rule("math", 0.45, Aggregation::Max, None, &MATH),
         emb_rule("math_top2", top2 - 1e-3, Aggregation::Mean, Some(2), &MATH),
         emb_rule(
             "math_top2_strict",
@@ -248,11 +257,38 @@ fn embedding_similarity_picks_the_semantically_close_rule() {
         ),
         emb_rule("cooking", 0.5, Aggregation::Any, None, &COOKING),
     ];
-    let s = EmbeddingSignal::new(e, &rules, None).unwrap();
+    let output = EmbeddingOutput::default();
+    let s = EmbeddingSignal::new(Arc::clone(&e), &rules, None, &output).unwrap();
     let got = s.evaluate(&RouteRequest::from_prompt(prompt)).unwrap();
     assert_eq!(names(&got), ["math", "math_top2"]);
-    assert!((got[0].confidence - max).abs() < 1e-5);
+    assert!((got[0].confidence - max_score).abs() < 1e-5);
     assert!((got[1].confidence - top2).abs() < 1e-5);
+
+    // No rule reaches its threshold: the rules scoring at least min_score_threshold match
+    // softly (findAllMatchedRules), unless soft matching is off. Math scores 0.45-0.5: under
+    // the default 0.5, over 0.4.
+    let strict = [
+        emb_rule("math", 0.99, Aggregation::Max, None, &MATH),
+        emb_rule("cooking", 0.99, Aggregation::Max, None, &COOKING),
+    ];
+    let run = |output: &EmbeddingOutput| {
+        let s = EmbeddingSignal::new(Arc::clone(&e), &strict, None, output).unwrap();
+        s.evaluate(&RouteRequest::from_prompt(prompt)).unwrap()
+    };
+    assert!(run(&output).is_empty());
+    let lower = EmbeddingOutput {
+        min_score_threshold: Some(0.4),
+        ..Default::default()
+    };
+    let got = run(&lower);
+    assert_eq!(names(&got), ["math"], "cooking scores under 0.4");
+    assert!(got[0].evidence.contains("soft"), "{}", got[0].evidence);
+    assert!((got[0].confidence - max_score).abs() < 1e-5);
+    let off = EmbeddingOutput {
+        enable_soft_matching: Some(false),
+        ..lower
+    };
+    assert!(run(&off).is_empty());
 }
 
 #[test]
@@ -382,5 +418,9 @@ fn batched_evaluation_matches_one_at_a_time() {
         emb_rule("math", 0.3, Aggregation::Max, None, &MATH),
         emb_rule("cooking", 0.3, Aggregation::Mean, Some(2), &COOKING),
     ];
-    assert_batch_matches_single(&EmbeddingSignal::new(e, &rules, None).unwrap(), &requests);
+    let output = EmbeddingOutput::default();
+    assert_batch_matches_single(
+        &EmbeddingSignal::new(e, &rules, None, &output).unwrap(),
+        &requests,
+    );
 }

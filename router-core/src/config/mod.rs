@@ -181,6 +181,18 @@ impl RouterConfig {
                 }
             }
         }
+        // The seed scores every embedding rule whenever the signal runs (`ClassifyDetailed`):
+        // a rule that reaches its threshold hides the soft matches of the others, and top_k
+        // ranks them all, so no rule can be left out.
+        if let Some(used) = out.get_mut(&SignalKind::Embedding) {
+            used.extend(
+                self.routing
+                    .signals
+                    .embeddings
+                    .iter()
+                    .map(|r| r.name.clone()),
+            );
+        }
         out
     }
 

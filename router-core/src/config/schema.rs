@@ -665,7 +665,8 @@ pub struct EmbeddingRule {
     /// Example sentences.
     #[serde(default)]
     pub candidates: Vec<String>,
-    /// routelab addition: only the `top_k` most similar candidates are aggregated.
+    /// routelab addition: the number of most similar prototypes averaged (the `mean` method's
+    /// count, `max` / `any`'s support size).
     #[serde(default)]
     pub top_k: Option<usize>,
     /// Free text.
@@ -849,6 +850,37 @@ pub struct EmbeddingOutput {
     /// `limitMatchedSignalsByTopK`): unset 1, 0 all.
     #[serde(default)]
     pub top_k: Option<usize>,
+    /// When no rule reaches its own threshold, the rules scoring at least this match (soft
+    /// matching; unset or ≤ 0: 0.5).
+    #[serde(default)]
+    pub min_score_threshold: Option<f32>,
+    /// Whether soft matching is on (default true).
+    #[serde(default)]
+    pub enable_soft_matching: Option<bool>,
+    /// How candidates become prototypes and similarities a score.
+    #[serde(default)]
+    pub prototype_scoring: PrototypeScoring,
+}
+
+/// `embedding_config.prototype_scoring` (defaults applied by
+/// [`crate::signals::prototypes::Settings::of`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrototypeScoring {
+    /// Cluster candidates into prototypes (default true).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Similarity at which a candidate joins a cluster's seed (default 0.9).
+    #[serde(default)]
+    pub cluster_similarity_threshold: Option<f32>,
+    /// Prototypes kept per rule (default 8).
+    #[serde(default)]
+    pub max_prototypes: Option<usize>,
+    /// Weight of the best similarity in `max` / `any` scoring (default 0.75).
+    #[serde(default)]
+    pub best_weight: Option<f32>,
+    /// Similarities averaged as support (default 2).
+    #[serde(default)]
+    pub top_m: Option<usize>,
 }
 
 impl EmbeddingOutput {

@@ -1,14 +1,18 @@
-//! Embedding-similarity signal: cosine similarity of the request to each rule's candidates.
+//! Embedding-similarity signal, scored as the seed scores it (`pkg/classification/
+//! embedding_classifier_scoring.go`, `prototype_scoring.go`, `findAllMatchedRules`).
 //!
-//! Candidate sentences are embedded once, when the signal is built. Per request the last user
-//! message is embedded and compared with every candidate; similarities are aggregated per rule
-//! ([`aggregate`]) and the rule matches when the aggregate reaches its `threshold`. Confidence =
-//! the aggregate clamped to `[0, 1]`; evidence names the most similar candidate.
+//! Each rule's candidates are embedded once, when the signal is built, and reduced to
+//! prototypes ([`prototypes::prototypes`]). Per request the last user message is embedded and
+//! every rule scored over its prototypes ([`prototypes::score`]). Rules whose score reaches
+//! their `threshold` match; when none does and soft matching is on (the default), every rule
+//! scoring at least `embedding_config.min_score_threshold` (0.5) matches instead. Confidence =
+//! the score clamped to `[0, 1]`; evidence names the most similar prototype.
 
 use std::collections::BTreeSet;
 
+use super::prototypes::{self, Settings};
 use super::{Signal, SignalKind, SignalMatch};
-use crate::config::{Aggregation, EmbeddingRule};
+use crate::config::{Aggregation, EmbeddingOutput, EmbeddingRule};
 use crate::inference::{Embedder, Stored};
 use crate::request::RouteRequest;
 use crate::Result;
@@ -18,8 +22,8 @@ struct Rule {
     threshold: f32,
     aggregation: Aggregation,
     top_k: Option<usize>,
-    candidates: Vec<String>,
-    /// Unit vectors, one per candidate.
+    /// The prototypes' texts and unit vectors.
+    texts: Vec<String>,
     vectors: Vec<Vec<f32>>,
 }
 
@@ -27,22 +31,9 @@ struct Rule {
 pub struct EmbeddingSignal {
     model: Stored<Embedder>,
     rules: Vec<Rule>,
-}
-
-/// Aggregates candidate similarities: only the `top_k` largest count when set; `Max` and `Any`
-/// give the largest (so `Any` matches when any candidate reaches the threshold), `Mean` their
-/// mean. `None` when there are no similarities.
-pub fn aggregate(sims: &[f32], method: Aggregation, top_k: Option<usize>) -> Option<f32> {
-    let mut s = sims.to_vec();
-    s.sort_by(|a, b| b.total_cmp(a));
-    if let Some(k) = top_k {
-        s.truncate(k.max(1));
-    }
-    let first = *s.first()?;
-    Some(match method {
-        Aggregation::Max | Aggregation::Any => first,
-        Aggregation::Mean => s.iter().sum::<f32>() / s.len() as f32,
-    })
+    settings: Settings,
+    /// `None`: soft matching off.
+    soft_threshold: Option<f32>,
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -50,13 +41,16 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 impl EmbeddingSignal {
-    /// Builds the rules named in `used` (all when `None`), embedding all candidates in one pass.
+    /// Builds the rules named in `used` (all when `None`; the engine passes every rule, see
+    /// `RouterConfig::used_signals`), embedding all candidates in one pass.
     pub fn new(
         model: impl Into<Stored<Embedder>>,
         rules: &[EmbeddingRule],
         used: Option<&BTreeSet<String>>,
+        output: &EmbeddingOutput,
     ) -> Result<Self> {
         let model = model.into();
+        let settings = Settings::of(&output.prototype_scoring);
         let selected: Vec<&EmbeddingRule> = rules
             .iter()
             .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
@@ -69,16 +63,31 @@ impl EmbeddingSignal {
         let mut vectors = Embedder::embed_batch(&model, &all)?.into_iter();
         let rules = selected
             .into_iter()
-            .map(|r| Rule {
-                name: r.name.clone(),
-                threshold: r.threshold,
-                aggregation: r.aggregation_method,
-                top_k: r.top_k,
-                candidates: r.candidates.clone(),
-                vectors: vectors.by_ref().take(r.candidates.len()).collect(),
+            .map(|r| {
+                let v: Vec<Vec<f32>> = vectors.by_ref().take(r.candidates.len()).collect();
+                let keep = prototypes::prototypes(&r.candidates, &v, &settings);
+                Rule {
+                    name: r.name.clone(),
+                    threshold: r.threshold,
+                    aggregation: r.aggregation_method,
+                    top_k: r.top_k,
+                    texts: keep.iter().map(|&i| r.candidates[i].clone()).collect(),
+                    vectors: keep.iter().map(|&i| v[i].clone()).collect(),
+                }
             })
             .collect();
-        Ok(EmbeddingSignal { model, rules })
+        let soft_threshold = output.enable_soft_matching.unwrap_or(true).then(|| {
+            output
+                .min_score_threshold
+                .filter(|t| *t > 0.0)
+                .unwrap_or(0.5)
+        });
+        Ok(EmbeddingSignal {
+            model,
+            rules,
+            settings,
+            soft_threshold,
+        })
     }
 }
 
@@ -102,37 +111,39 @@ impl Signal for EmbeddingSignal {
 }
 
 impl EmbeddingSignal {
-    /// The rules matched by one text's embedding `q`.
+    /// The rules matched by one text's embedding `q`: hard matches, else soft ones.
     fn matches(&self, q: &[f32]) -> Vec<SignalMatch> {
-        self.rules
+        let scored: Vec<(&Rule, f32, usize, f32)> = self
+            .rules
             .iter()
             .filter_map(|r| {
                 let sims: Vec<f32> = r.vectors.iter().map(|v| dot(q, v)).collect();
-                let score = aggregate(&sims, r.aggregation, r.top_k)?;
+                let score = prototypes::score(&sims, r.aggregation, &self.settings, r.top_k)?;
                 let (best, best_sim) = sims.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-                (score >= r.threshold).then(|| SignalMatch {
-                    kind: SignalKind::Embedding,
-                    name: r.name.clone(),
-                    confidence: score.clamp(0.0, 1.0),
-                    evidence: format!("{score:.3} (best {best_sim:.3}: {:?})", r.candidates[best]),
-                })
+                Some((r, score, best, *best_sim))
+            })
+            .collect();
+        let hard = scored.iter().any(|(r, s, ..)| *s >= r.threshold);
+        scored
+            .into_iter()
+            .filter(|(r, s, ..)| {
+                if hard {
+                    *s >= r.threshold
+                } else {
+                    self.soft_threshold.is_some_and(|t| *s >= t)
+                }
+            })
+            .map(|(r, score, best, best_sim)| SignalMatch {
+                kind: SignalKind::Embedding,
+                name: r.name.clone(),
+                confidence: score.clamp(0.0, 1.0),
+                evidence: format!(
+                    "{score:.3}{} (best {best_sim:.3}: {:?}; {} prototypes)",
+                    if hard { "" } else { " soft" },
+                    r.texts[best],
+                    r.vectors.len()
+                ),
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aggregation_methods() {
-        let s = [0.2, 0.9, 0.5, 0.7];
-        assert_eq!(aggregate(&s, Aggregation::Max, None), Some(0.9));
-        assert_eq!(aggregate(&s, Aggregation::Any, None), Some(0.9));
-        assert!((aggregate(&s, Aggregation::Mean, None).unwrap() - 0.575).abs() < 1e-6);
-        assert!((aggregate(&s, Aggregation::Mean, Some(2)).unwrap() - 0.8).abs() < 1e-6);
-        assert_eq!(aggregate(&s, Aggregation::Max, Some(1)), Some(0.9));
-        assert_eq!(aggregate(&[], Aggregation::Mean, None), None);
     }
 }

@@ -14,6 +14,7 @@ pub mod keyword_scored;
 pub mod language;
 pub mod model;
 pub mod pii;
+pub mod prototypes;
 pub mod regex_match;
 pub mod structure;
 

@@ -128,6 +128,7 @@ pub fn build_model_signal(
                 Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
                 &signals.embeddings,
                 Some(used),
+                &catalog.embeddings.semantic.embedding_config,
             )?))
         }
         SignalKind::Keyword
