@@ -21,6 +21,8 @@ use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{EvalError, Result};
+use crate::log_schema::ModelField;
+use crate::log_writer::RequestLogWriter;
 
 pub use routerbench::ROUTERBENCH_COST_SUFFIX;
 
@@ -77,6 +79,50 @@ impl Filter {
         let drop = prompt.is_some_and(|p| self.contaminated.contains(p));
         summary.contaminated += u64::from(drop);
         !drop
+    }
+}
+
+/// The log an import writes: created with the first file's models; every later file must
+/// have the same models.
+struct Output<'a> {
+    out: &'a Path,
+    fields: &'static [ModelField],
+    open: Option<(Vec<String>, RequestLogWriter)>,
+}
+
+impl<'a> Output<'a> {
+    fn new(out: &'a Path, fields: &'static [ModelField]) -> Self {
+        Output {
+            out,
+            fields,
+            open: None,
+        }
+    }
+
+    /// The writer for the file at `path`, whose models are `models`.
+    fn writer(&mut self, path: &Path, models: Vec<String>) -> Result<&mut RequestLogWriter> {
+        if let Some((m, _)) = &self.open {
+            if *m != models {
+                return Err(EvalError::Invalid(format!(
+                    "{}: models {models:?} differ from {m:?} in the earlier files",
+                    path.display()
+                )));
+            }
+        } else {
+            let w = RequestLogWriter::create(self.out, &models, self.fields, false)?;
+            self.open = Some((models, w));
+        }
+        Ok(&mut self.open.as_mut().expect("opened above").1)
+    }
+
+    /// Finishes the log and records its models in `summary`.
+    fn finish(self, mut summary: ImportSummary) -> Result<ImportSummary> {
+        let (models, w) = self
+            .open
+            .ok_or_else(|| EvalError::Invalid("no input files to import".into()))?;
+        w.finish()?;
+        summary.models = models;
+        Ok(summary)
     }
 }
 

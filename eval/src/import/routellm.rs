@@ -4,10 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{parse_quality, read_table, Filter, ImportSummary};
+use super::{parse_quality, read_table, Filter, ImportSummary, Output};
 use crate::error::{EvalError, Result};
 use crate::log_schema::{LogRow, ModelField, ModelOutcome};
-use crate::log_writer::RequestLogWriter;
 
 /// Suffix of RouteLLM's response-text columns.
 pub const RESPONSE_SUFFIX: &str = "_response";
@@ -27,8 +26,7 @@ pub(super) fn import_routellm(
     out: &Path,
     filter: &Filter,
 ) -> Result<ImportSummary> {
-    let mut models: Option<Vec<String>> = None;
-    let mut writer: Option<RequestLogWriter> = None;
+    let mut output = Output::new(out, &[ModelField::Quality]);
     let mut summary = ImportSummary::default();
     for path in files {
         let table = read_table(path)?;
@@ -56,31 +54,13 @@ pub(super) fn import_routellm(
                 hint: "RouteLLM CSVs need one 0/1 column per model".into(),
             });
         }
-        let models = match &models {
-            Some(m) if *m != file_models => {
-                return Err(EvalError::Invalid(format!(
-                    "{}: model columns {file_models:?} differ from {m:?} in the earlier files",
-                    path.display()
-                )))
-            }
-            Some(m) => m.clone(),
-            None => {
-                models = Some(file_models.clone());
-                writer = Some(RequestLogWriter::create(
-                    out,
-                    &file_models,
-                    &[ModelField::Quality],
-                    false,
-                )?);
-                file_models
-            }
-        };
+        let models = file_models;
         let model_cols: Vec<usize> = models
             .iter()
             .map(|m| table.column(path, m, "model column"))
             .collect::<Result<_>>()?;
         let category = routellm_category(path);
-        let w = writer.as_mut().expect("created with the first file");
+        let w = output.writer(path, models.clone())?;
         for (i, row) in table.rows.iter().enumerate() {
             let r = i as u64;
             if !filter.keep(row.get(prompt_col).and_then(|p| p.as_deref()), &mut summary) {
@@ -106,7 +86,5 @@ pub(super) fn import_routellm(
             summary.rows += 1;
         }
     }
-    writer.expect("at least one file").finish()?;
-    summary.models = models.unwrap_or_default();
-    Ok(summary)
+    output.finish(summary)
 }

@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{parse_cost, parse_quality, read_table, Filter, ImportSummary};
+use super::{parse_cost, parse_quality, read_table, Filter, ImportSummary, Output};
 use crate::error::{EvalError, Result};
 use crate::log_schema::{LogRow, ModelField, ModelOutcome};
-use crate::log_writer::RequestLogWriter;
 
 /// Suffix of RouterBench's per-model cost column.
 pub const ROUTERBENCH_COST_SUFFIX: &str = "|total_cost";
@@ -20,8 +19,7 @@ pub(super) fn import_routerbench(
     out: &Path,
     filter: &Filter,
 ) -> Result<ImportSummary> {
-    let mut models: Option<Vec<String>> = None;
-    let mut writer: Option<RequestLogWriter> = None;
+    let mut output = Output::new(out, &[ModelField::Quality, ModelField::Cost]);
     let mut summary = ImportSummary::default();
     for path in files {
         let table = read_table(path)?;
@@ -40,25 +38,7 @@ pub(super) fn import_routerbench(
                 hint: "RouterBench's wide layout has a cost column per model".into(),
             });
         }
-        let models = match &models {
-            Some(m) if *m != file_models => {
-                return Err(EvalError::Invalid(format!(
-                    "{}: models {file_models:?} differ from {m:?} in the earlier files",
-                    path.display()
-                )))
-            }
-            Some(m) => m.clone(),
-            None => {
-                models = Some(file_models.clone());
-                writer = Some(RequestLogWriter::create(
-                    out,
-                    &file_models,
-                    &[ModelField::Quality, ModelField::Cost],
-                    false,
-                )?);
-                file_models
-            }
-        };
+        let models = file_models;
         let cols: Vec<(usize, usize)> = models
             .iter()
             .map(|m| {
@@ -76,7 +56,7 @@ pub(super) fn import_routerbench(
                 ))
             })
             .collect::<Result<_>>()?;
-        let w = writer.as_mut().expect("created with the first file");
+        let w = output.writer(path, models.clone())?;
         for (i, row) in table.rows.iter().enumerate() {
             let r = i as u64;
             let cell = |c: usize| row.get(c).and_then(|x| x.as_deref());
@@ -114,7 +94,5 @@ pub(super) fn import_routerbench(
             summary.rows += 1;
         }
     }
-    writer.expect("at least one file").finish()?;
-    summary.models = models.unwrap_or_default();
-    Ok(summary)
+    output.finish(summary)
 }
