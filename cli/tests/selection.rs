@@ -7,9 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use arrow::datatypes::{Field, Schema};
+use arrow::array::{ArrayRef, Float64Array, StringArray};
 use serde_json::Value;
+
+mod common;
 
 const N: usize = 160;
 /// Cost of one request, USD: small, big.
@@ -44,17 +45,7 @@ fn write_log(path: &Path) {
         ("big|quality", Arc::new(Float64Array::from(q(true)))),
         ("big|cost", Arc::new(Float64Array::from(vec![COST[1]; N]))),
     ];
-    let schema = Arc::new(Schema::new(
-        cols.iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let batch =
-        RecordBatch::try_new(schema.clone(), cols.into_iter().map(|c| c.1).collect()).unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    common::write_parquet(path, cols);
 }
 
 fn routelab(args: &[&str]) -> String {

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use arrow::datatypes::{Field, Schema};
+use arrow::array::{ArrayRef, Float64Array, StringArray};
 use std::sync::Arc;
+
+mod common;
 
 const N: usize = 240;
 
@@ -24,18 +25,7 @@ fn write_log(path: &Path) {
         ("small|quality", Arc::new(Float64Array::from(vec![1.0; N]))),
         ("big|quality", Arc::new(Float64Array::from(vec![1.0; N]))),
     ];
-    let schema = Arc::new(Schema::new(
-        cols.iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let batch =
-        RecordBatch::try_new(schema.clone(), cols.into_iter().map(|c| c.1).collect()).unwrap();
-    let mut w =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None)
-            .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    common::write_parquet(path, cols);
 }
 
 fn parts(store: &Path) -> usize {
