@@ -199,11 +199,150 @@ fn predict(sel: &Selector, t: &Table) -> anyhow::Result<Vec<Vec<f32>>> {
     Ok(sel.predict(&rows)?)
 }
 
+/// A log read, embedded and split.
+struct Prepared {
+    data: LogData,
+    fractions: Fractions,
+    train: (Table, Vec<usize>),
+    validation: (Table, Vec<usize>),
+    test: (Table, Vec<usize>),
+    read_s: f64,
+    embed_s: f64,
+}
+
+/// Reads the log, embeds its requests (through the signal store) and splits them.
+fn prepare(flags: &SelectionFlags, log: &Path, base: &Path, seed: u64) -> anyhow::Result<Prepared> {
+    let started = Instant::now();
+    let fractions: Fractions = flags
+        .split
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--split {e}"))?;
+    let data = read_log(log)?;
+    if data.rows.is_empty() {
+        anyhow::bail!(
+            "{}: no row has a quality and a cost for every model",
+            log.display()
+        );
+    }
+    let read_s = started.elapsed().as_secs_f64();
+    let store = flags
+        .store
+        .dir()
+        .map(|d| eval::signal_store::SignalStore::open(&d))
+        .transpose()?;
+    let registry = eval::evaluate::registry_with(store.clone());
+    let t = Instant::now();
+    let emb = embed_all(&registry, base, &data.requests)?;
+    if let Some(s) = &store {
+        s.finish()?;
+    }
+    let embed_s = t.elapsed().as_secs_f64();
+    let splits: Vec<Split> = data
+        .rows
+        .iter()
+        .map(|r| fractions.of(seed, &r.request_id))
+        .collect();
+    Ok(Prepared {
+        train: table(&data, &emb, &splits, Split::Train),
+        validation: table(&data, &emb, &splits, Split::Validation),
+        test: table(&data, &emb, &splits, Split::Test),
+        data,
+        fractions,
+        read_s,
+        embed_s,
+    })
+}
+
+/// The manifest of a selector of `cfg.method` trained on `p`, its features from `base`.
+fn manifest(cfg: &SelectionConfig, p: &Prepared, base: &Path) -> anyhow::Result<SelectorManifest> {
+    Ok(SelectorManifest {
+        format: SELECTOR_FORMAT.into(),
+        method: cfg.method,
+        models: p.data.models.clone(),
+        mean_cost_per_1k: mean_cost_per_1k(&p.data, &p.train.1),
+        embedding: SelectorEmbedding {
+            name: base
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            content_key: content_key(base)?,
+            dim: p.train.0.dim,
+        },
+        k: None,
+        hidden: Vec::new(),
+        rank: None,
+    })
+}
+
+/// What the exported selector does: its default rule, and with two models the test metrics.
+struct Evaluated {
+    rule: Rule,
+    calibration: Option<Calibration>,
+    test: Option<SelectorMetrics>,
+    at_threshold: Option<ThresholdPoint>,
+    weak_strong: Option<(String, String)>,
+}
+
+/// Two models: the threshold at strong share 0.5 on the validation split, and the test split's
+/// metrics; more: `cost_weight` 0 and no RouteLLM metrics.
+fn evaluate(
+    selector: &Selector,
+    p: &Prepared,
+    log: &Path,
+    log_sha: &str,
+) -> anyhow::Result<Evaluated> {
+    let names: Vec<&str> = p.data.models.iter().map(String::as_str).collect();
+    if names.len() != 2 {
+        return Ok(Evaluated {
+            rule: Rule::CostWeight(0.0),
+            calibration: None,
+            test: None,
+            at_threshold: None,
+            weak_strong: None,
+        });
+    }
+    let c = Candidates::new(selector.manifest(), &names, Rule::Threshold(0.0))
+        .map_err(anyhow::Error::msg)?;
+    let gains = |(t, rows): &(Table, Vec<usize>)| -> anyhow::Result<Vec<GainRow>> {
+        Ok(gain_rows(&p.data, rows, &predict(selector, t)?, &c))
+    };
+    let val_curve = selection_metrics::threshold_curve(&gains(&p.validation)?);
+    let mut point = selection_metrics::threshold_for_share(&val_curve, 0.5)
+        .context("the validation split gives no threshold")?;
+    point.threshold = selection_metrics::configurable(&val_curve, &point);
+    let test_gains = gains(&p.test)?;
+    let (weak, strong) = c.weak_strong();
+    Ok(Evaluated {
+        rule: Rule::Threshold(point.threshold),
+        calibration: Some(default_calibration(
+            log,
+            log_sha,
+            p.validation.1.len(),
+            &point,
+        )),
+        test: Some(selection_metrics::selector_metrics(&test_gains)),
+        at_threshold: Some(selection_metrics::at_threshold(
+            &test_gains,
+            point.threshold,
+        )),
+        weak_strong: Some((p.data.models[weak].clone(), p.data.models[strong].clone())),
+    })
+}
+
+/// An empty `<out>.tmp` to build the export in.
+fn fresh_tmp(out: &Path) -> anyhow::Result<PathBuf> {
+    let tmp = sibling(out, ".tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    Ok(tmp)
+}
+
 /// Runs `routelab train --task selection`.
 pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
     let started = Instant::now();
     let cfg = config_of(flags, shared)?;
-    let log_path = flags
+    let log = flags
         .log
         .clone()
         .context("--task selection needs --log LOG")?;
@@ -215,143 +354,68 @@ pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
         .base_model
         .clone()
         .unwrap_or_else(router_core::paths::default_model_dir);
-    let fractions: Fractions = flags
-        .split
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--split {e}"))?;
-    let data = read_log(&log_path)?;
-    if data.rows.is_empty() {
-        anyhow::bail!(
-            "{}: no row has a quality and a cost for every model",
-            log_path.display()
-        );
-    }
-    let read_s = started.elapsed().as_secs_f64();
-    let store = flags
-        .store
-        .dir()
-        .map(|d| eval::signal_store::SignalStore::open(&d))
-        .transpose()?;
-    let registry = eval::evaluate::registry_with(store.clone());
+    let p = prepare(flags, &log, &base, cfg.seed)?;
     let t = Instant::now();
-    let emb = embed_all(&registry, &base, &data.requests)?;
-    if let Some(s) = &store {
-        s.finish()?;
-    }
-    let embed_s = t.elapsed().as_secs_f64();
-    let splits: Vec<Split> = data
-        .rows
-        .iter()
-        .map(|r| fractions.of(cfg.seed, &r.request_id))
-        .collect();
-    let (train_t, train_rows) = table(&data, &emb, &splits, Split::Train);
-    let (val_t, val_rows) = table(&data, &emb, &splits, Split::Validation);
-    let (test_t, test_rows) = table(&data, &emb, &splits, Split::Test);
-    let t = Instant::now();
-    let fitted = fit(&cfg, &train_t, &val_t)?;
+    let fitted = fit(&cfg, &p.train.0, &p.validation.0)?;
     let fit_s = t.elapsed().as_secs_f64();
-    let manifest = SelectorManifest {
-        format: SELECTOR_FORMAT.into(),
-        method: cfg.method,
-        models: data.models.clone(),
-        mean_cost_per_1k: mean_cost_per_1k(&data, &train_rows),
-        embedding: SelectorEmbedding {
-            name: base
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            content_key: content_key(&base)?,
-            dim: train_t.dim,
-        },
-        k: None,
-        hidden: Vec::new(),
-        rank: None,
-    };
-    let tmp = sibling(&out, ".tmp");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
-    }
-    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    write_selector(&tmp, &fitted, manifest)?;
+    let tmp = fresh_tmp(&out)?;
+    write_selector(&tmp, &fitted, manifest(&cfg, &p, &base)?)?;
     // Everything below reads the selector as the router does.
     let selector = Selector::load(&tmp, None)?;
-    let names: Vec<&str> = data.models.iter().map(String::as_str).collect();
-    let log_sha = eval::evaluate::log_sha256(&log_path)?;
-    let (rule, calibration, test, at_t, weak_strong) = if names.len() == 2 {
-        let c = Candidates::new(selector.manifest(), &names, Rule::Threshold(0.0))
-            .map_err(anyhow::Error::msg)?;
-        let val_curve = selection_metrics::threshold_curve(&gain_rows(
-            &data,
-            &val_rows,
-            &predict(&selector, &val_t)?,
-            &c,
-        ));
-        let mut point = selection_metrics::threshold_for_share(&val_curve, 0.5)
-            .context("the validation split gives no threshold")?;
-        point.threshold = selection_metrics::configurable(&val_curve, &point);
-        let test_gains = gain_rows(&data, &test_rows, &predict(&selector, &test_t)?, &c);
-        let (weak, strong) = c.weak_strong();
-        let calibration = default_calibration(&log_path, &log_sha, val_rows.len(), &point);
-        (
-            Rule::Threshold(point.threshold),
-            Some(calibration),
-            Some(selection_metrics::selector_metrics(&test_gains)),
-            Some(selection_metrics::at_threshold(
-                &test_gains,
-                point.threshold,
-            )),
-            Some((data.models[weak].clone(), data.models[strong].clone())),
-        )
-    } else {
-        (Rule::CostWeight(0.0), None, None, None, None)
-    };
+    let log_sha = eval::evaluate::log_sha256(&log)?;
+    let ev = evaluate(&selector, &p, &log, &log_sha)?;
+    let ws = ev.weak_strong.as_ref();
     write_routing_config(
         &tmp,
         &cfg,
-        &data.models,
-        weak_strong.as_ref(),
+        &p.data.models,
+        ws,
         &base,
-        rule,
-        calibration.as_ref(),
+        ev.rule,
+        ev.calibration.as_ref(),
     )?;
-    write_split_log(&tmp.join(SELECTOR_TEST_LOG_FILE), &data, &test_rows)?;
-    write_split_log(&tmp.join(SELECTOR_VALIDATION_LOG_FILE), &data, &val_rows)?;
-    let seed = cfg.seed;
+    write_split_log(&tmp.join(SELECTOR_TEST_LOG_FILE), &p.data, &p.test.1)?;
+    write_split_log(
+        &tmp.join(SELECTOR_VALIDATION_LOG_FILE),
+        &p.data,
+        &p.validation.1,
+    )?;
     let report = SelectionReport {
         task: "selection",
-        config: cfg,
         log: LogInfo {
-            path: router_core::paths::portable(&log_path)
-                .display()
-                .to_string(),
+            path: router_core::paths::portable(&log).display().to_string(),
             sha256: log_sha,
-            rows: data.rows.len(),
-            left_out: data.left_out.len(),
-            first_left_out: data.left_out.first().cloned(),
+            rows: p.data.rows.len(),
+            left_out: p.data.left_out.len(),
+            first_left_out: p.data.left_out.first().cloned(),
         },
-        models: data.models.clone(),
-        weak_model: weak_strong.as_ref().map(|w| w.0.clone()),
-        strong_model: weak_strong.as_ref().map(|w| w.1.clone()),
+        models: p.data.models.clone(),
+        weak_model: ws.map(|w| w.0.clone()),
+        strong_model: ws.map(|w| w.1.clone()),
         embedding: selector.manifest().embedding.clone(),
         split: SplitInfo {
-            seed,
-            fractions,
-            train: train_rows.len(),
-            validation: val_rows.len(),
-            test: test_rows.len(),
+            seed: cfg.seed,
+            fractions: p.fractions,
+            train: p.train.1.len(),
+            validation: p.validation.1.len(),
+            test: p.test.1.len(),
         },
+        config: cfg,
         history: fitted.history,
-        calibration,
-        test,
-        test_at_threshold: at_t,
+        calibration: ev.calibration,
+        test: ev.test,
+        test_at_threshold: ev.at_threshold,
         seconds: Timings {
-            read: read_s,
-            embed: embed_s,
+            read: p.read_s,
+            embed: p.embed_s,
             fit: fit_s,
             total: started.elapsed().as_secs_f64(),
         },
     };
-    let json = serde_json::to_vec_pretty(&report)?;
-    std::fs::write(tmp.join(TRAINING_REPORT_FILE), json)?;
+    std::fs::write(
+        tmp.join(TRAINING_REPORT_FILE),
+        serde_json::to_vec_pretty(&report)?,
+    )?;
     train::checkpoint::swap_into_place(&tmp, &out)?;
     print_summary(&report, &out);
     Ok(())
