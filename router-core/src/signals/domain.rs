@@ -1,6 +1,7 @@
 //! Domain signal: a sequence classifier's top label mapped to `routing.signals.domains` rules.
 //!
-//! The text (last user message) is classified; when the top label's probability reaches the
+//! The text (last user message, sampled to at most 2,048 characters: [`super::text_window`]) is
+//! classified; when the top label's probability reaches the
 //! threshold (`global.model_catalog.modules.classifier.domain.threshold`, default 0.5), every
 //! rule whose `mmlu_categories` contain that label (or, with no categories, whose name equals
 //! it) matches with confidence = that probability. Labels compare case-insensitively with `_`,
@@ -84,7 +85,11 @@ impl Signal for DomainSignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
-        let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
+        let windows: Vec<_> = requests
+            .iter()
+            .map(|r| super::text_window::semantic(r.user_text()))
+            .collect();
+        let texts: Vec<&str> = windows.iter().map(|w| w.as_ref()).collect();
         let probs = self.model.classify_batch(&texts)?;
         Ok(probs.iter().map(|p| self.matches(p)).collect())
     }

@@ -2,7 +2,8 @@
 //! embedding_classifier_scoring.go`, `prototype_scoring.go`, `findAllMatchedRules`).
 //!
 //! Each rule's candidates are embedded once, when the signal is built, and reduced to
-//! prototypes ([`prototypes::prototypes`]). Per request the last user message is embedded and
+//! prototypes ([`prototypes::prototypes`]). Per request the last user message (sampled to at most
+//! 2,048 characters, [`super::text_window`]) is embedded and
 //! every rule scored over its prototypes ([`prototypes::score`]). Rules whose score reaches
 //! their `threshold` match; when none does and soft matching is on (the default), every rule
 //! scoring at least `embedding_config.min_score_threshold` (0.5) matches instead. Confidence =
@@ -104,7 +105,11 @@ impl Signal for EmbeddingSignal {
         if self.rules.is_empty() {
             return Ok(vec![Vec::new(); requests.len()]);
         }
-        let texts: Vec<&str> = requests.iter().map(|r| r.user_text()).collect();
+        let windows: Vec<_> = requests
+            .iter()
+            .map(|r| super::text_window::semantic(r.user_text()))
+            .collect();
+        let texts: Vec<&str> = windows.iter().map(|w| w.as_ref()).collect();
         let embeddings = self.model.embed_batch(&texts)?;
         Ok(embeddings.iter().map(|q| self.matches(q)).collect())
     }

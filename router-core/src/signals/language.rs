@@ -1,4 +1,5 @@
-//! Language signal: the detected language of the last user message (whatlang).
+//! Language signal: the detected language of the last user message (whatlang; sampled to at
+//! most 2,048 characters, [`super::text_window`]).
 //!
 //! A rule's name is an ISO 639-1 code (`en`, `zh`, `es`; ISO 639-3 such as `cmn` is accepted
 //! too). The rule matches when whatlang's detected language is that language and its
@@ -160,7 +161,7 @@ impl Signal for LanguageSignal {
     }
 
     fn evaluate(&self, request: &RouteRequest) -> crate::Result<Vec<SignalMatch>> {
-        Ok(self.matches(request.user_text()))
+        Ok(self.matches(&super::text_window::semantic(request.user_text())))
     }
 }
 

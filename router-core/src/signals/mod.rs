@@ -17,6 +17,7 @@ pub mod pii;
 pub mod prototypes;
 pub mod regex_match;
 pub mod structure;
+pub mod text_window;
 
 use std::fmt;
 
