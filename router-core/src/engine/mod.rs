@@ -58,6 +58,34 @@ struct CompiledRef {
     lora_name: Option<String>,
 }
 
+impl CompiledRef {
+    /// The modelRefs of `d` (the default model when it has none).
+    fn of(cfg: &RouterConfig, d: &crate::config::Decision) -> Vec<CompiledRef> {
+        let mut refs: Vec<CompiledRef> = d
+            .model_refs
+            .iter()
+            .map(|r| CompiledRef {
+                model: r.model.clone(),
+                use_reasoning: r.use_reasoning,
+                reasoning_effort: r.use_reasoning.then(|| {
+                    cfg.effective_effort(r.reasoning_effort.as_deref())
+                        .to_string()
+                }),
+                lora_name: r.lora_name.clone(),
+            })
+            .collect();
+        if refs.is_empty() {
+            refs.push(CompiledRef {
+                model: cfg.providers.defaults.default_model.clone(),
+                use_reasoning: false,
+                reasoning_effort: None,
+                lora_name: None,
+            });
+        }
+        refs
+    }
+}
+
 impl CompiledDecision {
     /// The modelRef a decision routes to (`selection`'s choice, else the first).
     fn chosen(&self, selection: Option<&Selection>) -> &CompiledRef {
@@ -179,34 +207,13 @@ impl Router {
         for (i, d) in cfg.routing.decisions.iter().enumerate() {
             let mut leaves = Vec::new();
             let root = Node::compile(&d.rules, "rules", &slot_of, &mut leaves);
-            let mut refs: Vec<CompiledRef> = d
-                .model_refs
-                .iter()
-                .map(|r| CompiledRef {
-                    model: r.model.clone(),
-                    use_reasoning: r.use_reasoning,
-                    reasoning_effort: r.use_reasoning.then(|| {
-                        cfg.effective_effort(r.reasoning_effort.as_deref())
-                            .to_string()
-                    }),
-                    lora_name: r.lora_name.clone(),
-                })
-                .collect();
-            if refs.is_empty() {
-                refs.push(CompiledRef {
-                    model: cfg.providers.defaults.default_model.clone(),
-                    use_reasoning: false,
-                    reasoning_effort: None,
-                    lora_name: None,
-                });
-            }
             decisions.push(CompiledDecision {
                 name: d.name.clone(),
                 priority: d.priority,
                 tier: d.tier,
                 root,
                 leaves,
-                refs,
+                refs: CompiledRef::of(cfg, d),
                 plugins: loaded.plugins.get(i).cloned().unwrap_or_default(),
             });
         }
