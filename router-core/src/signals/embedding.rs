@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use super::prototypes::{self, Settings};
+use super::prototypes::{self, dot, Settings};
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::{Aggregation, EmbeddingOutput, EmbeddingRule};
 use crate::inference::{Embedder, Stored};
@@ -35,10 +35,6 @@ pub struct EmbeddingSignal {
     settings: Settings,
     /// `None`: soft matching off.
     soft_threshold: Option<f32>,
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 impl EmbeddingSignal {
