@@ -17,8 +17,9 @@ const N: usize = 160;
 const COST: [f64; 2] = [0.0001, 0.002];
 
 /// Even rows ask arithmetic (only `big` is right), odd rows ask about cooking (`small` is
-/// right, and `big` on every third one), so big is the better model overall.
-fn write_log(path: &Path) {
+/// right, and `big` on every third one), so big is the better model overall. With `mid`, a
+/// third model (half big's cost) is right on everything big is right on but one row in four.
+fn write_log(path: &Path, mid: bool) {
     let ids: Vec<String> = (0..N).map(|i| format!("r{i:03}")).collect();
     let prompts: Vec<String> = (0..N)
         .map(|i| {
@@ -45,6 +46,17 @@ fn write_log(path: &Path) {
         ("big|quality", Arc::new(Float64Array::from(q(true)))),
         ("big|cost", Arc::new(Float64Array::from(vec![COST[1]; N]))),
     ];
+    let mut cols = cols;
+    if mid {
+        let q: Vec<f64> = (0..N)
+            .map(|i| (right(i, true) && i % 4 != 0) as u8 as f64)
+            .collect();
+        cols.push(("mid|quality", Arc::new(Float64Array::from(q))));
+        cols.push((
+            "mid|cost",
+            Arc::new(Float64Array::from(vec![COST[1] / 2.0; N])),
+        ));
+    }
     common::write_parquet(path, cols);
 }
 
@@ -87,14 +99,20 @@ fn big_share(report: &Value) -> f64 {
 fn a_selector_is_trained_replayed_and_calibrated() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n).display().to_string();
-    write_log(Path::new(&p("log.parquet")));
+    write_log(Path::new(&p("log.parquet")), false);
+    write_log(Path::new(&p("log3.parquet")), true);
     let model = router_core::paths::default_model_dir()
         .display()
         .to_string();
     let store = ["--signals", &p("signals")];
     let train = |method: &str, out: &str, extra: &[&str]| {
         let mut a = vec!["train", "--task", "selection", "--method", method, "--log"];
-        let (log, out) = (p("log.parquet"), p(out));
+        let log = p(if out.ends_with('3') {
+            "log3.parquet"
+        } else {
+            "log.parquet"
+        });
+        let out = p(out);
         a.extend([
             log.as_str(),
             "--output",
@@ -179,6 +197,27 @@ fn a_selector_is_trained_replayed_and_calibrated() {
     let text = std::fs::read_to_string(&cal).unwrap();
     assert!(text.contains("target: strong_share=0.5"), "{text}");
     assert!(text.starts_with("# Written by `routelab train"), "{text}");
+
+    // Three models: a cost-weight router, scored by RouterBench's AIQ over a cost-weight sweep.
+    train("knn", "knn3", &[]);
+    let r3 = json(&dir.path().join("knn3/training_report.json"));
+    let t = &r3["test_cost_weight"];
+    assert!(r3["test"].is_null(), "{r3}");
+    assert!(f(t, &["aiq"]) > f(t, &["random_aiq"]), "{t}");
+    assert_eq!(f(t, &["points"]), 41.0);
+    let yaml = std::fs::read_to_string(dir.path().join("knn3/routing.yaml")).unwrap();
+    assert!(yaml.contains("cost_weight: 0.0"), "{yaml}");
+    routelab(&[
+        "eval",
+        "--config",
+        &p("knn3/routing.yaml"),
+        "--log",
+        &p("knn3/test.parquet"),
+        "--out",
+        &p("eval3"),
+        store[0],
+        store[1],
+    ]);
 
     // The networks train through the same path.
     train("mf", "mf", &["--epochs", "30", "--learning-rate", "0.01"]);

@@ -175,7 +175,7 @@ fn unreachable_target(target: Target, curve: &[ThresholdPoint]) -> EvalError {
 }
 
 /// What `rule` does on `rows`.
-fn measure(c: &Candidates, rows: &[Row], rule: Rule) -> Calibrated {
+pub fn measure(c: &Candidates, rows: &[Row], rule: Rule) -> Calibrated {
     let c = c.with_rule(rule);
     let top = (0..c.costs().len())
         .max_by(|&a, &b| c.costs()[a].total_cmp(&c.costs()[b]))
@@ -194,6 +194,33 @@ fn measure(c: &Candidates, rows: &[Row], rule: Rule) -> Calibrated {
         quality: q / n,
         cost_per_1k: cost / n * 1000.0,
     }
+}
+
+/// The largest cost weight worth trying: past it, a quality gain of 1 never pays the smallest
+/// cost difference between two candidates, so every request goes to its cheapest candidate.
+pub fn max_cost_weight(c: &Candidates) -> f64 {
+    let costs = c.costs();
+    let min_gap = costs
+        .iter()
+        .flat_map(|a| costs.iter().map(move |b| (a - b).abs()))
+        .filter(|g| *g > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if min_gap.is_finite() {
+        2.0 / min_gap + 1.0
+    } else {
+        1.0
+    }
+}
+
+/// What `points + 1` cost weights from 0 to [`max_cost_weight`] (0, then log-spaced from
+/// `max / 10⁶`) do on `rows`: the cost-quality curve of a `cost_weight` router.
+pub fn cost_weight_curve(c: &Candidates, rows: &[Row], points: usize) -> Vec<Calibrated> {
+    let max = max_cost_weight(c);
+    let lo = max * 1e-6;
+    std::iter::once(0.0)
+        .chain((0..points).map(|i| lo * (max / lo).powf(i as f64 / (points.max(2) - 1) as f64)))
+        .map(|l| measure(c, rows, Rule::CostWeight(l)))
+        .collect()
 }
 
 /// Bisection over `λ ≥ 0`: share, quality and cost are all non-increasing in `λ`, and at
@@ -338,6 +365,46 @@ mod tests {
         assert!(l > 0.0);
         let got = calibrate(&c, &rows(), Target::CostPer1k(3.0)).unwrap();
         assert!(got.cost_per_1k <= 3.0, "{got:?}");
+    }
+
+    #[test]
+    fn a_cost_weight_sweep_over_three_models() {
+        let m = SelectorManifest {
+            format: SELECTOR_FORMAT.into(),
+            method: SelectorMethod::Knn,
+            models: vec!["s".into(), "m".into(), "l".into()],
+            mean_cost_per_1k: vec![1.0, 2.0, 4.0],
+            embedding: SelectorEmbedding {
+                name: "e".into(),
+                content_key: "k".into(),
+                dim: 2,
+            },
+            k: Some(1),
+            hidden: vec![],
+            rank: None,
+        };
+        let c = Candidates::new(&m, &["s", "m", "l"], Rule::CostWeight(0.0)).unwrap();
+        // Each request has one right model, predicted exactly: s, m, l, l.
+        let right = [0usize, 1, 2, 2];
+        let rows: Vec<Row> = right
+            .iter()
+            .map(|&r| Row {
+                predicted: (0..3).map(|j| (j == r) as u8 as f32).collect(),
+                quality: (0..3).map(|j| (j == r) as u8 as f64).collect(),
+                cost: vec![0.001, 0.002, 0.004],
+            })
+            .collect();
+        let sweep = cost_weight_curve(&c, &rows, 20);
+        assert_eq!(sweep.len(), 21);
+        // λ = 0: every request to its right model, as the oracle does.
+        assert_eq!((sweep[0].quality, sweep[0].strong_share), (1.0, 0.5));
+        // The largest λ sends everything to the cheapest model.
+        assert_eq!(sweep[20].cost_per_1k, 1.0);
+        let got = crate::selection_metrics::cost_weight_metrics(&rows, &sweep);
+        assert_eq!(got.quality_oracle, 1.0);
+        // The sweep's cheaper mixes lie above the oracle's single point and the models' hull.
+        assert!(got.aiq.unwrap() >= got.oracle_aiq.unwrap(), "{got:?}");
+        assert!(got.oracle_aiq.unwrap() > got.random_aiq.unwrap(), "{got:?}");
     }
 
     #[test]

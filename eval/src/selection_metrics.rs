@@ -67,6 +67,75 @@ pub struct SelectorMetrics {
     pub quality_oracle: f64,
 }
 
+/// A `cost_weight` selector over any number of models: RouterBench's AIQ of its cost-quality
+/// curve (a sweep of the cost weight) beside the zero router (the models alone) and the oracle
+/// (each request's best logged quality, the cheapest such model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostWeightMetrics {
+    /// Requests of the split.
+    pub requests: usize,
+    /// Cost weights swept.
+    pub points: usize,
+    /// AIQ of the sweep (with the single models).
+    pub aiq: Option<f64>,
+    /// AIQ of the single models alone (the zero router).
+    pub random_aiq: Option<f64>,
+    /// AIQ of the single models and the oracle.
+    pub oracle_aiq: Option<f64>,
+    /// Mean quality at cost weight 0 (the best predicted model of each request).
+    pub quality_at_zero: f64,
+    /// Mean quality of the oracle.
+    pub quality_oracle: f64,
+}
+
+/// [`CostWeightMetrics`] of `rows` (candidates' logged quality and cost, USD) and a
+/// `cost_weight` sweep over them ([`crate::calibrate::cost_weight_curve`]).
+pub fn cost_weight_metrics(
+    rows: &[crate::calibrate::Row],
+    sweep: &[crate::calibrate::Calibrated],
+) -> CostWeightMetrics {
+    let n = rows.len().max(1) as f64;
+    let m = rows.first().map_or(0, |r| r.quality.len());
+    let models: Vec<CostQuality> = (0..m)
+        .map(|j| CostQuality {
+            cost: rows.iter().map(|r| r.cost[j]).sum::<f64>() / n * 1000.0,
+            quality: rows.iter().map(|r| r.quality[j]).sum::<f64>() / n,
+        })
+        .collect();
+    let best = |r: &crate::calibrate::Row| {
+        (0..m)
+            .max_by(|&a, &b| {
+                r.quality[a]
+                    .total_cmp(&r.quality[b])
+                    .then(r.cost[b].total_cmp(&r.cost[a]))
+            })
+            .unwrap_or(0)
+    };
+    let oracle = CostQuality {
+        cost: rows.iter().map(|r| r.cost[best(r)]).sum::<f64>() / n * 1000.0,
+        quality: rows.iter().map(|r| r.quality[best(r)]).sum::<f64>() / n,
+    };
+    let mut policy: Vec<CostQuality> = sweep
+        .iter()
+        .map(|p| CostQuality {
+            cost: p.cost_per_1k,
+            quality: p.quality,
+        })
+        .collect();
+    policy.extend(models.iter().copied());
+    let mut with_oracle = models.clone();
+    with_oracle.push(oracle);
+    CostWeightMetrics {
+        requests: rows.len(),
+        points: sweep.len(),
+        aiq: curves::aiq(&policy),
+        random_aiq: curves::aiq(&models),
+        oracle_aiq: curves::aiq(&with_oracle),
+        quality_at_zero: sweep.first().map_or(0.0, |p| p.quality),
+        quality_oracle: oracle.quality,
+    }
+}
+
 /// The curve: one point per distinct gain (highest threshold first) plus "never strong".
 pub fn threshold_curve(rows: &[GainRow]) -> Vec<ThresholdPoint> {
     let n = rows.len().max(1) as f64;

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use eval::selection_metrics::{self, GainRow, SelectorMetrics, ThresholdPoint};
+use eval::calibrate::Row as CandidateRow;
+use eval::selection_metrics::{self, CostWeightMetrics, GainRow, SelectorMetrics, ThresholdPoint};
 use router_core::config::Calibration;
 use router_core::export::selector::{
     SelectorEmbedding, SelectorManifest, SelectorMethod, SELECTOR_FORMAT, SELECTOR_TEST_LOG_FILE,
@@ -85,6 +86,8 @@ struct SelectionReport {
     /// The test split routed at the default threshold (what `routelab eval` of `routing.yaml`
     /// on `test.parquet` reproduces).
     test_at_threshold: Option<ThresholdPoint>,
+    /// More than two models: the test split's AIQ over a sweep of the cost weight.
+    test_cost_weight: Option<CostWeightMetrics>,
     seconds: Timings,
 }
 
@@ -279,11 +282,44 @@ struct Evaluated {
     calibration: Option<Calibration>,
     test: Option<SelectorMetrics>,
     at_threshold: Option<ThresholdPoint>,
+    cost_weight: Option<CostWeightMetrics>,
     weak_strong: Option<(String, String)>,
 }
 
+/// Cost weights swept for the AIQ of a selector over more than two models.
+const COST_WEIGHT_POINTS: usize = 40;
+
+/// More than two models: the test split's AIQ over a sweep of `cost_weight`.
+fn evaluate_cost_weight(selector: &Selector, p: &Prepared) -> anyhow::Result<Evaluated> {
+    let names: Vec<&str> = p.data.models.iter().map(String::as_str).collect();
+    let c = Candidates::new(selector.manifest(), &names, Rule::CostWeight(0.0))
+        .map_err(anyhow::Error::msg)?;
+    let (t, rows) = &p.test;
+    let rows: Vec<CandidateRow> = rows
+        .iter()
+        .zip(predict(selector, t)?)
+        .map(|(&r, pred)| {
+            let o = &p.data.rows[r].outcomes;
+            CandidateRow {
+                predicted: c.of_candidates(&pred),
+                quality: o.iter().map(|x| x.quality.unwrap_or(0.0)).collect(),
+                cost: o.iter().map(|x| x.cost.unwrap_or(0.0)).collect(),
+            }
+        })
+        .collect();
+    let sweep = eval::calibrate::cost_weight_curve(&c, &rows, COST_WEIGHT_POINTS);
+    Ok(Evaluated {
+        rule: Rule::CostWeight(0.0),
+        calibration: None,
+        test: None,
+        at_threshold: None,
+        cost_weight: Some(selection_metrics::cost_weight_metrics(&rows, &sweep)),
+        weak_strong: None,
+    })
+}
+
 /// Two models: the threshold at strong share 0.5 on the validation split, and the test split's
-/// metrics; more: `cost_weight` 0 and no RouteLLM metrics.
+/// metrics; more: `cost_weight` 0 and the test split's AIQ ([`evaluate_cost_weight`]).
 fn evaluate(
     selector: &Selector,
     p: &Prepared,
@@ -292,13 +328,7 @@ fn evaluate(
 ) -> anyhow::Result<Evaluated> {
     let names: Vec<&str> = p.data.models.iter().map(String::as_str).collect();
     if names.len() != 2 {
-        return Ok(Evaluated {
-            rule: Rule::CostWeight(0.0),
-            calibration: None,
-            test: None,
-            at_threshold: None,
-            weak_strong: None,
-        });
+        return evaluate_cost_weight(selector, p);
     }
     let c = Candidates::new(selector.manifest(), &names, Rule::Threshold(0.0))
         .map_err(anyhow::Error::msg)?;
@@ -324,6 +354,7 @@ fn evaluate(
             &test_gains,
             point.threshold,
         )),
+        cost_weight: None,
         weak_strong: Some((p.data.models[weak].clone(), p.data.models[strong].clone())),
     })
 }
@@ -405,6 +436,7 @@ pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
         calibration: ev.calibration,
         test: ev.test,
         test_at_threshold: ev.at_threshold,
+        test_cost_weight: ev.cost_weight,
         seconds: Timings {
             read: p.read_s,
             embed: p.embed_s,
@@ -454,6 +486,13 @@ fn print_summary(r: &SelectionReport, out: &Path) {
         println!(
             "test: APGR {:.4} (random {:.2}, oracle {})  CPT(50%) {}  CPT(80%) {}  AIQ {} (random {}, oracle {})",
             t.apgr, t.random_apgr, f(t.oracle_apgr), pct(t.cpt50), pct(t.cpt80), f(t.aiq), f(t.random_aiq), f(t.oracle_aiq)
+        );
+    }
+    if let Some(t) = &r.test_cost_weight {
+        let f = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.4}"));
+        println!(
+            "test ({} models, {} cost weights): AIQ {} (zero router {}, oracle {}); quality at cost weight 0: {:.4} (oracle {:.4})",
+            r.models.len(), t.points, f(t.aiq), f(t.random_aiq), f(t.oracle_aiq), t.quality_at_zero, t.quality_oracle
         );
     }
     if let Some(c) = &r.calibration {
