@@ -289,12 +289,13 @@ mod tests {
         SelectorEmbedding, SelectorManifest, SelectorMethod, SELECTOR_FORMAT,
     };
 
-    fn candidates(rule: Rule) -> Candidates {
+    /// `models` with their mean costs, all candidates of a decision under `rule`.
+    fn candidates_of(models: &[(&str, f64)], rule: Rule) -> Candidates {
         let m = SelectorManifest {
             format: SELECTOR_FORMAT.into(),
             method: SelectorMethod::Knn,
-            models: vec!["weak".into(), "strong".into()],
-            mean_cost_per_1k: vec![1.0, 10.0],
+            models: models.iter().map(|(n, _)| n.to_string()).collect(),
+            mean_cost_per_1k: models.iter().map(|(_, c)| *c).collect(),
             embedding: SelectorEmbedding {
                 name: "e".into(),
                 content_key: "k".into(),
@@ -304,7 +305,12 @@ mod tests {
             hidden: vec![],
             rank: None,
         };
-        Candidates::new(&m, &["weak", "strong"], rule).unwrap()
+        let names: Vec<&str> = models.iter().map(|(n, _)| *n).collect();
+        Candidates::new(&m, &names, rule).unwrap()
+    }
+
+    fn candidates(rule: Rule) -> Candidates {
+        candidates_of(&[("weak", 1.0), ("strong", 10.0)], rule)
     }
 
     /// 20 requests with distinct predicted gains; the strong model is right on the odd ones.
@@ -369,21 +375,7 @@ mod tests {
 
     #[test]
     fn a_cost_weight_sweep_over_three_models() {
-        let m = SelectorManifest {
-            format: SELECTOR_FORMAT.into(),
-            method: SelectorMethod::Knn,
-            models: vec!["s".into(), "m".into(), "l".into()],
-            mean_cost_per_1k: vec![1.0, 2.0, 4.0],
-            embedding: SelectorEmbedding {
-                name: "e".into(),
-                content_key: "k".into(),
-                dim: 2,
-            },
-            k: Some(1),
-            hidden: vec![],
-            rank: None,
-        };
-        let c = Candidates::new(&m, &["s", "m", "l"], Rule::CostWeight(0.0)).unwrap();
+        let c = candidates_of(&[("s", 1.0), ("m", 2.0), ("l", 4.0)], Rule::CostWeight(0.0));
         // Each request has one right model, predicted exactly: s, m, l, l.
         let right = [0usize, 1, 2, 2];
         let rows: Vec<Row> = right
