@@ -223,22 +223,11 @@ pub fn cost_weight_curve(c: &Candidates, rows: &[Row], points: usize) -> Vec<Cal
         .collect()
 }
 
-/// Bisection over `λ ≥ 0`: share, quality and cost are all non-increasing in `λ`, and at
-/// `λ_max` (a quality gain of 1 never pays the smallest cost difference) every request goes
-/// to its cheapest candidate.
+/// Bisection over `λ` in `[0, max_cost_weight]`: share, quality and cost are all
+/// non-increasing in `λ`.
 fn by_cost_weight(c: &Candidates, rows: &[Row], target: Target) -> Result<Calibrated> {
     let at = |l: f64| measure(c, rows, Rule::CostWeight(l));
-    let costs = c.costs();
-    let min_gap = costs
-        .iter()
-        .flat_map(|a| costs.iter().map(move |b| (a - b).abs()))
-        .filter(|g| *g > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let max = if min_gap.is_finite() {
-        2.0 / min_gap + 1.0
-    } else {
-        1.0
-    };
+    let max = max_cost_weight(c);
     let (start, end) = (at(0.0), at(max));
     match target {
         Target::CostPer1k(v) if end.cost_per_1k > v => {
