@@ -70,6 +70,16 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// An empty `<dir>.tmp` (its parent created) to build `dir` in before [`swap_into_place`].
+pub fn fresh_tmp(dir: &Path) -> Result<PathBuf> {
+    let tmp = sibling(dir, ".tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    Ok(tmp)
+}
+
 /// Replaces `dir` with the fully written `tmp` directory.
 pub fn swap_into_place(tmp: &Path, dir: &Path) -> Result<()> {
     let old = sibling(dir, ".old");
@@ -93,11 +103,7 @@ pub fn save(
     model: &mut Classifier,
     optim: &ModuleOptimizer,
 ) -> Result<()> {
-    let tmp = sibling(dir, ".tmp");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    let tmp = fresh_tmp(dir)?;
     let mut map = TensorMap::default();
     for (name, dims, values) in trainable_values(model) {
         map.insert(name, dims, values);

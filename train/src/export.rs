@@ -10,7 +10,7 @@ use router_core::export::{
 };
 
 use crate::bert::LayerNorm;
-use crate::checkpoint::swap_into_place;
+use crate::checkpoint::{fresh_tmp, swap_into_place};
 use crate::error::{Result, TrainError};
 use crate::lora::{LoraLinear, LoraSettings, TargetModule};
 use crate::model::Classifier;
@@ -154,16 +154,7 @@ fn base_model_name(base: &Path) -> Result<String> {
 
 /// Writes the export directory `out` (built in `<out>.tmp`, then renamed into place).
 pub fn export(model: &Classifier, inputs: &ExportInputs<'_>, out: &Path) -> Result<()> {
-    let mut tmp = out.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| TrainError::io(parent, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    let tmp = fresh_tmp(out)?;
 
     let task = model.kind.task;
     let mut config = inputs.base_config.clone();

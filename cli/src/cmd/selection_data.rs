@@ -12,16 +12,7 @@ use router_core::inference::{Embedder, ModelRegistry, ModelSource, Stored};
 use router_core::request::RouteRequest;
 use serde::Serialize;
 
-/// Which split a request belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// Fits the selector.
-    Train,
-    /// Chooses `k`, stops training, sets the default threshold.
-    Validation,
-    /// Never seen by training or calibration; written out for replay.
-    Test,
-}
+pub use datasets::split::Split;
 
 /// `a,b,c` fractions of train / validation / test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -61,8 +52,8 @@ impl std::str::FromStr for Fractions {
 }
 
 impl Fractions {
-    /// The split of `request_id` under `seed`: a stable hash of the id, so a request keeps its
-    /// split across runs, machines and log orderings.
+    /// The split of `request_id` under `seed`: a stable hash of the id (the data sets' hash), so
+    /// a request keeps its split across runs, machines and log orderings.
     pub fn of(&self, seed: u64, request_id: &str) -> Split {
         let h = datasets::hashing::stable_hash(seed, request_id.as_bytes());
         let u = (h >> 11) as f64 / (1u64 << 53) as f64;

@@ -359,16 +359,6 @@ fn evaluate(
     })
 }
 
-/// An empty `<out>.tmp` to build the export in.
-fn fresh_tmp(out: &Path) -> anyhow::Result<PathBuf> {
-    let tmp = sibling(out, ".tmp");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
-    }
-    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    Ok(tmp)
-}
-
 /// Runs `routelab train --task selection`.
 pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -389,7 +379,7 @@ pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
     let t = Instant::now();
     let fitted = fit(&cfg, &p.train.0, &p.validation.0)?;
     let fit_s = t.elapsed().as_secs_f64();
-    let tmp = fresh_tmp(&out)?;
+    let tmp = train::checkpoint::fresh_tmp(&out)?;
     write_selector(&tmp, &fitted, manifest(&cfg, &p, &base)?)?;
     // Everything below reads the selector as the router does.
     let selector = Selector::load(&tmp, None)?;
@@ -465,12 +455,6 @@ fn default_calibration(log: &Path, sha: &str, n: usize, p: &ThresholdPoint) -> C
         achieved: p.strong_share,
         set: format!("threshold={}", p.threshold),
     }
-}
-
-fn sibling(dir: &Path, suffix: &str) -> PathBuf {
-    let mut s = dir.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 fn print_summary(r: &SelectionReport, out: &Path) {
