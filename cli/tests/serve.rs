@@ -487,6 +487,14 @@ async fn route_models_health_and_metrics_endpoints() {
     }
 }
 
+/// Replaces `path`'s contents at once (write a sibling, rename), as editors save: a plain
+/// `fs::write` truncates first, and the watcher may read the empty or half-written file.
+fn replace_file(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("yaml.tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
 #[tokio::test]
 async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
     let small = EchoUpstream::start("small").await;
@@ -511,7 +519,7 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
     while small.received().is_empty() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    std::fs::write(&server.config, config(sp, bp, "big")).unwrap();
+    replace_file(&server.config, &config(sp, bp, "big"));
     let deadline = Instant::now() + Duration::from_secs(5);
     while route_model().await != "big" {
         assert!(
@@ -528,7 +536,7 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
     assert_eq!(header(&r, "x-routelab-model"), "big");
 
     // Invalid: unknown default model, then broken YAML. Both rejected; `big` keeps serving.
-    std::fs::write(&server.config, config(sp, bp, "missing-model")).unwrap();
+    replace_file(&server.config, &config(sp, bp, "missing-model"));
     let deadline = Instant::now() + Duration::from_secs(5);
     while !server
         .metrics()
@@ -541,7 +549,7 @@ async fn reloads_on_file_change_and_keeps_the_old_config_when_invalid() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    std::fs::write(&server.config, "routing: [unclosed").unwrap();
+    replace_file(&server.config, "routing: [unclosed");
     let deadline = Instant::now() + Duration::from_secs(5);
     while !server
         .metrics()

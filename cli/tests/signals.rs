@@ -28,16 +28,20 @@ fn write_log(path: &Path) {
     common::write_parquet(path, cols);
 }
 
+/// Completed parts: `<store>/<model>/<log sha256>/part-*.parquet`.
 fn parts(store: &Path) -> usize {
-    let Ok(models) = std::fs::read_dir(store) else {
-        return 0;
+    let subdirs = |d: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(d)
+            .map(|r| r.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default()
     };
-    models
-        .filter_map(|m| std::fs::read_dir(m.ok()?.path()).ok())
-        .flatten()
+    subdirs(store)
+        .iter()
+        .flat_map(|m| subdirs(m))
+        .flat_map(|l| subdirs(&l))
         .filter(|f| {
-            f.as_ref()
-                .is_ok_and(|f| f.file_name().to_string_lossy().starts_with("part-"))
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
         })
         .count()
 }

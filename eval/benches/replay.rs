@@ -19,12 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use eval::log_reader::RequestLog;
-use eval::log_schema::{LogRow, ModelField, ModelOutcome};
-use eval::log_writer::RequestLogWriter;
 use eval::replay::{decode_only, replay, LogModels, Policy, ReplayOptions};
 use eval::stats::SplitMix64;
 
-const MODELS: [&str; 2] = ["mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"];
 const WORDS: [&str; 16] = [
     "history",
     "integral",
@@ -57,38 +54,14 @@ fn prompts_of(path: &Path) -> Vec<String> {
 
 /// Writes a `rows`-row log: prompts cycled from `prompts`, or generated when `None`.
 fn generate(path: &Path, rows: u64, prompts: Option<&[String]>) {
-    let models: Vec<String> = MODELS.iter().map(|m| m.to_string()).collect();
-    let mut w =
-        RequestLogWriter::create(path, &models, &[ModelField::Quality], false).expect("create log");
-    let mut rng = SplitMix64::new(7);
-    for i in 0..rows {
-        let prompt = match prompts {
-            // The row number makes every prompt unique, as in a real log (no dictionary
-            // encoding of repeated prompts).
-            Some(p) => format!("#{i} {}", p[i as usize % p.len()]),
-            None => generated_prompt(i, &mut rng),
-        };
-        let weak = rng.unit() < 0.68;
-        let strong = weak || rng.unit() < 0.6;
-        w.push(LogRow {
-            request_id: format!("syn-{i}"),
-            prompt: Some(prompt),
-            category: Some(WORDS[(i % 16) as usize].into()),
-            outcomes: vec![
-                ModelOutcome {
-                    quality: Some(f64::from(u8::from(weak))),
-                    ..Default::default()
-                },
-                ModelOutcome {
-                    quality: Some(f64::from(u8::from(strong))),
-                    ..Default::default()
-                },
-            ],
-            ..Default::default()
-        })
-        .expect("push row");
-    }
-    w.finish().expect("finish log");
+    let prompt = |i: u64, rng: &mut SplitMix64| match prompts {
+        // The row number makes every prompt unique, as in a real log (no dictionary
+        // encoding of repeated prompts).
+        Some(p) => format!("#{i} {}", p[i as usize % p.len()]),
+        None => generated_prompt(i, rng),
+    };
+    eval::synthetic::write_log(path, rows, prompt, |i| WORDS[(i % 16) as usize].into())
+        .expect("write log");
 }
 
 /// A keyword-dense synthetic prompt (~250 characters, a quarter of its words are keywords of

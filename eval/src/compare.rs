@@ -186,7 +186,8 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         b.name = format!("B:{}", b.name);
     }
     let mut flips = Flips::new(opts.max_examples);
-    let data = replay(&opts.log, &[&a, &b], &opts.replay, &mut |_, row, routed| {
+    let replay_opts = opts.replay.clone().with_store(store.clone());
+    let data = replay(&opts.log, &[&a, &b], &replay_opts, &mut |_, row, routed| {
         flips.observe(&row, &routed[0], &routed[1]);
         Ok(())
     })?;

@@ -279,11 +279,13 @@ pub fn registry_with(store: Option<std::sync::Arc<SignalStore>>) -> ModelRegistr
     }
 }
 
-/// Runs the sweep of `opts`: one replay per value, each a point of the cost-quality curve.
-/// Every point loads its models through `models`, so a model is loaded once for the whole sweep.
+/// Runs the sweep of `opts`: one replay per value (with `replay_opts`, its signal store
+/// included), each a point of the cost-quality curve. Every point loads its models through
+/// `models`, so a model is loaded once for the whole sweep.
 pub fn run_sweep(
     spec: &SweepSpec,
     opts: &EvalOptions,
+    replay_opts: &ReplayOptions,
     models: &ModelRegistry,
     log_models: &LogModels,
     base: &ReplayData,
@@ -299,7 +301,7 @@ pub fn run_sweep(
     let singles = scoring::single_model_metrics(&base.table, &names);
     let two = scored.iter().filter(|s| **s).count() == 2;
     let ends = scoring::cheapest_and_strongest(&singles, &scored);
-    let mut replay_opts = opts.replay.clone();
+    let mut replay_opts = replay_opts.clone();
     replay_opts.progress = false;
     let mut points = Vec::new();
     for value in spec.values() {
@@ -367,10 +369,11 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
     )?;
     let decisions_path = opts.out_dir.join("decisions.parquet");
     let mut writer = DecisionsWriter::create(&decisions_path)?;
+    let replay_opts = opts.replay.clone().with_store(store.clone());
     let data = replay(
         &opts.log,
         &[&policy],
-        &opts.replay,
+        &replay_opts,
         &mut |_, row, routed| {
             let r = &routed[0];
             writer.push(DecisionRow {
@@ -400,7 +403,14 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
         route: data.route_time[0],
     };
     let sweep = match &opts.sweep {
-        Some(spec) => Some(run_sweep(spec, opts, &registry, &log_models, &data)?),
+        Some(spec) => Some(run_sweep(
+            spec,
+            opts,
+            &replay_opts,
+            &registry,
+            &log_models,
+            &data,
+        )?),
         None => None,
     };
     let signal_store = store.as_deref().map(SignalStore::finish).transpose()?;

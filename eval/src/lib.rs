@@ -31,5 +31,6 @@ pub mod served_log;
 pub mod signal_store;
 pub mod stats;
 pub mod sweep;
+pub mod synthetic;
 
 pub use error::{EvalError, Result};

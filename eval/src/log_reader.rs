@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema};
@@ -39,7 +40,7 @@ struct Layout {
 
 /// One file of a log: its layout and where its models sit in the log's model list.
 struct LogFile {
-    path: PathBuf,
+    path: Arc<Path>,
     layout: Layout,
     num_rows: u64,
     /// Index in [`RequestLog::models`] of each of the file's models (layout order).
@@ -227,7 +228,7 @@ impl RequestLog {
                 model_slot.push(slot);
             }
             files.push(LogFile {
-                path: file,
+                path: Arc::from(file.as_path()),
                 layout,
                 num_rows,
                 model_slot,
@@ -406,6 +407,11 @@ impl RequestLog {
         }
         Ok(LogBatch {
             first_row,
+            span: RowSpan {
+                file: Arc::clone(&file.path),
+                first: file_first,
+                rows: rows as u64,
+            },
             models: n_models,
             prompts: strings(file.layout.prompt)?,
             messages: strings(file.layout.messages)?,
@@ -417,11 +423,24 @@ impl RequestLog {
     }
 }
 
+/// Consecutive rows of one file of a log: `rows` rows from row `first` of `file` (the unit the
+/// signal store loads and writes its parts by).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSpan {
+    /// The file.
+    pub file: Arc<Path>,
+    /// Index of the first row in the file.
+    pub first: u64,
+    /// Number of rows.
+    pub rows: u64,
+}
+
 /// One decoded record batch of a request log, checked: the string columns stay Arrow arrays
 /// that rows borrow from (no copy or allocation per row), the model outcomes are decoded.
 #[derive(Debug, Clone)]
 pub struct LogBatch {
     first_row: u64,
+    span: RowSpan,
     models: usize,
     ids: StringArray,
     prompts: Option<StringArray>,
@@ -453,6 +472,11 @@ impl LogBatch {
     /// Index of the batch's first row in the log.
     pub fn first_row(&self) -> u64 {
         self.first_row
+    }
+
+    /// The batch's rows in their file.
+    pub fn span(&self) -> &RowSpan {
+        &self.span
     }
 
     /// Row `r` of the batch (panics when `r >= len()`).

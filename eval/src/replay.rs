@@ -4,6 +4,7 @@
 //! outcomes as compact columns. Rows are read in place from the decoded Arrow batches.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,6 +22,7 @@ use crate::log_schema::LogRowRef;
 use crate::outcomes::{self, Interner, ModelCostModel, Outcome, OutcomeTable, NONE_ID};
 use crate::report::CostSettings;
 use crate::scoring::PolicyRun;
+use crate::signal_store::SignalStore;
 
 /// A routing policy: a compiled config and the models it can choose.
 pub struct Policy {
@@ -141,6 +143,17 @@ pub struct ReplayOptions {
     /// similar length (sorted within each decoded batch), and each request's router time is
     /// then its share of the batch's time.
     pub router_batch: usize,
+    /// The signal store the policies' registry reads model outputs from and writes them to:
+    /// the replay enters each batch's rows in it before routing them.
+    pub store: Option<Arc<SignalStore>>,
+}
+
+impl ReplayOptions {
+    /// These options with `store` as the signal store.
+    pub fn with_store(mut self, store: Option<Arc<SignalStore>>) -> Self {
+        self.store = store;
+        self
+    }
 }
 
 impl Default for ReplayOptions {
@@ -150,6 +163,7 @@ impl Default for ReplayOptions {
             cost: CostSettings::default(),
             progress: false,
             router_batch: 1,
+            store: None,
         }
     }
 }
@@ -252,6 +266,7 @@ struct RowContext<'a> {
     specs: &'a [Vec<Option<&'a ModelCostModel>>],
     cost: &'a CostSettings,
     router_batch: usize,
+    store: Option<&'a SignalStore>,
 }
 
 impl RowContext<'_> {
@@ -508,6 +523,7 @@ pub fn replay(
         specs: &specs,
         cost: &opts.cost,
         router_batch: opts.router_batch.max(1),
+        store: opts.store.as_deref(),
     };
     pipeline(log, &ctx, &mut data, on_row, &bar)?;
     bar.finish_and_clear();
@@ -622,6 +638,9 @@ fn pipeline(
                 }
             };
             decoded += batch.len() as u64;
+            if let Some(store) = ctx.store {
+                store.enter(batch.span())?;
+            }
             let mut routed_next = None;
             let merged = rayon::in_place_scope(|s| {
                 s.spawn(|_| routed_next = Some(ctx.route_batch(&batch)));

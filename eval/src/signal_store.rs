@@ -1,17 +1,24 @@
 //! The signal store: model outputs kept on disk so that a replay runs each model once per
-//! distinct input text, and sweeps, compares and gates then replay at rule speed.
+//! request, and sweeps, compares and gates then replay at rule speed.
 //!
 //! Layout: one folder per model identity ([`ModelId::name`]: kind, content hash of the model
-//! files, max length) holding `model.json` (the identity) and `part-*.parquet` files with columns
-//! `key` (sha256 of the input text, 32 bytes), `scores` (class probabilities or the sentence
-//! embedding; list of f32) and `entities` (token classifier entities as JSON). A part is written
-//! to a temporary name and renamed once complete, every [`FLUSH_ROWS`] new outputs and at
-//! [`SignalStore::finish`]: a killed run keeps every completed part, and the next run computes
-//! only the rest. Rules, thresholds and candidate lists are applied to the outputs at replay
-//! (router-core's signal code, unchanged), so they are never part of the identity; a re-export
-//! of a model changes its content hash and so its folder.
+//! files, max length) holding `model.json` (the identity) and, per log file (its sha256), the
+//! parts of that file: `<sha256>/part-<first>-<end>-<unique>.parquet` holds the outputs computed
+//! for rows `first..end` of the file, with columns `key` (sha256 of the input text, 32 bytes),
+//! `scores` (class probabilities or the sentence embedding; list of f32) and `entities` (token
+//! classifier entities as JSON).
+//!
+//! A replay enters each decoded batch's [`RowSpan`] before routing it ([`SignalStore::enter`]):
+//! the parts overlapping those rows are read, outputs are looked up by text key among them, and
+//! what the models compute is written as a new part of that span, every `flush_rows` outputs
+//! and when the next span is entered. Memory holds one batch of outputs whatever the log's
+//! size; a killed run keeps every completed part, and the next run computes only the rest. A
+//! file's identity is its content, so a served-log folder that gains a file keeps the parts of
+//! the others. Rules, thresholds and candidate lists are applied to the outputs at replay
+//! (router-core's signal code, unchanged), so they are never part of the identity; a
+//! re-export of a model changes its content hash and so its folder.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +31,7 @@ use router_core::inference::{Entity, ModelId, Output, OutputStore, TextKey};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{write_atomic, AtomicParquet};
+use crate::log_reader::RowSpan;
 use crate::{EvalError, Result};
 
 /// New outputs per part file.
@@ -40,7 +48,7 @@ pub struct ModelUse {
     pub max_length: usize,
     /// Where the model was loaded from.
     pub dir: String,
-    /// Outputs found in the store when the run started.
+    /// Outputs in the parts the run read that were there when it started.
     pub stored: u64,
     /// Outputs read from the store.
     pub read: u64,
@@ -57,20 +65,59 @@ pub struct StoreUse {
     pub models: BTreeMap<String, ModelUse>,
 }
 
+/// One part file: the outputs computed for rows `first..end` of a log file.
+#[derive(Debug, Clone)]
+struct Part {
+    first: u64,
+    end: u64,
+    path: PathBuf,
+}
+
+/// The rows entered last: a log file's sha256 and a row range of it.
+#[derive(Debug, Clone)]
+struct Entered {
+    digest: String,
+    first: u64,
+    end: u64,
+}
+
+/// One model's outputs for the entered span, and what the run did with them.
 #[derive(Default)]
 struct Entries {
-    outputs: HashMap<TextKey, Output>,
+    /// Outputs of the entered span (read from its parts or computed).
+    current: HashMap<TextKey, Output>,
+    /// Computed outputs not yet written.
     pending: Vec<(TextKey, Output)>,
+    /// Parts per log-file digest, sorted by first row (listed on first use).
+    parts: HashMap<String, Vec<Part>>,
+    /// Parts whose outputs are already counted in `usage.stored`, or written by this run.
+    counted: HashSet<PathBuf>,
     usage: ModelUse,
+}
+
+#[derive(Default)]
+struct State {
+    models: HashMap<String, Entries>,
+    /// sha256 of each log file entered so far.
+    digests: HashMap<Arc<Path>, String>,
+    entered: Option<Entered>,
 }
 
 /// A signal store folder, shared by the routers of one run.
 pub struct SignalStore {
     dir: PathBuf,
     flush_rows: usize,
-    models: Mutex<HashMap<String, Entries>>,
+    state: Mutex<State>,
     /// The first error of a part written from [`OutputStore::put`] (reported by `finish`).
     failed: Mutex<Option<EvalError>>,
+}
+
+impl std::fmt::Debug for SignalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalStore")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 fn schema() -> Arc<Schema> {
@@ -97,23 +144,49 @@ impl SignalStore {
         Ok(Arc::new(SignalStore {
             dir: dir.to_path_buf(),
             flush_rows: flush_rows.max(1),
-            models: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             failed: Mutex::new(None),
         }))
     }
 
+    /// Makes `span` the rows whose outputs are looked up and stored next: writes what the
+    /// previous span computed, then reads every part of `span`'s file that overlaps its rows.
+    pub fn enter(&self, span: &RowSpan) -> Result<()> {
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        self.flush_all(state)?;
+        let digest = match state.digests.get(&span.file) {
+            Some(d) => d.clone(),
+            None => {
+                let d = crate::evaluate::sha256_file(&span.file)?;
+                state.digests.insert(Arc::clone(&span.file), d.clone());
+                d
+            }
+        };
+        let entered = Entered {
+            digest,
+            first: span.first,
+            end: span.first + span.rows,
+        };
+        for (name, e) in state.models.iter_mut() {
+            e.current.clear();
+            self.load_span(name, e, &entered)?;
+        }
+        state.entered = Some(entered);
+        Ok(())
+    }
+
     /// Writes what is pending and says what the run did.
     pub fn finish(&self) -> Result<StoreUse> {
-        let mut models = lock(&self.models);
-        for (name, e) in models.iter_mut() {
-            self.flush(name, e)?;
-        }
+        let mut state = lock(&self.state);
+        self.flush_all(&mut state)?;
         if let Some(e) = lock(&self.failed).take() {
             return Err(e);
         }
         Ok(StoreUse {
             dir: self.dir.display().to_string(),
-            models: models
+            models: state
+                .models
                 .iter()
                 .map(|(n, e)| (n.clone(), e.usage.clone()))
                 .collect(),
@@ -124,8 +197,39 @@ impl SignalStore {
         self.dir.join(name)
     }
 
-    /// Writes `e`'s pending outputs as one new part.
-    fn flush(&self, name: &str, e: &mut Entries) -> Result<()> {
+    /// Writes every model's pending outputs as parts of the entered span.
+    fn flush_all(&self, state: &mut State) -> Result<()> {
+        let State {
+            models, entered, ..
+        } = state;
+        for (name, e) in models.iter_mut() {
+            if let Some(at) = entered.as_ref() {
+                self.flush(name, e, at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the parts of `name` overlapping `at` into `e.current`.
+    fn load_span(&self, name: &str, e: &mut Entries, at: &Entered) -> Result<()> {
+        if !e.parts.contains_key(&at.digest) {
+            let listed = list_parts(&self.model_dir(name).join(&at.digest))?;
+            e.parts.insert(at.digest.clone(), listed);
+        }
+        let parts = &e.parts[&at.digest];
+        // Parts are sorted by first row; those starting at or after `at.end` cannot overlap.
+        let upto = parts.partition_point(|p| p.first < at.end);
+        for part in parts[..upto].iter().filter(|p| p.end > at.first) {
+            let n = read_part(&part.path, &mut e.current)?;
+            if e.counted.insert(part.path.clone()) {
+                e.usage.stored += n;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `e`'s pending outputs as one new part of the rows `at`.
+    fn flush(&self, name: &str, e: &mut Entries, at: &Entered) -> Result<()> {
         if e.pending.is_empty() {
             return Ok(());
         }
@@ -135,70 +239,112 @@ impl SignalStore {
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        let file = format!("part-{ms:013}-{}-{seq}.parquet", std::process::id());
-        let path = self.model_dir(name).join(file);
+        let folder = self.model_dir(name).join(&at.digest);
+        std::fs::create_dir_all(&folder).map_err(|err| EvalError::io(&folder, err))?;
+        let file = format!(
+            "part-{:012}-{:012}-{ms:013}-{}-{seq}.parquet",
+            at.first,
+            at.end,
+            std::process::id()
+        );
+        let path = folder.join(file);
         let rows = std::mem::take(&mut e.pending);
-        let keys = FixedSizeBinaryArray::try_from_iter(rows.iter().map(|(k, _)| k.to_vec()))
-            .map_err(|err| EvalError::parquet(&path, err))?;
-        let mut scores = ListBuilder::new(Float32Builder::new());
-        let mut entities: Vec<Option<String>> = Vec::with_capacity(rows.len());
-        for (_, out) in &rows {
-            match out {
-                Output::Scores(v) => {
-                    scores.append_value(v.iter().map(|x| Some(*x)));
-                    entities.push(None);
-                }
-                Output::Entities(v) => {
-                    scores.append_null();
-                    let json = serde_json::to_string(v).map_err(|err| EvalError::Format {
-                        path: path.display().to_string(),
-                        message: err.to_string(),
-                    })?;
-                    entities.push(Some(json));
-                }
-            }
-        }
-        let mut w = AtomicParquet::create(&path, schema())?;
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(keys),
-            Arc::new(scores.finish()),
-            Arc::new(StringArray::from(entities)),
-        ];
-        w.write(columns)?;
-        w.finish()
+        write_part(&path, &rows)?;
+        e.counted.insert(path.clone());
+        let parts = e.parts.entry(at.digest.clone()).or_default();
+        let i = parts.partition_point(|p| p.first <= at.first);
+        parts.insert(
+            i,
+            Part {
+                first: at.first,
+                end: at.end,
+                path,
+            },
+        );
+        Ok(())
     }
 
-    /// Loads every part of model `name`.
-    fn load(&self, name: &str, model: &ModelId) -> Result<Entries> {
+    /// Writes `model.json` and starts `model`'s entries.
+    fn start(&self, name: &str, model: &ModelId) -> Result<Entries> {
         let dir = self.model_dir(name);
-        let manifest = dir.join("model.json");
         std::fs::create_dir_all(&dir).map_err(|e| EvalError::io(&dir, e))?;
         let id = serde_json::to_vec_pretty(model).expect("a model id serialises");
-        write_atomic(&manifest, &id)?;
-        let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| EvalError::io(&dir, e))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("part-") && n.ends_with(".parquet"))
-            })
-            .collect();
-        parts.sort();
-        let mut e = Entries::default();
-        for part in parts {
-            read_part(&part, &mut e.outputs)?;
-        }
-        e.usage = ModelUse {
-            kind: model.kind.to_string(),
-            content: model.content.clone(),
-            max_length: model.max_length,
-            dir: model.dir.clone(),
-            stored: e.outputs.len() as u64,
-            ..ModelUse::default()
-        };
-        Ok(e)
+        write_atomic(&dir.join("model.json"), &id)?;
+        Ok(Entries {
+            usage: ModelUse {
+                kind: model.kind.to_string(),
+                content: model.content.clone(),
+                max_length: model.max_length,
+                dir: model.dir.clone(),
+                ..ModelUse::default()
+            },
+            ..Entries::default()
+        })
     }
+}
+
+/// The parts in `folder` (none when it does not exist), sorted by first row. Hidden files (a
+/// part still being written) are left out; a `part-*.parquet` name that is not one of ours
+/// fails with its path.
+fn list_parts(folder: &Path) -> Result<Vec<Part>> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(EvalError::io(folder, e)),
+    };
+    let mut parts = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| EvalError::io(folder, e))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !(name.starts_with("part-") && name.ends_with(".parquet")) {
+            continue;
+        }
+        let mut fields = name["part-".len()..].split('-');
+        let mut row = || fields.next().and_then(|f| f.parse::<u64>().ok());
+        let (Some(first), Some(end)) = (row(), row()) else {
+            return Err(EvalError::Format {
+                path: path.display().to_string(),
+                message: "not a signal-store part name (part-<first>-<end>-….parquet)".into(),
+            });
+        };
+        parts.push(Part { first, end, path });
+    }
+    parts.sort_by(|a, b| (a.first, &a.path).cmp(&(b.first, &b.path)));
+    Ok(parts)
+}
+
+/// Writes `rows` as one part at `path` (a temporary name renamed once complete).
+fn write_part(path: &Path, rows: &[(TextKey, Output)]) -> Result<()> {
+    let keys = FixedSizeBinaryArray::try_from_iter(rows.iter().map(|(k, _)| k.to_vec()))
+        .map_err(|err| EvalError::parquet(path, err))?;
+    let mut scores = ListBuilder::new(Float32Builder::new());
+    let mut entities: Vec<Option<String>> = Vec::with_capacity(rows.len());
+    for (_, out) in rows {
+        match out {
+            Output::Scores(v) => {
+                scores.append_value(v.iter().map(|x| Some(*x)));
+                entities.push(None);
+            }
+            Output::Entities(v) => {
+                scores.append_null();
+                let json = serde_json::to_string(v).map_err(|err| EvalError::Format {
+                    path: path.display().to_string(),
+                    message: err.to_string(),
+                })?;
+                entities.push(Some(json));
+            }
+        }
+    }
+    let mut w = AtomicParquet::create(path, schema())?;
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(keys),
+        Arc::new(scores.finish()),
+        Arc::new(StringArray::from(entities)),
+    ];
+    w.write(columns)?;
+    w.finish()
 }
 
 /// What [`compute`] does.
@@ -232,7 +378,8 @@ pub fn compute(opts: &ComputeOptions<'_>) -> Result<(u64, StoreUse)> {
         opts.log,
         true,
     )?;
-    let data = replay(opts.log, &[&policy], opts.replay, &mut |_, _, _| Ok(()))?;
+    let replay_opts = opts.replay.clone().with_store(Some(Arc::clone(&store)));
+    let data = replay(opts.log, &[&policy], &replay_opts, &mut |_, _, _| Ok(()))?;
     Ok((data.runs[0].len() as u64, store.finish()?))
 }
 
@@ -240,8 +387,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Reads one part into `out`; a part that is not one of ours fails with its path.
-fn read_part(path: &Path, out: &mut HashMap<TextKey, Output>) -> Result<()> {
+/// Reads one part into `out` and returns its row count; a part that is not one of ours fails
+/// with its path.
+fn read_part(path: &Path, out: &mut HashMap<TextKey, Output>) -> Result<u64> {
     let file = std::fs::File::open(path).map_err(|e| EvalError::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
@@ -250,6 +398,7 @@ fn read_part(path: &Path, out: &mut HashMap<TextKey, Output>) -> Result<()> {
         path: path.display().to_string(),
         message,
     };
+    let mut n = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| EvalError::parquet(path, e))?;
         let (Some(keys), Some(scores), Some(entities)) = (
@@ -289,31 +438,35 @@ fn read_part(path: &Path, out: &mut HashMap<TextKey, Output>) -> Result<()> {
             };
             out.insert(key, output);
         }
+        n += batch.num_rows() as u64;
     }
-    Ok(())
+    Ok(n)
 }
 
 impl OutputStore for SignalStore {
     fn prepare(&self, model: &ModelId) -> router_core::Result<()> {
         let name = model.name();
-        let mut models = lock(&self.models);
-        if models.contains_key(&name) {
+        let mut state = lock(&self.state);
+        if state.models.contains_key(&name) {
             return Ok(());
         }
-        let entries = self
-            .load(&name, model)
-            .map_err(|e| router_core::Error::Config {
-                location: format!("signal store {}", self.dir.display()),
-                message: e.to_string(),
-            })?;
-        models.insert(name, entries);
+        let config_err = |e: EvalError| router_core::Error::Config {
+            location: format!("signal store {}", self.dir.display()),
+            message: e.to_string(),
+        };
+        let mut entries = self.start(&name, model).map_err(config_err)?;
+        if let Some(at) = state.entered.clone() {
+            self.load_span(&name, &mut entries, &at)
+                .map_err(config_err)?;
+        }
+        state.models.insert(name, entries);
         Ok(())
     }
 
     fn get(&self, model: &ModelId, key: &TextKey) -> Option<Output> {
-        let mut models = lock(&self.models);
-        let e = models.get_mut(&model.name())?;
-        let found = e.outputs.get(key).cloned();
+        let mut state = lock(&self.state);
+        let e = state.models.get_mut(&model.name())?;
+        let found = e.current.get(key).cloned();
         if found.is_some() {
             e.usage.read += 1;
         }
@@ -322,17 +475,101 @@ impl OutputStore for SignalStore {
 
     fn put(&self, model: &ModelId, key: TextKey, output: Output) {
         let name = model.name();
-        let mut models = lock(&self.models);
+        let mut guard = lock(&self.state);
+        let State {
+            models, entered, ..
+        } = &mut *guard;
         let Some(e) = models.get_mut(&name) else {
             return;
         };
+        let Some(at) = entered.as_ref() else {
+            lock(&self.failed).get_or_insert(EvalError::Format {
+                path: self.dir.display().to_string(),
+                message: "a model output was computed outside any span of log rows \
+                          (SignalStore::enter was not called)"
+                    .into(),
+            });
+            return;
+        };
         e.usage.computed += 1;
-        e.outputs.insert(key, output.clone());
+        e.current.insert(key, output.clone());
         e.pending.push((key, output));
         if e.pending.len() >= self.flush_rows {
-            if let Err(err) = self.flush(&name, e) {
+            if let Err(err) = self.flush(&name, e, at) {
                 lock(&self.failed).get_or_insert(err);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> ModelId {
+        ModelId {
+            kind: "sequence",
+            content: "c".into(),
+            max_length: 8,
+            dir: "m".into(),
+        }
+    }
+
+    fn span(file: &Path, first: u64, rows: u64) -> RowSpan {
+        RowSpan {
+            file: Arc::from(file),
+            first,
+            rows,
+        }
+    }
+
+    /// Memory holds the entered span's outputs only: an output of another span is read from
+    /// its part when that span is entered again, not kept.
+    #[test]
+    fn only_the_entered_span_is_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log.parquet");
+        std::fs::write(&log, b"rows").unwrap();
+        let store = SignalStore::open(&dir.path().join("s")).unwrap();
+        let m = model();
+        store.prepare(&m).unwrap();
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        store.enter(&span(&log, 0, 10)).unwrap();
+        store.put(&m, a, Output::Scores(vec![0.5]));
+        assert_eq!(store.get(&m, &a), Some(Output::Scores(vec![0.5])));
+        store.enter(&span(&log, 10, 10)).unwrap();
+        assert_eq!(store.get(&m, &a), None);
+        store.put(&m, b, Output::Scores(vec![0.25]));
+        // Rows 5..15 overlap both parts.
+        store.enter(&span(&log, 5, 10)).unwrap();
+        assert_eq!(store.get(&m, &a), Some(Output::Scores(vec![0.5])));
+        assert_eq!(store.get(&m, &b), Some(Output::Scores(vec![0.25])));
+        store.enter(&span(&log, 20, 5)).unwrap();
+        assert_eq!(store.get(&m, &b), None);
+        let used = store.finish().unwrap();
+        let u = &used.models[&m.name()];
+        // Both parts were written by this run: nothing was stored before it.
+        assert_eq!((u.stored, u.read, u.computed), (0, 3, 2));
+
+        // A new run over another file with equal content finds the same parts.
+        let copy = dir.path().join("copy.parquet");
+        std::fs::copy(&log, &copy).unwrap();
+        let again = SignalStore::open(&dir.path().join("s")).unwrap();
+        again.prepare(&m).unwrap();
+        again.enter(&span(&copy, 0, 20)).unwrap();
+        assert_eq!(again.get(&m, &b), Some(Output::Scores(vec![0.25])));
+        let u = again.finish().unwrap().models[&m.name()].clone();
+        assert_eq!((u.stored, u.read, u.computed), (2, 1, 0));
+    }
+
+    #[test]
+    fn an_output_outside_any_span_fails_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SignalStore::open(dir.path()).unwrap();
+        let m = model();
+        store.prepare(&m).unwrap();
+        store.put(&m, [0; 32], Output::Scores(vec![1.0]));
+        let err = store.finish().unwrap_err().to_string();
+        assert!(err.contains("SignalStore::enter"), "{err}");
     }
 }

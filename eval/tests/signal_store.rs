@@ -180,15 +180,98 @@ fn a_foreign_part_fails_with_its_path() {
     let store = dir.path().join("signals");
     let cfg = write(dir.path(), "c.yaml", &config(&minilm(), "integrals"));
     eval(dir.path(), &cfg, Some(&store), "first");
-    let model_dir = std::fs::read_dir(&store)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let bad = model_dir.join("part-99999-0.parquet");
+    let only_dir = |d: &Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir())
+            .unwrap()
+    };
+    // <store>/<model>/<sha256 of the log file>/part-….parquet
+    let log_dir = only_dir(&only_dir(&store));
+    let log_sha = eval::evaluate::sha256_file(&dir.path().join("log.parquet")).unwrap();
+    assert_eq!(log_dir.file_name().unwrap().to_str().unwrap(), log_sha);
+    let bad = log_dir.join("part-000000000000-000000000004-x.parquet");
     std::fs::write(&bad, b"not parquet").unwrap();
     let opts = options(dir.path(), &cfg, Some(&store), "second");
     let err = run_eval(&opts).unwrap_err().to_string();
-    assert!(err.contains("part-99999-0.parquet"), "{err}");
+    assert!(
+        err.contains("part-000000000000-000000000004-x.parquet"),
+        "{err}"
+    );
+    std::fs::remove_file(&bad).unwrap();
+    let misnamed = log_dir.join("part-7.parquet");
+    std::fs::write(&misnamed, b"").unwrap();
+    let err = run_eval(&opts).unwrap_err().to_string();
+    assert!(
+        err.contains("part-7.parquet") && err.contains("not a signal-store part name"),
+        "{err}"
+    );
+}
+
+/// A served-log folder: `a.parquet` (the tiny log) and, when `with_b`, `b.parquet` (one prompt
+/// of `a` and one new).
+fn served_folder(dir: &Path, with_b: bool) -> PathBuf {
+    let folder = dir.join("served");
+    std::fs::create_dir_all(&folder).unwrap();
+    tiny_log(&folder.join("a.parquet"));
+    if with_b {
+        write_parquet(
+            &folder.join("b.parquet"),
+            vec![
+                ("request_id", strs(&[Some("b0"), Some("b1")])),
+                (
+                    "prompt",
+                    strs(&[Some("hello there"), Some("solve the differential equation")]),
+                ),
+                ("small|quality", f64s(&[Some(1.0), Some(0.0)])),
+                ("big|quality", f64s(&[Some(1.0), Some(1.0)])),
+            ],
+        );
+    }
+    folder
+}
+
+/// Parts of every model and log file of `store`.
+fn part_files(store: &Path) -> usize {
+    walk(store)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .count()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn parts_follow_the_batches_and_a_folder_that_gains_a_file_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("signals");
+    let cfg = write(dir.path(), "c.yaml", &config(&minilm(), "integrals"));
+    let run = |out: &str, batch_size: usize| {
+        let mut opts = options(dir.path(), &cfg, Some(&store), out);
+        opts.log = served_folder(dir.path(), out != "cold");
+        opts.replay.batch_size = batch_size;
+        let report = serde_json::to_value(&run_eval(&opts).unwrap().report).unwrap();
+        store_use(&report)
+    };
+    // Batches of two rows: two spans of a.parquet, one part each.
+    assert_eq!(run("cold", 2), (0, 0, 4));
+    assert_eq!(part_files(&store), 2);
+    // b.parquet joins the folder; batches of three rows now. a's spans [0,3) and [3,4) read
+    // both of its parts (each counted once); b is another file, so its two prompts are
+    // computed, "hello there" included: outputs are kept per file.
+    assert_eq!(run("grown", 3), (4, 4, 2));
+    assert_eq!(part_files(&store), 3);
+    assert_eq!(run("warm", 8), (6, 6, 0));
 }

@@ -12,6 +12,7 @@ use router_core::selection::Rule;
 use serde_norway::Value;
 
 use super::selection_data::{read_log, LogData};
+use eval::signal_store::SignalStore;
 
 /// Arguments of `routelab calibrate`.
 #[derive(clap::Args, Debug)]
@@ -74,7 +75,13 @@ fn decision_index(router: &Router, name: Option<&str>) -> anyhow::Result<usize> 
 
 /// Routes every request of `data` and keeps, for those decision `d` won, its candidates'
 /// predictions beside their logged outcomes.
-fn rows_of(router: &Router, d: usize, data: &LogData, batch: usize) -> anyhow::Result<Vec<Row>> {
+fn rows_of(
+    router: &Router,
+    store: Option<&SignalStore>,
+    d: usize,
+    data: &LogData,
+    batch: usize,
+) -> anyhow::Result<Vec<Row>> {
     let refs = &router.config().routing.decisions[d].model_refs;
     let columns: Vec<usize> = refs
         .iter()
@@ -91,12 +98,9 @@ fn rows_of(router: &Router, d: usize, data: &LogData, batch: usize) -> anyhow::R
         })
         .collect::<anyhow::Result<_>>()?;
     let mut out = Vec::new();
-    for (chunk, rows) in data
-        .requests
-        .chunks(batch.max(1))
-        .zip(data.rows.chunks(batch.max(1)))
-    {
-        let requests: Vec<&RouteRequest> = chunk.iter().collect();
+    data.for_chunks(store, batch, |chunk| {
+        let requests: Vec<&RouteRequest> = data.requests[chunk.clone()].iter().collect();
+        let rows = &data.rows[chunk];
         for (decided, row) in router.route_batch(&requests)?.into_iter().zip(rows) {
             let (Some(i), Some(sel)) = (decided.index, decided.selection) else {
                 continue;
@@ -117,7 +121,8 @@ fn rows_of(router: &Router, d: usize, data: &LogData, batch: usize) -> anyhow::R
                     .collect(),
             });
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -225,7 +230,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
         .algorithm_type()
         .to_string();
     let data = read_log(&args.log)?;
-    let rows = rows_of(&router, d, &data, args.batch)?;
+    let rows = rows_of(&router, store.as_deref(), d, &data, args.batch)?;
     if let Some(s) = &store {
         s.finish()?;
     }

@@ -55,6 +55,7 @@ impl CostArgs {
             },
             progress: !self.no_progress,
             router_batch: self.router_batch as usize,
+            store: None,
         }
     }
 }

@@ -2,13 +2,18 @@
 //! (computed through router-core's embedder, kept in the signal store so a log is embedded once
 //! for training, calibration and replay alike).
 
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
-use eval::log_reader::RequestLog;
+use eval::log_reader::{RequestLog, RowSpan, DEFAULT_BATCH_SIZE};
 use eval::log_schema::LogRow;
+use eval::signal_store::SignalStore;
 use indicatif::{ProgressBar, ProgressStyle};
-use router_core::inference::{Embedder, ModelRegistry, ModelSource, Stored};
+use router_core::inference::{
+    text_key, Embedder, ModelRegistry, ModelSource, Output, OutputStore, Stored,
+};
 use router_core::request::RouteRequest;
 use serde::Serialize;
 
@@ -77,6 +82,33 @@ pub struct LogData {
     pub requests: Vec<RouteRequest>,
     /// Rows left out, with the first one's id and why.
     pub left_out: Vec<(String, String)>,
+    /// Each decoded batch's rows in their file, and the indices in `requests` of its usable
+    /// rows (what the signal store is entered with before their model outputs are asked for).
+    pub batches: Vec<(RowSpan, Range<usize>)>,
+}
+
+impl LogData {
+    /// Runs `f` on consecutive chunks of at most `size` requests, each within one decoded
+    /// batch, after entering that batch's rows in `store`.
+    pub fn for_chunks(
+        &self,
+        store: Option<&SignalStore>,
+        size: usize,
+        mut f: impl FnMut(Range<usize>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        for (span, range) in &self.batches {
+            if let Some(s) = store {
+                s.enter(span)?;
+            }
+            let mut start = range.start;
+            while start < range.end {
+                let end = (start + size.max(1)).min(range.end);
+                f(start..end)?;
+                start = end;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a row cannot train a selector, if it cannot.
@@ -109,9 +141,11 @@ pub fn read_log(path: &Path) -> anyhow::Result<LogData> {
         rows: Vec::new(),
         requests: Vec::new(),
         left_out: Vec::new(),
+        batches: Vec::new(),
     };
     while let Some(batch) = log.next_batch() {
         let batch = batch?;
+        let start = data.requests.len();
         for r in 0..batch.len() {
             let view = batch.row(r);
             let row = view.to_row();
@@ -123,17 +157,21 @@ pub fn read_log(path: &Path) -> anyhow::Result<LogData> {
                 .push(view.route_request(&shown, batch.first_row() + r as u64)?);
             data.rows.push(row);
         }
+        data.batches
+            .push((batch.span().clone(), start..data.requests.len()));
     }
     Ok(data)
 }
 
 /// Unit-length embeddings of the requests' user text by the model at `model_dir` (what the
-/// router embeds), read from and kept in `registry`'s output store when it has one.
+/// router embeds), read from and kept in `store` (the output store of `registry`) when given.
 pub fn embed_all(
     registry: &ModelRegistry,
+    store: Option<&SignalStore>,
     model_dir: &Path,
-    requests: &[RouteRequest],
+    data: &LogData,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
+    let requests = &data.requests;
     let src = ModelSource::Dir(model_dir.to_path_buf());
     let embedder: Stored<Embedder> = Stored::new(
         registry
@@ -150,13 +188,49 @@ pub fn embed_all(
         .progress_chars("=> "),
     );
     let mut out = Vec::with_capacity(requests.len());
-    for chunk in requests.chunks(256) {
-        let refs: Vec<&str> = chunk.iter().map(RouteRequest::user_text).collect();
+    data.for_chunks(store, 256, |chunk| {
+        let refs: Vec<&str> = requests[chunk.clone()]
+            .iter()
+            .map(RouteRequest::user_text)
+            .collect();
         out.extend(embedder.embed_batch(&refs)?);
         bar.inc(chunk.len() as u64);
-    }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// Keeps the embeddings of the rows `rows` of `data` (`emb`, by row of `data`) in `store` as
+/// outputs for the log at `path`, which `write_split_log` wrote from these
+/// rows in this order: replaying or calibrating on a split then reads them instead of
+/// embedding its requests again.
+pub fn store_split_embeddings(
+    registry: &ModelRegistry,
+    store: &SignalStore,
+    model_dir: &Path,
+    split: (&Path, &[usize]),
+    data: &LogData,
+    emb: &[Vec<f32>],
+) -> anyhow::Result<()> {
+    let (path, rows) = split;
+    let src = ModelSource::Dir(model_dir.to_path_buf());
+    let Some(memo) = registry.memo("embedding", &src)? else {
+        return Ok(());
+    };
+    let file: Arc<Path> = Arc::from(path);
+    for (i, chunk) in rows.chunks(DEFAULT_BATCH_SIZE).enumerate() {
+        store.enter(&RowSpan {
+            file: Arc::clone(&file),
+            first: (i * DEFAULT_BATCH_SIZE) as u64,
+            rows: chunk.len() as u64,
+        })?;
+        for &r in chunk {
+            let key = text_key(data.requests[r].user_text());
+            store.put(memo.model(), key, Output::Scores(emb[r].clone()));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

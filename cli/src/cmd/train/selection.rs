@@ -2,24 +2,28 @@
 //! exported with its routing config, its held-out test split and `training_report.json`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use eval::calibrate::Row as CandidateRow;
 use eval::selection_metrics::{self, CostWeightMetrics, GainRow, SelectorMetrics, ThresholdPoint};
+use eval::signal_store::SignalStore;
 use router_core::config::Calibration;
 use router_core::export::selector::{
     SelectorEmbedding, SelectorManifest, SelectorMethod, SELECTOR_FORMAT, SELECTOR_TEST_LOG_FILE,
     SELECTOR_VALIDATION_LOG_FILE,
 };
 use router_core::export::TRAINING_REPORT_FILE;
-use router_core::inference::content_key;
+use router_core::inference::{content_key, ModelRegistry};
 use router_core::selection::{Candidates, Rule, Selector};
 use serde::Serialize;
 use train::selection::{fit, write_selector, EpochLoss, SelectionConfig, Table};
 
 use super::selection_export::{write_routing_config, write_split_log};
-use crate::cmd::selection_data::{embed_all, read_log, Fractions, LogData, Split};
+use crate::cmd::selection_data::{
+    embed_all, read_log, store_split_embeddings, Fractions, LogData, Split,
+};
 use crate::cmd::StoreArgs;
 
 /// The flags of `routelab train --task selection` (beside `--base-model`, `--output`, `--seed`,
@@ -209,6 +213,10 @@ struct Prepared {
     train: (Table, Vec<usize>),
     validation: (Table, Vec<usize>),
     test: (Table, Vec<usize>),
+    /// Each usable row's embedding (kept for the split logs' store entries).
+    emb: Vec<Vec<f32>>,
+    /// The signal store the embeddings went through, and the registry that used it.
+    store: Option<(Arc<SignalStore>, ModelRegistry)>,
     read_s: f64,
     embed_s: f64,
 }
@@ -235,10 +243,7 @@ fn prepare(flags: &SelectionFlags, log: &Path, base: &Path, seed: u64) -> anyhow
         .transpose()?;
     let registry = eval::evaluate::registry_with(store.clone());
     let t = Instant::now();
-    let emb = embed_all(&registry, base, &data.requests)?;
-    if let Some(s) = &store {
-        s.finish()?;
-    }
+    let emb = embed_all(&registry, store.as_deref(), base, &data)?;
     let embed_s = t.elapsed().as_secs_f64();
     let splits: Vec<Split> = data
         .rows
@@ -249,6 +254,8 @@ fn prepare(flags: &SelectionFlags, log: &Path, base: &Path, seed: u64) -> anyhow
         train: table(&data, &emb, &splits, Split::Train),
         validation: table(&data, &emb, &splits, Split::Validation),
         test: table(&data, &emb, &splits, Split::Test),
+        emb,
+        store: store.map(|s| (s, registry)),
         data,
         fractions,
         read_s,
@@ -395,12 +402,7 @@ pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
         ev.rule,
         ev.calibration.as_ref(),
     )?;
-    write_split_log(&tmp.join(SELECTOR_TEST_LOG_FILE), &p.data, &p.test.1)?;
-    write_split_log(
-        &tmp.join(SELECTOR_VALIDATION_LOG_FILE),
-        &p.data,
-        &p.validation.1,
-    )?;
+    write_splits(&tmp, &p, &base)?;
     let report = SelectionReport {
         task: "selection",
         log: LogInfo {
@@ -440,6 +442,25 @@ pub fn run(flags: &SelectionFlags, shared: &Shared) -> anyhow::Result<()> {
     )?;
     train::checkpoint::swap_into_place(&tmp, &out)?;
     print_summary(&report, &out);
+    Ok(())
+}
+
+/// Writes the test and validation splits as request logs, their embeddings kept in the
+/// signal store for them.
+fn write_splits(dir: &Path, p: &Prepared, base: &Path) -> anyhow::Result<()> {
+    for (file, rows) in [
+        (SELECTOR_TEST_LOG_FILE, &p.test.1),
+        (SELECTOR_VALIDATION_LOG_FILE, &p.validation.1),
+    ] {
+        let path = dir.join(file);
+        write_split_log(&path, &p.data, rows)?;
+        if let Some((store, registry)) = &p.store {
+            store_split_embeddings(registry, store, base, (&path, rows), &p.data, &p.emb)?;
+        }
+    }
+    if let Some((store, _)) = &p.store {
+        store.finish()?;
+    }
     Ok(())
 }
 
