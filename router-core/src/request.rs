@@ -143,12 +143,17 @@ impl RouteRequest {
     /// there is none). A user turn with no text (only an image, or `null`) leaves the earlier one
     /// current, as in the seed (`recordFastExtractUserMessage`, `extproc/utils_fast.go`).
     pub fn user_text(&self) -> &str {
+        self.user_turns().next_back().unwrap_or("")
+    }
+
+    /// The texts of the user messages that have text, oldest first: the last is
+    /// [`RouteRequest::user_text`], the others the earlier turns the re-ask signal compares it
+    /// with (the seed's `PriorUserMessages`).
+    pub fn user_turns(&self) -> impl DoubleEndedIterator<Item = &str> {
         self.messages
             .iter()
-            .rev()
-            .find(|m| m.role == "user" && !m.content.is_empty())
+            .filter(|m| m.role == "user" && !m.content.is_empty())
             .map(|m| m.content.as_str())
-            .unwrap_or("")
     }
 
     /// The request as OpenAI JSON (`{"messages": [...], "tools": [...]}`), which

@@ -588,3 +588,42 @@ fn the_agent_recipes_regex_keywords_match_its_probe_queries() {
         0
     );
 }
+
+/// Re-ask rules: the seed's defaults (`ReaskRule.WithDefaults`, `pkg/config/signal_config.go`:
+/// 0 means 0.8 and 1) and its checks after them (`validateReaskContracts`,
+/// `pkg/config/validator_reask.go`).
+#[test]
+fn reask_rules_take_the_seeds_defaults_and_checks() {
+    let config = |rules: &str| {
+        format!(
+            "providers:
+  defaults: {{default_model: m}}
+  models: [{{name: m}}]
+routing:
+  signals:
+    reasks:
+{rules}
+  decisions:
+    - {{name: d, rules: {{operator: AND}}, modelRefs: [{{model: m}}]}}
+"
+        )
+    };
+    let ok = load(&config(
+        "      - {name: a}\n      - {name: b, threshold: 0, lookback_turns: 0}\n      - {name: c, threshold: 1, lookback_turns: 3}",
+    ))
+    .unwrap();
+    let r = &ok.config.routing.signals.reasks;
+    let got: Vec<(f32, i64)> = r.iter().map(|r| (r.threshold(), r.lookback())).collect();
+    assert_eq!(got, [(0.8, 1), (0.8, 1), (1.0, 3)]);
+    assert!(ok.ignored.is_empty(), "{:?}", ok.ignored);
+    assert_eq!(
+        problems(&config(
+            "      - {name: a, threshold: 1.5}\n      - {name: b, threshold: -0.1, lookback_turns: -2}"
+        )),
+        vec![
+            "configs/x.yaml:7: routing.signals.reasks[0].threshold: threshold must be between 0 and 1",
+            "configs/x.yaml:8: routing.signals.reasks[1].threshold: threshold must be between 0 and 1",
+            "configs/x.yaml:8: routing.signals.reasks[1].lookback_turns: lookback_turns must be >= 1",
+        ]
+    );
+}

@@ -424,3 +424,61 @@ fn batched_evaluation_matches_one_at_a_time() {
         &requests,
     );
 }
+
+/// The feedback recipe's re-ask probes (`configs/vllm-sr/recipes/feedback/probes.yaml`,
+/// `one_prior_code_retry`, `repeated_python_type_error`) on all-MiniLM-L6-v2, with the
+/// fragment's rules (`fragments/signal/reask/dissatisfaction.yaml`): the confidence is the
+/// lowest similarity within the lookback, computed here from the embedder directly.
+#[test]
+fn reask_finds_the_recipe_probes_repeats_on_minilm() {
+    use router_core::config::ReaskRule;
+    use router_core::signals::reask::ReaskSignal;
+    let e = Arc::new(
+        Embedder::load(
+            &ModelSource::Dir(minilm_dir()),
+            &InferenceOptions::default(),
+        )
+        .unwrap(),
+    );
+    let rule = |name: &str, lookback| ReaskRule {
+        name: name.into(),
+        threshold: Some(0.8),
+        lookback_turns: Some(lookback),
+        ..Default::default()
+    };
+    let rules = [
+        rule("likely_dissatisfied", 1),
+        rule("persistently_dissatisfied", 2),
+    ];
+    let signal = ReaskSignal::new(Arc::clone(&e), &rules, None);
+    let ask = "Fix this same Python function. It crashes with TypeError: list indices must be integers, not str.";
+    let again = format!("That is still wrong. {ask}");
+    let third = format!("Still wrong. {ask}");
+    let conversation = |users: &[&str]| RouteRequest {
+        messages: users
+            .iter()
+            .flat_map(|u| {
+                [
+                    ChatMessage::new("user", *u),
+                    ChatMessage::new("assistant", "Try again."),
+                ]
+            })
+            .take(users.len() * 2 - 1)
+            .collect(),
+        tools: Vec::new(),
+    };
+    let sim = |a: &str, b: &str| cosine(&e.embed(a).unwrap(), &e.embed(b).unwrap());
+    let one = conversation(&[ask, &again]);
+    let three = conversation(&[ask, &again, &third]);
+    let fresh = conversation(&[ask, "What is the capital of France?"]);
+    let got = signal.evaluate_batch(&[&one, &three, &fresh]).unwrap();
+    assert_eq!(names(&got[0]), ["likely_dissatisfied"]);
+    assert!((got[0][0].confidence - sim(&again, ask)).abs() < 1e-5);
+    assert_eq!(names(&got[1]), ["persistently_dissatisfied"]);
+    let lowest = sim(&third, &again).min(sim(&third, ask));
+    assert!((got[1][0].confidence - lowest).abs() < 1e-5, "{got:?}");
+    assert!((0.8..1.0).contains(&lowest), "{lowest}");
+    assert!(got[2].is_empty(), "{:?}", got[2]);
+    // One request at a time gives the same.
+    assert_eq!(signal.evaluate(&three).unwrap(), got[1]);
+}

@@ -138,6 +138,7 @@ impl RouterConfig {
             SignalKind::Embedding => s.embeddings.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Conversation => s.conversation.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Structure => s.structure.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Reask => s.reasks.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Projection => self
                 .routing
                 .projections

@@ -251,6 +251,39 @@ pub struct Signals {
     /// Text-structure rules (regex / keyword counts, densities, ordered markers, size).
     #[serde(default)]
     pub structure: Vec<StructureRule>,
+    /// Re-ask rules: the current user turn repeats the previous ones.
+    #[serde(default)]
+    pub reasks: Vec<ReaskRule>,
+}
+
+/// `routing.signals.reasks[]` (the seed's `ReaskRule`, `pkg/config/signal_config.go`): the
+/// current user turn is at least `threshold` similar to each of the last `lookback_turns`
+/// earlier user turns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReaskRule {
+    /// Rule name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Minimum similarity per earlier turn (0 or absent: 0.8, as the seed's `WithDefaults`).
+    #[serde(default)]
+    pub threshold: Option<f32>,
+    /// Earlier user turns, most recent first, that must all be repeats (0 or absent: 1).
+    #[serde(default)]
+    pub lookback_turns: Option<i64>,
+}
+
+impl ReaskRule {
+    /// The threshold with the seed's default: 0 or absent means 0.8.
+    pub fn threshold(&self) -> f32 {
+        self.threshold.filter(|t| *t != 0.0).unwrap_or(0.8)
+    }
+
+    /// The lookback with the seed's default: 0 or absent means 1.
+    pub fn lookback(&self) -> i64 {
+        self.lookback_turns.filter(|l| *l != 0).unwrap_or(1)
+    }
 }
 
 /// `routing.signals.structure[]`: a measure of the request text, compared with a predicate.

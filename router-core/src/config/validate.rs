@@ -322,6 +322,22 @@ impl<'a> Validator<'a> {
                 self.error(&format!("{base}.top_k"), "top_k must be >= 1");
             }
         }
+        for (i, r) in s.reasks.iter().enumerate() {
+            let base = format!("routing.signals.reasks[{i}]");
+            // As the seed's `validateReaskContracts`, after its defaults (0 means the default).
+            if !(0.0..=1.0).contains(&r.threshold()) {
+                self.error(
+                    &format!("{base}.threshold"),
+                    "threshold must be between 0 and 1",
+                );
+            }
+            if r.lookback() < 1 {
+                self.error(
+                    &format!("{base}.lookback_turns"),
+                    "lookback_turns must be >= 1",
+                );
+            }
+        }
         let modules = &c.global.model_catalog.modules;
         self.threshold(
             "global.model_catalog.modules.classifier.domain.threshold",

@@ -15,6 +15,7 @@ pub mod language;
 pub mod model;
 pub mod pii;
 pub mod prototypes;
+pub mod reask;
 pub mod regex_match;
 pub mod structure;
 pub mod text_window;
@@ -44,6 +45,8 @@ pub enum SignalKind {
     Conversation,
     /// Text structure: counts, densities, ordered markers (`routing.signals.structure`).
     Structure,
+    /// The current user turn repeats the previous ones (`routing.signals.reasks`).
+    Reask,
     /// Bands of weighted scores over the other signals' results
     /// (`routing.projections.mappings[].outputs`).
     Projection,
@@ -73,7 +76,7 @@ pub struct KindInfo {
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 10] = [
+pub const KINDS: [KindInfo; 11] = [
     kind(
         SignalKind::Keyword,
         "keyword",
@@ -119,6 +122,7 @@ pub const KINDS: [KindInfo; 10] = [
         true,
         "embeddings",
     ),
+    kind(SignalKind::Reask, "reask", "reasks", true, "reask"),
     KindInfo {
         kind: SignalKind::Projection,
         leaf: "projection",

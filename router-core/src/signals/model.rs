@@ -1,4 +1,5 @@
-//! The hook that builds model-based signals (domain, jailbreak, PII, embedding similarity).
+//! The hook that builds model-based signals (domain, jailbreak, PII, embedding similarity,
+//! re-asks).
 //!
 //! Router-core's engine calls [`build_model_signal`] once per model-based kind that some
 //! decision uses. Models come from `global.model_catalog` (relative paths resolve against the
@@ -13,6 +14,7 @@ use super::domain::{DomainSignal, DEFAULT_DOMAIN_THRESHOLD};
 use super::embedding::EmbeddingSignal;
 use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
 use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
+use super::reask::ReaskSignal;
 use super::{Signal, SignalKind};
 use crate::config::{RouterConfig, ThresholdModule};
 use crate::inference::{ModelRegistry, ModelSource, SequenceClassifier, Stored};
@@ -130,6 +132,19 @@ pub fn build_model_signal(
                 Some(used),
                 &catalog.embeddings.semantic.embedding_config,
             )?))
+        }
+        SignalKind::Reask => {
+            let src = source(
+                catalog.embeddings.semantic.bert_model_path.as_ref(),
+                "embeddings.semantic.bert_model_path",
+                kind,
+                base_dir,
+            )?;
+            Ok(Box::new(ReaskSignal::new(
+                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
+                &signals.reasks,
+                Some(used),
+            )))
         }
         SignalKind::Keyword
         | SignalKind::Context
