@@ -137,8 +137,8 @@ fn loads_the_vllm_reference_config() {
     for section in [
         "listeners",
         "routing.modelCards",
-        "routing.signals.complexity",
         "routing.signals.kb",
+        "routing.signals.complexity[0].hard.image_candidates",
         "global.services",
         "routing.decisions[1].algorithm",
     ] {
@@ -148,17 +148,16 @@ fn loads_the_vllm_reference_config() {
     for section in [
         "routing.signals.structure",
         "routing.signals.conversation",
+        "routing.signals.complexity",
+        "routing.signals.complexity[0].composer",
+        "routing.decisions[3].rules.conditions[1]",
         "routing.projections",
         "routing.decisions[0].algorithm",
     ] {
         assert!(find(section).is_none(), "{section} listed as ignored");
     }
-    let leaf = find("routing.decisions[3].rules.conditions[1]").expect("complexity leaf listed");
-    assert_eq!(leaf.line, Some(846));
-    assert_eq!(
-        leaf.reason,
-        "signal type \"complexity\" not implemented; this leaf never matches"
-    );
+    let images = find("routing.signals.complexity[0].hard.image_candidates").unwrap();
+    assert_eq!(images.line, Some(373));
     // bm25 and ngram are read; the seed itself rejects `method: fuzzy` (its methods are regex,
     // bm25 and ngram; fuzzy matching is `fuzzy_match: true`).
     assert!(find("routing.signals.keywords[0].method").is_none());
@@ -181,10 +180,11 @@ fn loads_the_vllm_reference_config() {
     // Every projection output is computed, with its score's inputs and the partition members.
     assert!(used[&SignalKind::Projection].contains("support_balanced"));
     assert!(used[&SignalKind::Embedding].contains("account_management"));
-    let complexity_input = find("routing.projections.scores[0].inputs[2]").expect("listed");
-    assert!(complexity_input
-        .reason
-        .contains("\"complexity\" not implemented"));
+    // A complexity input names a level of a declared rule.
+    assert!(find("routing.projections.scores[0].inputs[2]").is_none());
+    assert!(used[&SignalKind::Complexity].contains("needs_reasoning:hard"));
+    // The composer's leaves are computed with the rule.
+    assert!(used[&SignalKind::Context].contains("long_context"));
     assert!(find("routing.projections.scores[1].inputs[0]")
         .is_some_and(|i| i.reason.starts_with("kb_metric not implemented")));
     assert!(used[&SignalKind::Keyword].contains("urgent_keywords"));
@@ -625,5 +625,42 @@ routing:
             "configs/x.yaml:8: routing.signals.reasks[1].threshold: threshold must be between 0 and 1",
             "configs/x.yaml:8: routing.signals.reasks[1].lookback_turns: lookback_turns must be >= 1",
         ]
+    );
+}
+
+/// Complexity leaves name a level of a declared rule (the seed's
+/// `validateComplexityConditionName`, `pkg/config/validator_complexity.go`); a projection
+/// input is declared by the name before its first `:` (`complexityNameDeclared`).
+#[test]
+fn complexity_leaves_name_a_level_of_a_declared_rule() {
+    let config = |leaf: &str| {
+        format!(
+            "providers:
+  defaults: {{default_model: m}}
+  models: [{{name: m}}]
+routing:
+  signals:
+    complexity: [{{name: r, hard: {{candidates: [x]}}, easy: {{candidates: [y]}}}}]
+  decisions:
+    - {{name: d, rules: {{type: complexity, name: '{leaf}'}}, modelRefs: [{{model: m}}]}}
+"
+        )
+    };
+    assert!(load(&config("r:medium")).is_ok());
+    let one = |leaf: &str| problems(&config(leaf)).join("\n");
+    assert!(
+        one("r").contains("must name a level as <rule>:<easy|medium|hard>"),
+        "{}",
+        one("r")
+    );
+    assert!(
+        one("s:hard").contains("complexity rule \"s\" is not declared"),
+        "{}",
+        one("s:hard")
+    );
+    assert!(
+        one("r:extreme").contains("unsupported level \"extreme\""),
+        "{}",
+        one("r:extreme")
     );
 }

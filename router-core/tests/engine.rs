@@ -294,7 +294,7 @@ fn trace_explains_each_leaf() {
         operator: AND
         conditions:
           - {type: domain, name: a}
-          - {type: complexity, name: hard}
+          - {type: kb, name: hard}
           - operator: NOT
             conditions: [{type: domain, name: b}]
       modelRefs: [{model: m1}]
@@ -315,7 +315,7 @@ fn trace_explains_each_leaf() {
     assert!(!t.matched);
     assert_eq!(
         t.expression,
-        "AND(domain:a=0.75, complexity:hard=no, NOT(domain:b=no))"
+        "AND(domain:a=0.75, kb:hard=no, NOT(domain:b=no))"
     );
     assert_eq!(t.leaves.len(), 3);
     assert_eq!(t.leaves[0].evidence, "fixed 0.75");
@@ -323,7 +323,7 @@ fn trace_explains_each_leaf() {
     assert_eq!(t.leaves[1].path, "rules.conditions[1]");
     assert_eq!(
         t.leaves[1].evidence,
-        "signal type \"complexity\" not implemented; never matches"
+        "signal type \"kb\" not implemented; never matches"
     );
     assert_eq!(t.leaves[2].evidence, "no match");
     assert!(r
@@ -769,4 +769,69 @@ fn the_seeds_structure_fragment_on_two_prompts() {
         &RouteRequest::from_prompt("为什么？ how? why? where?"),
     );
     assert_eq!(matched, ["many_questions"]);
+}
+
+/// Complexity composers, as the seed's `filterComplexityByComposer` / `evalComposerNode`
+/// (`pkg/classification/classifier_composers.go`): a level stays matched only while its
+/// rule's composer holds; composer operators default to AND, a `NOT` with two children and a
+/// leaf type in upper case are false; the trace records the drop.
+#[test]
+fn complexity_composers_gate_the_levels() {
+    let composer = |c: &str| {
+        format!(
+            "providers:
+  defaults: {{default_model: base}}
+  models: [{{name: base}}, {{name: m1}}, {{name: m2}}]
+routing:
+  signals:
+    keywords: [{{name: code, keywords: [python]}}, {{name: urgent, keywords: [asap]}}]
+    complexity:
+      - {{name: r, threshold: 0.1, hard: {{candidates: [x]}}, easy: {{candidates: [y]}}, composer: {c}}}
+      - {{name: q, hard: {{candidates: [x]}}, easy: {{candidates: [y]}}}}
+  decisions:
+    - {{name: hard_code, priority: 20, rules: {{type: complexity, name: 'r:hard'}}, modelRefs: [{{model: m1}}]}}
+    - {{name: easy_q, priority: 10, rules: {{type: complexity, name: 'q:easy'}}, modelRefs: [{{model: m2}}]}}
+"
+        )
+    };
+    let route = |c: &str, prompt: &str| {
+        let loaded = LoadedConfig::from_yaml_str(&composer(c), "c.yaml", Path::new("."))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fixed = Fixed(
+            SignalKind::Complexity,
+            vec![("r:hard", 0.4), ("q:easy", 0.3)],
+        );
+        let r = Router::with_signals(&loaded, vec![Box::new(fixed)]).unwrap();
+        r.route(&RouteRequest::from_prompt(prompt)).unwrap()
+    };
+    let and = "{conditions: [{type: keyword, name: code}]}";
+    assert_eq!(
+        route(and, "python please").decision.as_deref(),
+        Some("hard_code")
+    );
+    let o = route(and, "hello");
+    assert_eq!(o.decision.as_deref(), Some("easy_q"));
+    assert!(
+        !o.signals.iter().any(|s| s.name == "r:hard"),
+        "{:?}",
+        o.signals
+    );
+    let either =
+        "{operator: OR, conditions: [{type: keyword, name: code}, {type: keyword, name: urgent}]}";
+    assert_eq!(route(either, "asap").decision.as_deref(), Some("hard_code"));
+    let not_two =
+        "{operator: NOT, conditions: [{type: keyword, name: code}, {type: keyword, name: urgent}]}";
+    assert_eq!(route(not_two, "hello").decision.as_deref(), Some("easy_q"));
+    let not_one = "{operator: NOT, conditions: [{type: keyword, name: code}]}";
+    assert_eq!(
+        route(not_one, "hello").decision.as_deref(),
+        Some("hard_code")
+    );
+    let capital = "{conditions: [{type: Keyword, name: code}]}";
+    assert_eq!(route(capital, "python").decision.as_deref(), Some("easy_q"));
+    let empty_and = "{operator: AND}";
+    assert_eq!(
+        route(empty_and, "hello").decision.as_deref(),
+        Some("hard_code")
+    );
 }

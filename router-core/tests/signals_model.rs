@@ -482,3 +482,70 @@ fn reask_finds_the_recipe_probes_repeats_on_minilm() {
     // One request at a time gives the same.
     assert_eq!(signal.evaluate(&three).unwrap(), got[1]);
 }
+
+/// Complexity on all-MiniLM-L6-v2 with one example a side (one prototype each, so a side's
+/// score is its cosine): the margin is cos(q, hard) − cos(q, easy), computed here from the
+/// embedder directly (`complexity_rule_scoring.go`), and the level follows its band.
+#[test]
+fn complexity_levels_follow_the_cosine_margin_on_minilm() {
+    use router_core::config::{ComplexityCandidates, ComplexityRule, PrototypeScoring};
+    use router_core::signals::complexity::ComplexitySignal;
+    let e = Arc::new(
+        Embedder::load(
+            &ModelSource::Dir(minilm_dir()),
+            &InferenceOptions::default(),
+        )
+        .unwrap(),
+    );
+    let (hard, easy) = (
+        "derive the answer from first principles and compare several approaches",
+        "give a short direct answer",
+    );
+    let side = |t: &str| ComplexityCandidates {
+        candidates: vec![t.to_string()],
+    };
+    let rule = |name: &str, threshold| ComplexityRule {
+        name: name.into(),
+        threshold,
+        hard: side(hard),
+        easy: side(easy),
+        ..Default::default()
+    };
+    let rules = [rule("tight", 0.02), rule("wide", 0.9)];
+    let signal =
+        ComplexitySignal::new(Arc::clone(&e), &rules, &PrototypeScoring::default()).unwrap();
+    let prompts = [
+        "Prove the theorem from first principles, comparing two approaches in depth.",
+        "Just give me a short answer: what is 2 + 2?",
+    ];
+    let requests: Vec<RouteRequest> = prompts
+        .iter()
+        .map(|p| RouteRequest::from_prompt(*p))
+        .collect();
+    let refs: Vec<&RouteRequest> = requests.iter().collect();
+    let got = signal.evaluate_batch(&refs).unwrap();
+    for (p, matches) in prompts.iter().zip(&got) {
+        let q = e.embed(p).unwrap();
+        let margin = cosine(&q, &e.embed(hard).unwrap()) - cosine(&q, &e.embed(easy).unwrap());
+        let want = if margin > 0.02 {
+            "hard"
+        } else if margin < -0.02 {
+            "easy"
+        } else {
+            "medium"
+        };
+        assert_eq!(
+            names(matches),
+            [format!("tight:{want}"), "wide:medium".to_string()]
+        );
+        for m in matches {
+            assert!(
+                (m.confidence - margin.abs()).abs() < 1e-5,
+                "{m:?} vs {margin}"
+            );
+        }
+    }
+    // The prompts were chosen to fall on both sides.
+    assert_eq!(names(&got[0])[0], "tight:hard");
+    assert_eq!(names(&got[1])[0], "tight:easy");
+}

@@ -6,10 +6,9 @@
 //! types it does not implement, ...) and decision leaves whose signal kind routelab does not
 //! implement.
 //!
-//! **Unimplemented signal kinds in rules.** A leaf such as `type: complexity` never matches
-//! (as if the signal were computed and found nothing) and is listed as ignored. Hence
-//! `AND(x, complexity)` never matches, `OR(x, complexity)` behaves like `x`, and
-//! `NOT(complexity)` always matches. The decision itself stays enabled.
+//! **Unimplemented signal kinds in rules.** A leaf such as `type: kb` never matches (as if
+//! the signal were computed and found nothing) and is listed as ignored. Hence `AND(x, kb)`
+//! never matches, `OR(x, kb)` behaves like `x`, and `NOT(kb)` always matches. The decision itself stays enabled.
 //!
 //! **Keyword methods.** `method: bm25 | ngram` and `fuzzy_match` follow the seed (see
 //! [`crate::signals::keyword_scored`]); any other method (the seed accepts none: its reference
@@ -139,6 +138,7 @@ impl RouterConfig {
             SignalKind::Conversation => s.conversation.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Structure => s.structure.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Reask => s.reasks.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Complexity => s.complexity.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Projection => self
                 .routing
                 .projections
@@ -180,6 +180,23 @@ impl RouterConfig {
                 if let Some(k) = self.partition_member_kind(m) {
                     add(k, m);
                 }
+            }
+        }
+        // A complexity rule's composer reads other signals: they are computed whenever a level
+        // of the rule is (the seed's `expandComplexityComposerDependencies`).
+        let complexity_used: BTreeSet<String> = out
+            .get(&SignalKind::Complexity)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| complexity_leaf(n).map(|(rule, _)| rule.to_string()))
+            .collect();
+        for r in &self.routing.signals.complexity {
+            if let (Some(c), true) = (&r.composer, complexity_used.contains(&r.name)) {
+                c.visit_leaves(&mut |kind, name| {
+                    if let Some(k) = composer_leaf_kind(kind) {
+                        out.entry(k).or_default().insert(name.to_string());
+                    }
+                });
             }
         }
         // The seed scores every embedding rule whenever the signal runs (`ClassifyDetailed`):

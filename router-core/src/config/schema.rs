@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tokens::TokenCount;
 use crate::plugins::PluginEntry;
+use crate::signals::SignalKind;
 
 /// A whole config file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -254,6 +255,69 @@ pub struct Signals {
     /// Re-ask rules: the current user turn repeats the previous ones.
     #[serde(default)]
     pub reasks: Vec<ReaskRule>,
+    /// Complexity rules: hard against easy example prompts.
+    #[serde(default)]
+    pub complexity: Vec<ComplexityRule>,
+}
+
+/// `routing.signals.complexity[]` (the seed's `ComplexityRule`, `pkg/config/signal_config.go`):
+/// the request is `hard`, `easy` or `medium` by how much closer it is to the hard examples
+/// than to the easy ones. A decision leaf names `<rule>:<easy|medium|hard>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComplexityRule {
+    /// Rule name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Half-width of the `medium` band of the margin (hard score − easy score).
+    #[serde(default)]
+    pub threshold: f32,
+    /// Examples of hard requests.
+    #[serde(default)]
+    pub hard: ComplexityCandidates,
+    /// Examples of easy requests.
+    #[serde(default)]
+    pub easy: ComplexityCandidates,
+    /// A condition over other signals that must hold for the rule's level to stay matched.
+    #[serde(default)]
+    pub composer: Option<RuleNode>,
+}
+
+/// `hard` / `easy` of a complexity rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComplexityCandidates {
+    /// Example texts.
+    #[serde(default)]
+    pub candidates: Vec<String>,
+}
+
+/// The signal kind a complexity composer's leaf reads: the seed's `composerLeafMatches`
+/// (`pkg/classification/classifier_composers.go`) knows keyword, embedding, domain, reask,
+/// language, context, structure and conversation (and kinds routelab does not compute), by
+/// their exact lower-case name; any other leaf is false.
+pub fn composer_leaf_kind(t: &str) -> Option<SignalKind> {
+    const KNOWN: [&str; 8] = [
+        "keyword",
+        "embedding",
+        "domain",
+        "reask",
+        "language",
+        "context",
+        "structure",
+        "conversation",
+    ];
+    KNOWN.contains(&t).then(|| SignalKind::parse(t)).flatten()
+}
+
+/// The levels a complexity rule emits, as in its leaf names (`<rule>:<level>`).
+pub const COMPLEXITY_LEVELS: [&str; 3] = ["easy", "medium", "hard"];
+
+/// A complexity leaf name split at its last `:` into rule and level (`None` without a rule or
+/// a level, as the seed's `validateComplexityConditionName`).
+pub fn complexity_leaf(name: &str) -> Option<(&str, &str)> {
+    let (rule, level) = name.rsplit_once(':')?;
+    (!rule.is_empty() && !level.is_empty()).then_some((rule, level))
 }
 
 /// `routing.signals.reasks[]` (the seed's `ReaskRule`, `pkg/config/signal_config.go`): the
@@ -936,6 +1000,17 @@ pub struct Modules {
     /// `modules.prompt_guard`.
     #[serde(default)]
     pub prompt_guard: Option<ThresholdModule>,
+    /// `modules.complexity`.
+    #[serde(default)]
+    pub complexity: ComplexityModule,
+}
+
+/// `global.model_catalog.modules.complexity`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComplexityModule {
+    /// How the complexity rules' examples become prototypes and are scored.
+    #[serde(default)]
+    pub prototype_scoring: PrototypeScoring,
 }
 
 /// `global.model_catalog.modules.classifier`.

@@ -4,8 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::linemap::LineMap;
 use super::schema::{
-    ConversationRule, FeatureType, NumericPredicate, RouterConfig, RuleNode, RuleOperator,
-    SourceType, StructureFeatureType, StructureRule, StructureSourceType, CONVERSATION_ROLES,
+    complexity_leaf, ConversationRule, FeatureType, NumericPredicate, RouterConfig, RuleNode,
+    RuleOperator, SourceType, StructureFeatureType, StructureRule, StructureSourceType,
+    COMPLEXITY_LEVELS, CONVERSATION_ROLES,
 };
 use crate::signals::keyword::compile_regex;
 use crate::signals::language::lang_from_code;
@@ -387,6 +388,25 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A complexity leaf names `<rule>:<easy|medium|hard>` of a declared rule (the seed's
+    /// `validateComplexityConditionName`, `pkg/config/validator_complexity.go`).
+    fn complexity_leaf(&mut self, path: &str, name: &str, rules: &HashSet<&str>) {
+        let Some((rule, level)) = complexity_leaf(name) else {
+            let message = format!("complexity leaf {name:?} must name a level as <rule>:<easy|medium|hard> (a bare rule name never matches)");
+            return self.error(path, &message);
+        };
+        if !rules.contains(rule) {
+            let message =
+                format!("complexity rule {rule:?} is not declared in routing.signals.complexity");
+            self.error(path, &message);
+        } else if !COMPLEXITY_LEVELS.contains(&level) {
+            let message = format!(
+                "complexity leaf {name:?} has unsupported level {level:?} (easy, medium or hard)"
+            );
+            self.error(path, &message);
+        }
+    }
+
     fn rule(&mut self, path: &str, node: &RuleNode, known: &HashMap<SignalKind, HashSet<&str>>) {
         match (node.operator, &node.signal_type) {
             (Some(_), Some(t)) => {
@@ -430,10 +450,14 @@ impl<'a> Validator<'a> {
                     self.error(path, &format!("{t} leaf without `name`"));
                     return;
                 };
-                if let Some(kind) = SignalKind::parse(t) {
-                    if !known[&kind].contains(name.as_str()) {
+                match SignalKind::parse(t) {
+                    Some(SignalKind::Complexity) => {
+                        self.complexity_leaf(path, name, &known[&SignalKind::Complexity])
+                    }
+                    Some(kind) if !known[&kind].contains(name.as_str()) => {
                         self.error(path, &format!("unknown {kind} signal {name:?}"));
                     }
+                    _ => {}
                 }
             }
         }

@@ -160,7 +160,13 @@ impl Validator<'_> {
             "projection" => self.projection_input(base, input, &source, outputs),
             _ => {
                 if let Some(kind) = SignalKind::parse(t) {
-                    if !known[&kind].contains(input.name.as_str()) {
+                    // A complexity input is declared by its rule, the name before the first `:`
+                    // (the seed's `complexityNameDeclared`).
+                    let declared = match kind {
+                        SignalKind::Complexity => input.name.split(':').next().unwrap_or(""),
+                        _ => input.name.as_str(),
+                    };
+                    if !known[&kind].contains(declared) {
                         let message = format!("{what} is not declared in routing.signals");
                         self.error(&format!("{base}.name"), &message);
                     }

@@ -10,6 +10,7 @@
 //!
 //! No match: the default model, `decision: None`, reasoning off, no plugins.
 
+mod composers;
 mod outcome;
 mod projections;
 mod rules;

@@ -6,14 +6,16 @@
 //!    dropped; `softmax_exclusive` replaces the winner's confidence with its softmax share at the
 //!    partition's temperature. When no member matched, the `default` member matches with
 //!    confidence 1 (the seed adds it without a confidence, which a leaf reads as 1).
-//! 2. **Embedding top-k** (`limitMatchedSignalsByTopK`): at most `embedding_config.top_k`
+//! 2. **Complexity composers** ([`super::composers`]): a complexity rule whose composer does
+//!    not hold loses its level.
+//! 3. **Embedding top-k** (`limitMatchedSignalsByTopK`): at most `embedding_config.top_k`
 //!    embedding rules (1 unless set, 0 for all) stay matched, the most confident first.
-//! 3. **Scores** (`applyProjections`, `projectionInputValue`): `Σ weight · value` in input
+//! 4. **Scores** (`applyProjections`, `projectionInputValue`): `Σ weight · value` in input
 //!    order, scores in dependency order. A value is `match` (1 when 0) or `miss` by whether the
 //!    signal matched (`binary`, the default); the match confidence, 1 when the match has none,
 //!    0 unmatched (`confidence`); or another score, or a mapping output's confidence
 //!    (`projection`).
-//! 4. **Mappings** (`applyProjectionMapping`, `projectionOutputConfidence`): right after its
+//! 5. **Mappings** (`applyProjectionMapping`, `projectionOutputConfidence`): right after its
 //!    source score, the first output whose bounds all hold (`threshold_bands`) or every such
 //!    output (`multi_emit`) matches with confidence `1 / (1 + e^(−slope · d))`, `d` the score's
 //!    distance to the nearest set bound, slope 12 unless the calibration sets one above 0.
@@ -23,6 +25,7 @@
 
 use smallvec::SmallVec;
 
+use super::composers::Composers;
 use super::rules::NO_MATCH;
 use super::settle::Tri;
 use crate::config::{ProjectionInput, ProjectionOutput, RouterConfig};
@@ -36,6 +39,8 @@ type Slot = Option<u32>;
 #[derive(Debug, Clone)]
 pub(crate) struct Projections {
     partitions: Vec<Partition>,
+    /// Complexity composers, after the partitions.
+    composers: Option<Composers>,
     /// The seed's embedding output policy, after the partitions.
     embedding_top_k: Option<TopK>,
     /// In evaluation order (dependencies first).
@@ -186,10 +191,15 @@ impl Projections {
                     .collect(),
             })
             .filter(|t| t.rules.len() > t.k);
-        let any = !partitions.is_empty() || !scores.is_empty() || embedding_top_k.is_some();
+        let composers = Composers::compile(cfg, slot);
+        let any = !partitions.is_empty()
+            || !scores.is_empty()
+            || embedding_top_k.is_some()
+            || composers.is_some();
         any.then_some(Projections {
             embedding_top_k,
             partitions,
+            composers,
             scores,
             n_scores: p.scores.len(),
         })
@@ -205,6 +215,13 @@ impl Projections {
     ) {
         for p in &self.partitions {
             p.apply(matches, table, changes.as_deref_mut());
+        }
+        if let Some(c) = &self.composers {
+            let dropped = c.apply(table);
+            if let Some(ch) = changes.as_deref_mut() {
+                ch.dropped
+                    .extend(dropped.into_iter().map(|n| (SignalKind::Complexity, n)));
+            }
         }
         if let Some(t) = &self.embedding_top_k {
             t.apply(table, changes.as_deref_mut());

@@ -4,6 +4,7 @@
 //! and returns the names that matched, each with a confidence in `[0, 1]`. The engine only
 //! builds the signals whose names some decision references.
 
+pub mod complexity;
 pub mod context;
 pub mod conversation;
 pub mod domain;
@@ -47,6 +48,8 @@ pub enum SignalKind {
     Structure,
     /// The current user turn repeats the previous ones (`routing.signals.reasks`).
     Reask,
+    /// Hard, medium or easy by similarity to example prompts (`routing.signals.complexity`).
+    Complexity,
     /// Bands of weighted scores over the other signals' results
     /// (`routing.projections.mappings[].outputs`).
     Projection,
@@ -76,7 +79,7 @@ pub struct KindInfo {
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 11] = [
+pub const KINDS: [KindInfo; 12] = [
     kind(
         SignalKind::Keyword,
         "keyword",
@@ -123,6 +126,13 @@ pub const KINDS: [KindInfo; 11] = [
         "embeddings",
     ),
     kind(SignalKind::Reask, "reask", "reasks", true, "reask"),
+    kind(
+        SignalKind::Complexity,
+        "complexity",
+        "complexity",
+        true,
+        "complexity",
+    ),
     KindInfo {
         kind: SignalKind::Projection,
         leaf: "projection",
@@ -299,6 +309,6 @@ mod kind_table_tests {
                 assert_ne!(info.eval_key, other.eval_key);
             }
         }
-        assert_eq!(SignalKind::parse("complexity"), None);
+        assert_eq!(SignalKind::parse("kb"), None);
     }
 }

@@ -1,5 +1,5 @@
 //! The hook that builds model-based signals (domain, jailbreak, PII, embedding similarity,
-//! re-asks).
+//! re-asks, complexity).
 //!
 //! Router-core's engine calls [`build_model_signal`] once per model-based kind that some
 //! decision uses. Models come from `global.model_catalog` (relative paths resolve against the
@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use super::complexity::ComplexitySignal;
 use super::domain::{DomainSignal, DEFAULT_DOMAIN_THRESHOLD};
 use super::embedding::EmbeddingSignal;
 use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
@@ -145,6 +146,20 @@ pub fn build_model_signal(
                 &signals.reasks,
                 Some(used),
             )))
+        }
+        SignalKind::Complexity => {
+            let src = source(
+                catalog.embeddings.semantic.bert_model_path.as_ref(),
+                "embeddings.semantic.bert_model_path",
+                kind,
+                base_dir,
+            )?;
+            // Every rule: the seed scores them all whenever the signal runs.
+            Ok(Box::new(ComplexitySignal::new(
+                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
+                &signals.complexity,
+                &catalog.modules.complexity.prototype_scoring,
+            )?))
         }
         SignalKind::Keyword
         | SignalKind::Context

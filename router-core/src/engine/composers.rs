@@ -1,0 +1,109 @@
+//! Complexity composers (the seed's `applySignalComposers` / `filterComplexityByComposer`,
+//! `pkg/classification/classifier_composers.go`): after the partitions, a complexity rule whose
+//! `composer` does not hold over the other signals' matches loses its level.
+//!
+//! A composer is evaluated unlike a decision's rules: a node with a `type` is a leaf, true when
+//! that rule of a kind [`composer_leaf_kind`] knows matched; `OR` is any child, `NOT` the
+//! negation of its one child (false with any other count), anything else `AND` (an empty
+//! `AND` is true).
+
+use super::rules::NO_MATCH;
+use crate::config::{composer_leaf_kind, RouterConfig, RuleNode, RuleOperator, COMPLEXITY_LEVELS};
+use crate::signals::SignalKind;
+
+/// A slot of the confidence table (`None`: a rule the router does not compute).
+type Slot = Option<u32>;
+
+/// The composers of a config's complexity rules.
+#[derive(Debug, Clone)]
+pub(crate) struct Composers {
+    rules: Vec<Composed>,
+}
+
+#[derive(Debug, Clone)]
+struct Composed {
+    /// The rule's used levels (`<rule>:<level>`) with their slots.
+    levels: Vec<(String, u32)>,
+    condition: Cond,
+}
+
+#[derive(Debug, Clone)]
+enum Cond {
+    Leaf(Slot),
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    /// `None`: a `NOT` without exactly one child (false).
+    Not(Option<Box<Cond>>),
+}
+
+impl Composers {
+    /// The composers of `cfg`'s complexity rules whose levels some decision or projection
+    /// reads; `None` when there are none.
+    pub(crate) fn compile(
+        cfg: &RouterConfig,
+        slot: &dyn Fn(SignalKind, &str) -> Slot,
+    ) -> Option<Composers> {
+        let rules: Vec<Composed> = cfg
+            .routing
+            .signals
+            .complexity
+            .iter()
+            .filter_map(|r| {
+                let levels: Vec<(String, u32)> = COMPLEXITY_LEVELS
+                    .iter()
+                    .filter_map(|l| {
+                        let name = format!("{}:{l}", r.name);
+                        let s = slot(SignalKind::Complexity, &name)?;
+                        Some((name, s))
+                    })
+                    .collect();
+                let condition = compile(r.composer.as_ref()?, slot);
+                (!levels.is_empty()).then_some(Composed { levels, condition })
+            })
+            .collect();
+        (!rules.is_empty()).then_some(Composers { rules })
+    }
+
+    /// Drops the level of every rule whose composer does not hold in `table`; returns the
+    /// dropped `<rule>:<level>` names.
+    pub(crate) fn apply(&self, table: &mut [f32]) -> Vec<String> {
+        let mut dropped = Vec::new();
+        for r in &self.rules {
+            if r.condition.holds(table) {
+                continue;
+            }
+            for (name, s) in &r.levels {
+                if table[*s as usize] >= 0.0 {
+                    table[*s as usize] = NO_MATCH;
+                    dropped.push(name.clone());
+                }
+            }
+        }
+        dropped
+    }
+}
+
+fn compile(node: &RuleNode, slot: &dyn Fn(SignalKind, &str) -> Slot) -> Cond {
+    if let Some(t) = node.signal_type.as_deref().filter(|t| !t.is_empty()) {
+        let name = node.name.as_deref().unwrap_or("");
+        return Cond::Leaf(composer_leaf_kind(t).and_then(|k| slot(k, name)));
+    }
+    let mut children: Vec<Cond> = node.conditions.iter().map(|c| compile(c, slot)).collect();
+    match node.operator {
+        Some(RuleOperator::Or) => Cond::Any(children),
+        Some(RuleOperator::Not) if children.len() == 1 => Cond::Not(children.pop().map(Box::new)),
+        Some(RuleOperator::Not) => Cond::Not(None),
+        Some(RuleOperator::And) | None => Cond::All(children),
+    }
+}
+
+impl Cond {
+    fn holds(&self, table: &[f32]) -> bool {
+        match self {
+            Cond::Leaf(s) => s.is_some_and(|s| table.get(s as usize).is_some_and(|v| *v >= 0.0)),
+            Cond::All(c) => c.iter().all(|c| c.holds(table)),
+            Cond::Any(c) => c.iter().any(|c| c.holds(table)),
+            Cond::Not(c) => c.as_ref().is_some_and(|c| !c.holds(table)),
+        }
+    }
+}
