@@ -81,11 +81,11 @@ fn exit_codes_and_reports() {
     let (code, _, stderr) = probe(&config, &broken, &[]);
     assert_eq!(code, 2);
     assert!(stderr.contains("broken.yaml"), "{stderr}");
-    // Knowledge uses no model routelab computes (its kb signal is not implemented): all of its
-    // probes run, and the kb-dependent ones fail.
-    let (code, stdout, _) = probe(&config, &probes, &[]);
-    assert_eq!(code, 1);
-    assert!(stdout.contains("model-dependent 0/6"), "{stdout}");
+    // Knowledge's kb rules embed with a model the recipe does not name: a clear error with the
+    // mapping hint (eval's probes tests run it with MiniLM mapped).
+    let (code, _, stderr) = probe(&config, &probes, &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--model embedding=DIR"), "{stderr}");
     // Privacy's projections read jailbreak, pii and embedding signals: a clear error, not a
     // run on half the signals.
     let privacy = recipe("privacy", "config.yaml");

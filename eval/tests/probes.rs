@@ -129,7 +129,8 @@ fn all_probes_without_models_report_the_model_dependent_ones_apart() {
     assert_eq!(run.overall.total, 15);
     assert_eq!((run.rule_decided.passed, run.rule_decided.total), (9, 9));
     assert_eq!(run.model_dependent.total, 6);
-    // With no kb signal, the kb-label probes route to keep_7b: they fail, and say why.
+    // Without the kb signal (no embedding model given), the kb-label probes route to keep_7b:
+    // they fail, and say why.
     let bio = run
         .results
         .iter()
@@ -195,4 +196,34 @@ fn malformed_probes_files_are_refused_with_their_reason() {
     let path = dir.path().join("probes.yaml");
     std::fs::write(&path, ok).unwrap();
     assert_eq!(Manifest::load(&path).unwrap().probes().len(), 2);
+}
+
+/// The knowledge recipe with all-MiniLM-L6-v2 mapped as its embedding model: the kb rules read
+/// the seed's default `mmlu_kb` (built in), and every probe passes, the six model-dependent
+/// ones included (measured 2026-12-02; thresholds were calibrated for the seed's mmBERT, so
+/// this is MiniLM's result, not a guarantee).
+#[test]
+fn the_knowledge_recipe_passes_with_minilm_mapped() {
+    let dir = recipe("knowledge");
+    let mut loaded = LoadedConfig::from_file(dir.join("config.yaml")).unwrap();
+    let minilm = router_core::paths::default_model_dir();
+    let map: router_core::config::ModelMap =
+        format!("embedding={}", minilm.display()).parse().unwrap();
+    loaded.map_models(&[map]).unwrap();
+    let raw = probe::coverage::config_yaml(&dir.join("config.yaml")).unwrap();
+    let manifest = Manifest::load(&dir.join("probes.yaml")).unwrap();
+    let router = Router::new(&loaded, &router_core::inference::ModelRegistry::default()).unwrap();
+    let run = probe::run(&loaded, &raw, &router, &manifest, Subset::All);
+    let failed: Vec<&str> = run
+        .results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(
+        (run.model_dependent.passed, run.model_dependent.total),
+        (6, 6)
+    );
+    assert!(run.passed());
 }

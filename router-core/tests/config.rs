@@ -137,7 +137,6 @@ fn loads_the_vllm_reference_config() {
     for section in [
         "listeners",
         "routing.modelCards",
-        "routing.signals.kb",
         "routing.signals.complexity[0].hard.image_candidates",
         "global.services",
         "routing.decisions[1].algorithm",
@@ -150,6 +149,8 @@ fn loads_the_vllm_reference_config() {
         "routing.signals.conversation",
         "routing.signals.complexity",
         "routing.signals.complexity[0].composer",
+        "routing.signals.kb",
+        "global.model_catalog.kbs",
         "routing.decisions[3].rules.conditions[1]",
         "routing.projections",
         "routing.decisions[0].algorithm",
@@ -180,6 +181,36 @@ fn loads_the_vllm_reference_config() {
     // Every projection output is computed, with its score's inputs and the partition members.
     assert!(used[&SignalKind::Projection].contains("support_balanced"));
     assert!(used[&SignalKind::Embedding].contains("account_management"));
+    // The knowledge bases the reference declares are the seed's defaults, which a config that
+    // declares none gets (`defaultCanonicalKnowledgeBases`).
+    let declared = c
+        .global
+        .model_catalog
+        .kbs
+        .clone()
+        .expect("the reference declares kbs");
+    let defaults = router_core::config::default_kbs();
+    assert_eq!(declared.len(), defaults.len());
+    for (d, want) in declared.iter().zip(&defaults) {
+        assert_eq!(
+            (
+                &d.name,
+                &d.source.path,
+                d.threshold,
+                &d.label_thresholds,
+                &d.groups,
+                &d.metrics
+            ),
+            (
+                &want.name,
+                &want.source.path,
+                want.threshold,
+                &want.label_thresholds,
+                &want.groups,
+                &want.metrics
+            ),
+        );
+    }
     // A complexity input names a level of a declared rule.
     assert!(find("routing.projections.scores[0].inputs[2]").is_none());
     assert!(used[&SignalKind::Complexity].contains("needs_reasoning:hard"));

@@ -6,15 +6,17 @@
 //! types it does not implement, ...) and decision leaves whose signal kind routelab does not
 //! implement.
 //!
-//! **Unimplemented signal kinds in rules.** A leaf such as `type: kb` never matches (as if
-//! the signal were computed and found nothing) and is listed as ignored. Hence `AND(x, kb)`
-//! never matches, `OR(x, kb)` behaves like `x`, and `NOT(kb)` always matches. The decision itself stays enabled.
+//! **Unimplemented signal kinds in rules.** A leaf such as `type: fact_check` never matches
+//! (as if the signal were computed and found nothing) and is listed as ignored. Hence
+//! `AND(x, fact_check)` never matches, `OR(x, fact_check)` behaves like `x`, and
+//! `NOT(fact_check)` always matches. The decision itself stays enabled.
 //!
 //! **Keyword methods.** `method: bm25 | ngram` and `fuzzy_match` follow the seed (see
 //! [`crate::signals::keyword_scored`]); any other method (the seed accepts none: its reference
 //! config's `method: fuzzy` is refused by the seed itself) matches keywords exactly and is
 //! listed as ignored.
 
+mod kb_schema;
 mod linemap;
 mod load;
 mod model_map;
@@ -30,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use kb_schema::*;
 pub use linemap::LineMap;
 pub use model_map::{ModelMap, MODEL_FAMILIES};
 pub use projection_schema::*;
@@ -139,6 +142,7 @@ impl RouterConfig {
             SignalKind::Structure => s.structure.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Reask => s.reasks.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Complexity => s.complexity.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Kb => s.kb.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Projection => self
                 .routing
                 .projections

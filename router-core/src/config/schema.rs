@@ -258,6 +258,9 @@ pub struct Signals {
     /// Complexity rules: hard against easy example prompts.
     #[serde(default)]
     pub complexity: Vec<ComplexityRule>,
+    /// Knowledge-base rules: a label or group of a knowledge base.
+    #[serde(default)]
+    pub kb: Vec<super::KbRule>,
 }
 
 /// `routing.signals.complexity[]` (the seed's `ComplexityRule`, `pkg/config/signal_config.go`):
@@ -905,6 +908,19 @@ pub struct ModelCatalog {
     /// Module settings (thresholds).
     #[serde(default)]
     pub modules: Modules,
+    /// Knowledge bases (absent: the seed's defaults, [`super::default_kbs`]).
+    #[serde(default)]
+    pub kbs: Option<Vec<super::KnowledgeBase>>,
+}
+
+impl ModelCatalog {
+    /// The knowledge bases: those declared, else the seed's defaults.
+    pub fn knowledge_bases(&self) -> std::borrow::Cow<'_, [super::KnowledgeBase]> {
+        match &self.kbs {
+            Some(k) => std::borrow::Cow::Borrowed(k.as_slice()),
+            None => std::borrow::Cow::Owned(super::default_kbs()),
+        }
+    }
 }
 
 /// `global.model_catalog.system`: model directories, relative to the config file's directory.

@@ -323,6 +323,39 @@ impl<'a> Validator<'a> {
                 self.error(&format!("{base}.top_k"), "top_k must be >= 1");
             }
         }
+        let kbs = c.global.model_catalog.knowledge_bases();
+        for (i, r) in s.kb.iter().enumerate() {
+            let base = format!("routing.signals.kb[{i}]");
+            // As the seed's `validateKnowledgeBaseSignalRule` (labels are checked when the
+            // knowledge base is loaded).
+            match kbs.iter().find(|k| k.name == r.kb) {
+                None => self.error(
+                    &format!("{base}.kb"),
+                    &format!("unknown knowledge base {:?}", r.kb),
+                ),
+                Some(k) => match r.target.kind.as_str() {
+                    "label" => {}
+                    "group" if k.groups.contains_key(&r.target.value) => {}
+                    "group" => self.error(
+                        &format!("{base}.target.value"),
+                        &format!(
+                            "knowledge base {:?} has no group {:?}",
+                            r.kb, r.target.value
+                        ),
+                    ),
+                    other => self.error(
+                        &format!("{base}.target.kind"),
+                        &format!("unknown target kind {other:?} (label or group)"),
+                    ),
+                },
+            }
+        }
+        for (i, k) in kbs.iter().enumerate() {
+            self.threshold(
+                &format!("global.model_catalog.kbs[{i}].threshold"),
+                Some(k.threshold),
+            );
+        }
         for (i, r) in s.reasks.iter().enumerate() {
             let base = format!("routing.signals.reasks[{i}]");
             // As the seed's `validateReaskContracts`, after its defaults (0 means the default).

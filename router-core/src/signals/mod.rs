@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod domain;
 pub mod embedding;
 pub mod jailbreak;
+pub mod kb;
 pub mod keyword;
 pub mod keyword_scored;
 pub mod language;
@@ -50,6 +51,8 @@ pub enum SignalKind {
     Reask,
     /// Hard, medium or easy by similarity to example prompts (`routing.signals.complexity`).
     Complexity,
+    /// A label or group of a knowledge base of example sentences (`routing.signals.kb`).
+    Kb,
     /// Bands of weighted scores over the other signals' results
     /// (`routing.projections.mappings[].outputs`).
     Projection,
@@ -79,7 +82,7 @@ pub struct KindInfo {
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 12] = [
+pub const KINDS: [KindInfo; 13] = [
     kind(
         SignalKind::Keyword,
         "keyword",
@@ -133,6 +136,7 @@ pub const KINDS: [KindInfo; 12] = [
         true,
         "complexity",
     ),
+    kind(SignalKind::Kb, "kb", "kb", true, "kb"),
     KindInfo {
         kind: SignalKind::Projection,
         leaf: "projection",
@@ -309,6 +313,6 @@ mod kind_table_tests {
                 assert_ne!(info.eval_key, other.eval_key);
             }
         }
-        assert_eq!(SignalKind::parse("kb"), None);
+        assert_eq!(SignalKind::parse("fact_check"), None);
     }
 }

@@ -1,5 +1,5 @@
 //! The hook that builds model-based signals (domain, jailbreak, PII, embedding similarity,
-//! re-asks, complexity).
+//! re-asks, complexity, knowledge bases).
 //!
 //! Router-core's engine calls [`build_model_signal`] once per model-based kind that some
 //! decision uses. Models come from `global.model_catalog` (relative paths resolve against the
@@ -14,6 +14,7 @@ use super::complexity::ComplexitySignal;
 use super::domain::{DomainSignal, DEFAULT_DOMAIN_THRESHOLD};
 use super::embedding::EmbeddingSignal;
 use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
+use super::kb::KbSignal;
 use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
 use super::reask::ReaskSignal;
 use super::{Signal, SignalKind};
@@ -32,9 +33,19 @@ fn source(
         _ => Err(Error::Config {
             location: format!("global.model_catalog.{field}"),
             message: format!(
-                "{kind} signals are used (by a decision or a projection) but no model is configured here (set it, or map one with `--model {kind}=DIR`)"
+                "{kind} signals are used (by a decision or a projection) but no model is configured here (set it, or map one with `--model {}=DIR`)",
+                family(kind)
             ),
         }),
+    }
+}
+
+/// The `--model` family whose model a signal of `kind` runs: the embedding model for every
+/// embedding-based kind.
+fn family(kind: SignalKind) -> &'static str {
+    match kind {
+        SignalKind::Reask | SignalKind::Complexity | SignalKind::Kb => "embedding",
+        k => k.as_str(),
     }
 }
 
@@ -159,6 +170,20 @@ pub fn build_model_signal(
                 Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
                 &signals.complexity,
                 &catalog.modules.complexity.prototype_scoring,
+            )?))
+        }
+        SignalKind::Kb => {
+            let src = source(
+                catalog.embeddings.semantic.bert_model_path.as_ref(),
+                "embeddings.semantic.bert_model_path",
+                kind,
+                base_dir,
+            )?;
+            Ok(Box::new(KbSignal::new(
+                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
+                &catalog.knowledge_bases(),
+                &signals.kb,
+                base_dir,
             )?))
         }
         SignalKind::Keyword
