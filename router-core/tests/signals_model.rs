@@ -450,7 +450,7 @@ fn reask_finds_the_recipe_probes_repeats_on_minilm() {
         rule("likely_dissatisfied", 1),
         rule("persistently_dissatisfied", 2),
     ];
-    let signal = ReaskSignal::new(Arc::clone(&e), &rules, None);
+    let signal = ReaskSignal::new(Arc::clone(&e), &rules);
     let ask = "Fix this same Python function. It crashes with TypeError: list indices must be integers, not str.";
     let again = format!("That is still wrong. {ask}");
     let third = format!("Still wrong. {ask}");

@@ -134,12 +134,7 @@ impl Signal for ComplexitySignal {
         if self.rules.is_empty() {
             return Ok(vec![Vec::new(); requests.len()]);
         }
-        let windows: Vec<_> = requests
-            .iter()
-            .map(|r| super::text_window::semantic(r.user_text()))
-            .collect();
-        let texts: Vec<&str> = windows.iter().map(|w| w.as_ref()).collect();
-        let embeddings = self.model.embed_batch(&texts)?;
+        let embeddings = super::text_window::embed_semantic(&self.model, requests)?;
         Ok(embeddings
             .iter()
             .map(|q| matches(&self.rules, &self.settings, q))

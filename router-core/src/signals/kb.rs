@@ -164,7 +164,8 @@ struct Scored {
 }
 
 impl KbSignal {
-    /// Builds every rule of `rules` over the knowledge bases `kbs` they name, embedding each
+    /// Builds every rule of `rules` (the seed evaluates them all, referenced or not: a probe's
+    /// expected signals may name any) over the knowledge bases they name, embedding each
     /// label's examples once; files resolve against `base_dir`.
     pub fn new(
         model: impl Into<Stored<Embedder>>,
@@ -370,12 +371,7 @@ impl Signal for KbSignal {
         if self.rules.is_empty() {
             return Ok(vec![Vec::new(); requests.len()]);
         }
-        let windows: Vec<_> = requests
-            .iter()
-            .map(|r| super::text_window::semantic(r.user_text()))
-            .collect();
-        let texts: Vec<&str> = windows.iter().map(|w| w.as_ref()).collect();
-        let embeddings = self.model.embed_batch(&texts)?;
+        let embeddings = super::text_window::embed_semantic(&self.model, requests)?;
         Ok(embeddings.iter().map(|q| self.matches(q)).collect())
     }
 }

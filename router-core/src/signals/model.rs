@@ -19,7 +19,7 @@ use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
 use super::reask::ReaskSignal;
 use super::{Signal, SignalKind};
 use crate::config::{RouterConfig, ThresholdModule};
-use crate::inference::{ModelRegistry, ModelSource, SequenceClassifier, Stored};
+use crate::inference::{Embedder, ModelRegistry, ModelSource, SequenceClassifier, Stored};
 use crate::{Error, Result};
 
 fn source(
@@ -76,6 +76,19 @@ pub fn build_model_signal(
 ) -> Result<Box<dyn Signal>> {
     let catalog = &config.global.model_catalog;
     let signals = &config.routing.signals;
+    // The embedding model of `embeddings.semantic`, which every embedding-based kind runs.
+    let embedder = || -> Result<Stored<Embedder>> {
+        let src = source(
+            catalog.embeddings.semantic.bert_model_path.as_ref(),
+            "embeddings.semantic.bert_model_path",
+            kind,
+            base_dir,
+        )?;
+        Ok(Stored::new(
+            registry.embedder(&src)?,
+            registry.memo("embedding", &src)?,
+        ))
+    };
     match kind {
         SignalKind::Domain => {
             let src = source(
@@ -131,61 +144,25 @@ pub fn build_model_signal(
                 t,
             )))
         }
-        SignalKind::Embedding => {
-            let src = source(
-                catalog.embeddings.semantic.bert_model_path.as_ref(),
-                "embeddings.semantic.bert_model_path",
-                kind,
-                base_dir,
-            )?;
-            Ok(Box::new(EmbeddingSignal::new(
-                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
-                &signals.embeddings,
-                Some(used),
-                &catalog.embeddings.semantic.embedding_config,
-            )?))
-        }
-        SignalKind::Reask => {
-            let src = source(
-                catalog.embeddings.semantic.bert_model_path.as_ref(),
-                "embeddings.semantic.bert_model_path",
-                kind,
-                base_dir,
-            )?;
-            Ok(Box::new(ReaskSignal::new(
-                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
-                &signals.reasks,
-                Some(used),
-            )))
-        }
-        SignalKind::Complexity => {
-            let src = source(
-                catalog.embeddings.semantic.bert_model_path.as_ref(),
-                "embeddings.semantic.bert_model_path",
-                kind,
-                base_dir,
-            )?;
-            // Every rule: the seed scores them all whenever the signal runs.
-            Ok(Box::new(ComplexitySignal::new(
-                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
-                &signals.complexity,
-                &catalog.modules.complexity.prototype_scoring,
-            )?))
-        }
-        SignalKind::Kb => {
-            let src = source(
-                catalog.embeddings.semantic.bert_model_path.as_ref(),
-                "embeddings.semantic.bert_model_path",
-                kind,
-                base_dir,
-            )?;
-            Ok(Box::new(KbSignal::new(
-                Stored::new(registry.embedder(&src)?, registry.memo("embedding", &src)?),
-                &catalog.knowledge_bases(),
-                &signals.kb,
-                base_dir,
-            )?))
-        }
+        SignalKind::Embedding => Ok(Box::new(EmbeddingSignal::new(
+            embedder()?,
+            &signals.embeddings,
+            Some(used),
+            &catalog.embeddings.semantic.embedding_config,
+        )?)),
+        // Every rule of these three: the seed evaluates them all whenever the signal runs.
+        SignalKind::Reask => Ok(Box::new(ReaskSignal::new(embedder()?, &signals.reasks))),
+        SignalKind::Complexity => Ok(Box::new(ComplexitySignal::new(
+            embedder()?,
+            &signals.complexity,
+            &catalog.modules.complexity.prototype_scoring,
+        )?)),
+        SignalKind::Kb => Ok(Box::new(KbSignal::new(
+            embedder()?,
+            &catalog.knowledge_bases(),
+            &signals.kb,
+            base_dir,
+        )?)),
         SignalKind::Keyword
         | SignalKind::Context
         | SignalKind::Language

@@ -11,7 +11,7 @@
 //! always be a repeat. Only the matching rules of the largest lookback are kept (a persistent
 //! re-ask hides the one-turn rule). Confidence = the lowest similarity within the lookback.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::prototypes::dot;
 use super::{Signal, SignalKind, SignalMatch};
@@ -44,15 +44,11 @@ fn turns(request: &RouteRequest) -> Option<(String, Vec<String>)> {
 }
 
 impl ReaskSignal {
-    /// Builds the rules named in `used` (all when `None`).
-    pub fn new(
-        model: impl Into<Stored<Embedder>>,
-        rules: &[ReaskRule],
-        used: Option<&BTreeSet<String>>,
-    ) -> Self {
+    /// Builds every rule: the seed evaluates them all, and a matching rule of a longer
+    /// lookback hides the others, referenced or not.
+    pub fn new(model: impl Into<Stored<Embedder>>, rules: &[ReaskRule]) -> Self {
         let rules = rules
             .iter()
-            .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
             .map(|r| Rule {
                 name: r.name.clone(),
                 threshold: r.threshold(),
@@ -235,7 +231,7 @@ mod tests {
                 .map(|(i, (threshold, lookback))| Rule { name: format!("r{i}"), threshold, lookback })
                 .collect();
             let m = matches(&rules, &sims);
-            let lookbacks: BTreeSet<usize> = m
+            let lookbacks: std::collections::BTreeSet<usize> = m
                 .iter()
                 .map(|x| rules.iter().find(|r| r.name == x.name).unwrap().lookback)
                 .collect();

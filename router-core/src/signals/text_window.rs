@@ -36,6 +36,17 @@ pub fn semantic(text: &str) -> Cow<'_, str> {
     representative(text, SEMANTIC_RUNE_LIMIT)
 }
 
+/// The embeddings of `requests`' last user messages, each read through [`semantic`], in one
+/// batch (what the embedding, complexity and knowledge-base signals compare).
+pub(crate) fn embed_semantic(
+    model: &crate::inference::Stored<crate::inference::Embedder>,
+    requests: &[&crate::request::RouteRequest],
+) -> crate::Result<Vec<Vec<f32>>> {
+    let windows: Vec<Cow<'_, str>> = requests.iter().map(|r| semantic(r.user_text())).collect();
+    let texts: Vec<&str> = windows.iter().map(|w| w.as_ref()).collect();
+    model.embed_batch(&texts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
