@@ -214,7 +214,7 @@ fn write_config(path: &Path, original: &str, doc: &Value) -> anyhow::Result<()> 
 /// Runs `routelab calibrate`.
 pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     let mut loaded = LoadedConfig::from_file(&args.config)?;
-    loaded.map_models(&args.models.models)?;
+    loaded.map_models(&args.models.all())?;
     let store = args
         .store
         .dir()

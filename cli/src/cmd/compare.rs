@@ -69,7 +69,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         resamples: args.resamples,
         seed: args.seed,
         max_examples: args.examples,
-        model_maps: args.models.models,
+        model_maps: args.models.all(),
         signal_store: args.store.dir(),
     };
     let r = run_compare(&opts)?;

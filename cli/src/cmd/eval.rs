@@ -164,7 +164,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         replay: args.cost.replay_options(),
         allow_unscored: args.cost.allow_unscored,
         sweep,
-        model_maps: args.models.models,
+        model_maps: args.models.all(),
         signal_store: args.store.dir(),
     };
     let out = run_eval(&opts)?;

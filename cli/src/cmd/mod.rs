@@ -49,4 +49,15 @@ pub struct ModelArgs {
     /// family (`domain`, `jailbreak`, `pii`, `embedding`) or a model path the config names.
     #[arg(long = "model", value_name = "REF=DIR")]
     pub models: Vec<ModelMap>,
+    /// Point a knowledge base of the config (or one of the seed's defaults, `mmlu_kb`,
+    /// `privacy_kb`) at another labels file (repeatable).
+    #[arg(long = "kb", value_name = "NAME=FILE", value_parser = ModelMap::parse_kb)]
+    pub kbs: Vec<ModelMap>,
+}
+
+impl ModelArgs {
+    /// The `--model` maps, then the `--kb` ones.
+    pub fn all(&self) -> Vec<ModelMap> {
+        self.models.iter().chain(&self.kbs).cloned().collect()
+    }
 }

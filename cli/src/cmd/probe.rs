@@ -56,7 +56,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
 fn probe_run(args: &ProbeArgs) -> anyhow::Result<bool> {
     let manifest = Manifest::load(&args.probes)?;
     let mut loaded = LoadedConfig::from_file(&args.config)?;
-    loaded.map_models(&args.models.models)?;
+    loaded.map_models(&args.models.all())?;
     let raw = probe::coverage::config_yaml(&args.config)?;
     let subset = match args.subset {
         SubsetArg::All => Subset::All,

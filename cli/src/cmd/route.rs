@@ -39,7 +39,7 @@ pub struct RouteArgs {
 /// Runs `routelab route`.
 pub fn run(args: RouteArgs) -> anyhow::Result<()> {
     let mut loaded = LoadedConfig::from_file(&args.config)?;
-    loaded.map_models(&args.models.models)?;
+    loaded.map_models(&args.models.all())?;
     if !loaded.ignored.is_empty() {
         tracing::info!(
             "{}: {} part(s) of the config are ignored (see `routelab config check`)",

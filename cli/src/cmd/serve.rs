@@ -81,7 +81,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let settings = Settings {
         config: args.config,
-        model_maps: args.models.models,
+        model_maps: args.models.all(),
         auto_names: args.auto_models,
         passthrough: args.passthrough_models,
         block_mode: args.block_response,

@@ -45,7 +45,7 @@ pub fn run(cmd: SignalsCommand) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let (rows, used) = compute(&ComputeOptions {
         config: &config,
-        model_maps: &models.models,
+        model_maps: &models.all(),
         log: &log,
         store: &store,
         replay: &cost.replay_options(),

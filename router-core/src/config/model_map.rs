@@ -41,6 +41,24 @@ pub const MODEL_FAMILIES: [(&str, &str); 4] = [
     ("embedding", "embeddings.semantic.bert_model_path"),
 ];
 
+/// The reference of a `--kb NAME=FILE` map (`kb:NAME`), kept with the model maps.
+pub const KB_PREFIX: &str = "kb:";
+
+impl ModelMap {
+    /// Parses `--kb NAME=FILE`: the labels file of knowledge base NAME.
+    pub fn parse_kb(s: &str) -> std::result::Result<Self, String> {
+        match s.split_once('=') {
+            Some((n, f)) if !n.trim().is_empty() && !f.trim().is_empty() => Ok(ModelMap {
+                reference: format!("{KB_PREFIX}{}", n.trim()),
+                dir: PathBuf::from(f.trim()),
+            }),
+            _ => Err(format!(
+                "{s:?}: expected NAME=FILE (e.g. mmlu_kb=kbs/mmlu/labels.json)"
+            )),
+        }
+    }
+}
+
 /// Families the seed has that routelab does not compute yet.
 const NOT_YET: [&str; 2] = ["fact_check", "feedback"];
 
@@ -50,6 +68,10 @@ impl LoadedConfig {
     /// that is neither a family nor a model this config names.
     pub fn map_models(&mut self, maps: &[ModelMap]) -> Result<()> {
         for m in maps {
+            if let Some(kb) = m.reference.strip_prefix(KB_PREFIX) {
+                self.map_kb(kb, m)?;
+                continue;
+            }
             let dir = crate::paths::expand(&m.dir);
             if !dir.is_dir() {
                 return Err(bad(m, format!("{} is not a directory", dir.display())));
@@ -98,6 +120,33 @@ impl LoadedConfig {
         Ok(())
     }
 
+    /// Points knowledge base `name` at the labels file `m.dir` (`--kb NAME=FILE`); the seed's
+    /// default knowledge bases become declared ones when the config declares none.
+    fn map_kb(&mut self, name: &str, m: &ModelMap) -> Result<()> {
+        let file = crate::paths::expand(&m.dir);
+        if !file.is_file() {
+            return Err(bad(m, format!("{} is not a file", file.display())));
+        }
+        let file = std::path::absolute(&file).unwrap_or(file);
+        let catalog = &mut self.config.global.model_catalog;
+        let kbs = catalog.kbs.get_or_insert_with(super::default_kbs);
+        let known: Vec<String> = kbs.iter().map(|k| k.name.clone()).collect();
+        let Some(kb) = kbs.iter_mut().find(|k| k.name == name) else {
+            let message = format!(
+                "no knowledge base {name:?} (the config has {})",
+                known.join(", ")
+            );
+            return Err(bad(m, message));
+        };
+        let parent = file
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        kb.source.path = parent;
+        kb.source.manifest = file.file_name().map(|n| n.to_string_lossy().into_owned());
+        Ok(())
+    }
+
     /// The catalog fields of [`MODEL_FAMILIES`], in that order.
     fn catalog_fields(&mut self) -> [&mut Option<String>; 4] {
         let c = &mut self.config.global.model_catalog;
@@ -111,10 +160,11 @@ impl LoadedConfig {
 }
 
 fn bad(m: &ModelMap, message: String) -> Error {
-    Error::Config {
-        location: format!("--model {}={}", m.reference, m.dir.display()),
-        message,
-    }
+    let location = match m.reference.strip_prefix(KB_PREFIX) {
+        Some(kb) => format!("--kb {kb}={}", m.dir.display()),
+        None => format!("--model {}={}", m.reference, m.dir.display()),
+    };
+    Error::Config { location, message }
 }
 
 #[cfg(test)]
@@ -173,5 +223,33 @@ routing: {decisions: []}
             .to_string();
         assert!(e.contains("/no/such/dir is not a directory"), "{e}");
         assert!("embedding".parse::<ModelMap>().is_err());
+    }
+
+    /// `--kb NAME=FILE` points a knowledge base at a labels file; the seed's defaults become
+    /// declared when the config declares none; an unknown name or a missing file is refused.
+    #[test]
+    fn kb_maps_point_a_knowledge_base_at_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mine.json");
+        std::fs::write(&file, "{}").unwrap();
+        let mut l = loaded();
+        assert!(l.config.global.model_catalog.kbs.is_none());
+        let map = ModelMap::parse_kb(&format!("mmlu_kb={}", file.display())).unwrap();
+        l.map_models(&[map]).unwrap();
+        let kbs = l.config.global.model_catalog.kbs.as_ref().unwrap();
+        let mmlu = kbs.iter().find(|k| k.name == "mmlu_kb").unwrap();
+        assert_eq!(mmlu.source.path, dir.path().display().to_string());
+        assert_eq!(mmlu.source.manifest.as_deref(), Some("mine.json"));
+        assert_eq!(kbs.len(), 2);
+        let unknown = ModelMap::parse_kb(&format!("nope={}", file.display())).unwrap();
+        let e = l.map_models(&[unknown]).unwrap_err().to_string();
+        assert!(
+            e.contains("--kb nope=") && e.contains("privacy_kb, mmlu_kb"),
+            "{e}"
+        );
+        let missing = ModelMap::parse_kb("mmlu_kb=/nonexistent/labels.json").unwrap();
+        let e = l.map_models(&[missing]).unwrap_err().to_string();
+        assert!(e.contains("is not a file"), "{e}");
+        assert!(ModelMap::parse_kb("mmlu_kb").is_err());
     }
 }
