@@ -155,6 +155,11 @@ impl SignalStore {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         self.flush_all(state)?;
+        if state.models.is_empty() {
+            // No model signal (a rule-only config): nothing to read, no file to hash.
+            state.entered = None;
+            return Ok(());
+        }
         let digest = match state.digests.get(&span.file) {
             Some(d) => d.clone(),
             None => {
@@ -560,6 +565,18 @@ mod tests {
         assert_eq!(again.get(&m, &b), Some(Output::Scores(vec![0.25])));
         let u = again.finish().unwrap().models[&m.name()].clone();
         assert_eq!((u.stored, u.read, u.computed), (2, 1, 0));
+    }
+
+    /// A rule-only config prepares no model: entering a span reads and hashes nothing (the
+    /// file need not even exist).
+    #[test]
+    fn without_models_a_span_costs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SignalStore::open(dir.path()).unwrap();
+        store
+            .enter(&span(&dir.path().join("missing.parquet"), 0, 8))
+            .unwrap();
+        assert!(store.finish().unwrap().models.is_empty());
     }
 
     #[test]
