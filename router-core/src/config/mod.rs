@@ -186,16 +186,17 @@ impl RouterConfig {
                 }
             }
         }
-        // A complexity rule's composer reads other signals: they are computed whenever a level
-        // of the rule is (the seed's `expandComplexityComposerDependencies`).
-        let complexity_used: BTreeSet<String> = out
-            .get(&SignalKind::Complexity)
-            .into_iter()
-            .flatten()
-            .filter_map(|n| complexity_leaf(n).map(|(rule, _)| rule.to_string()))
-            .collect();
-        for r in &self.routing.signals.complexity {
-            if let (Some(c), true) = (&r.composer, complexity_used.contains(&r.name)) {
+        // A complexity rule's composer reads other signals: they are computed whenever the
+        // complexity signal runs, which emits every rule's level (the seed's
+        // `expandComplexityComposerDependencies`).
+        if out.contains_key(&SignalKind::Complexity) {
+            for c in self
+                .routing
+                .signals
+                .complexity
+                .iter()
+                .filter_map(|r| r.composer.as_ref())
+            {
                 c.visit_leaves(&mut |kind, name| {
                     if let Some(k) = composer_leaf_kind(kind) {
                         out.entry(k).or_default().insert(name.to_string());

@@ -22,8 +22,9 @@ pub(crate) struct Composers {
 
 #[derive(Debug, Clone)]
 struct Composed {
-    /// The rule's used levels (`<rule>:<level>`) with their slots.
-    levels: Vec<(String, u32)>,
+    /// The rule's levels (`<rule>:<level>`) with their slots (`None`: no decision or projection
+    /// reads it; it is still dropped from the request's matches).
+    levels: Vec<(String, Slot)>,
     condition: Cond,
 }
 
@@ -37,8 +38,8 @@ enum Cond {
 }
 
 impl Composers {
-    /// The composers of `cfg`'s complexity rules whose levels some decision or projection
-    /// reads; `None` when there are none.
+    /// The composers of `cfg`'s complexity rules (every rule emits a level whenever the signal
+    /// runs); `None` when no rule has one.
     pub(crate) fn compile(
         cfg: &RouterConfig,
         slot: &dyn Fn(SignalKind, &str) -> Slot,
@@ -49,23 +50,23 @@ impl Composers {
             .complexity
             .iter()
             .filter_map(|r| {
-                let levels: Vec<(String, u32)> = COMPLEXITY_LEVELS
+                let levels = COMPLEXITY_LEVELS
                     .iter()
-                    .filter_map(|l| {
+                    .map(|l| {
                         let name = format!("{}:{l}", r.name);
-                        let s = slot(SignalKind::Complexity, &name)?;
-                        Some((name, s))
+                        let s = slot(SignalKind::Complexity, &name);
+                        (name, s)
                     })
                     .collect();
                 let condition = compile(r.composer.as_ref()?, slot);
-                (!levels.is_empty()).then_some(Composed { levels, condition })
+                Some(Composed { levels, condition })
             })
             .collect();
         (!rules.is_empty()).then_some(Composers { rules })
     }
 
     /// Drops the level of every rule whose composer does not hold in `table`; returns the
-    /// dropped `<rule>:<level>` names.
+    /// names of the levels to drop from the request's matches.
     pub(crate) fn apply(&self, table: &mut [f32]) -> Vec<String> {
         let mut dropped = Vec::new();
         for r in &self.rules {
@@ -73,10 +74,10 @@ impl Composers {
                 continue;
             }
             for (name, s) in &r.levels {
-                if table[*s as usize] >= 0.0 {
+                if let Some(s) = s {
                     table[*s as usize] = NO_MATCH;
-                    dropped.push(name.clone());
                 }
+                dropped.push(name.clone());
             }
         }
         dropped
