@@ -32,7 +32,8 @@ pub struct Classification {
 /// Accumulates (truth, prediction) pairs.
 #[derive(Debug, Clone, Default)]
 pub struct ConfusionCounter {
-    pairs: BTreeMap<(String, String), u64>,
+    /// Truth -> prediction -> count (nested, so counting a seen pair allocates nothing).
+    pairs: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl ConfusionCounter {
@@ -43,16 +44,22 @@ impl ConfusionCounter {
 
     /// Counts one labelled row; `None` prediction counts as [`NO_PREDICTION`].
     pub fn add(&mut self, truth: &str, predicted: Option<&str>) {
-        let key = (
-            truth.to_string(),
-            predicted.unwrap_or(NO_PREDICTION).to_string(),
-        );
-        *self.pairs.entry(key).or_insert(0) += 1;
+        let predicted = predicted.unwrap_or(NO_PREDICTION);
+        let row = match self.pairs.get_mut(truth) {
+            Some(row) => row,
+            None => self.pairs.entry(truth.to_string()).or_default(),
+        };
+        match row.get_mut(predicted) {
+            Some(c) => *c += 1,
+            None => {
+                row.insert(predicted.to_string(), 1);
+            }
+        }
     }
 
     /// Rows counted so far.
     pub fn len(&self) -> u64 {
-        self.pairs.values().sum()
+        self.pairs.values().flat_map(BTreeMap::values).sum()
     }
 
     /// Whether nothing was counted.
@@ -67,8 +74,8 @@ impl ConfusionCounter {
         }
         let labels: Vec<String> = self
             .pairs
-            .keys()
-            .flat_map(|(t, p)| [t.clone(), p.clone()])
+            .iter()
+            .flat_map(|(t, row)| std::iter::once(t).chain(row.keys()).cloned())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -78,8 +85,10 @@ impl ConfusionCounter {
             .map(|(i, l)| (l.as_str(), i))
             .collect();
         let mut confusion = Confusion::new(labels.clone());
-        for ((t, p), c) in &self.pairs {
-            confusion.add(index[t.as_str()], index[p.as_str()], *c);
+        for (t, row) in &self.pairs {
+            for (p, c) in row {
+                confusion.add(index[t.as_str()], index[p.as_str()], *c);
+            }
         }
         Some(Classification {
             n: confusion.total(),

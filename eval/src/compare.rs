@@ -1,5 +1,7 @@
 //! Offline A/B of two configs on the same log: both routers see every request in one pass;
-//! paired differences get percentile-bootstrap CIs and correctness gets McNemar's test.
+//! paired differences get percentile-bootstrap CIs (one Poisson bootstrap over requests, so
+//! quality and cost are resampled jointly) and correctness gets McNemar's test. Everything is
+//! accumulated request by request: memory does not grow with the log.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -9,15 +11,15 @@ use router_core::config::ModelMap;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
+use crate::bootstrap::{BootstrapCi, PoissonBootstrap};
 use crate::error::{EvalError, Result};
 use crate::evaluate::{log_sha256, sha256_file, utc_now, VERSION};
 use crate::log_schema::LogRowRef;
-use crate::outcomes::Outcome;
-use crate::replay::{replay, LogModels, Policy, ReplayData, ReplayOptions, Routed};
+use crate::replay::{replay, LogModels, Policy, ReplayOptions, Routed};
 use crate::report::{InputFile, PolicyMetrics};
 use crate::report_md::{opt, pct};
-use crate::scoring::{policy_metrics, CORRECT_AT};
-use crate::stats::{bootstrap_mean_ci, mcnemar, BootstrapCi, McNemar};
+use crate::scoring::CORRECT_AT;
+use crate::stats::{mcnemar, McNemar};
 
 /// Format tag of `compare.json`.
 pub const COMPARE_FORMAT: &str = "routelab-compare/v1";
@@ -186,16 +188,21 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         b.name = format!("B:{}", b.name);
     }
     let mut flips = Flips::new(opts.max_examples);
+    let mut paired = Paired::new(opts.resamples, opts.seed);
     let replay_opts = opts.replay.clone().with_store(store.clone());
-    let data = replay(&opts.log, &[&a, &b], &replay_opts, &mut |_, row, routed| {
-        flips.observe(&row, &routed[0], &routed[1]);
-        Ok(())
-    })?;
-    let p = Paired::of(&data);
-    let mut ma = policy_metrics(&a.name, data.runs[0].outcome.iter().copied());
-    let mut mb = policy_metrics(&b.name, data.runs[1].outcome.iter().copied());
-    ma.name = format!("A: {}", opts.config_a.display());
-    mb.name = format!("B: {}", opts.config_b.display());
+    let data = replay(
+        &opts.log,
+        &[&a, &b],
+        &replay_opts,
+        &mut |index, row, routed| {
+            flips.observe(&row, &routed[0], &routed[1]);
+            paired.add(index, &row, &routed[0], &routed[1]);
+            Ok(())
+        },
+    )?;
+    let ma = data.runs[0].metrics(&format!("A: {}", opts.config_a.display()));
+    let mb = data.runs[1].metrics(&format!("B: {}", opts.config_b.display()));
+    let p = paired.finish();
     let hash = |p: &Path| -> Result<InputFile> {
         Ok(InputFile {
             path: p.display().to_string(),
@@ -216,12 +223,12 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
         requests: data.len() as u64,
         a: ma,
         b: mb,
-        paired_scored: p.qdiff.len() as u64,
-        quality_diff: bootstrap_mean_ci(&p.qdiff, opts.resamples, 0.95, opts.seed),
-        cost_diff: bootstrap_mean_ci(&p.cdiff, opts.resamples, 0.95, opts.seed.wrapping_add(1)),
-        mcnemar: mcnemar(p.both, p.only_a, p.only_b, p.neither),
+        paired_scored: p.paired_scored,
+        quality_diff: p.quality_diff,
+        cost_diff: p.cost_diff,
+        mcnemar: p.mcnemar,
         model_changes: p.model_changes,
-        per_category: p.per_category.into_values().collect(),
+        per_category: p.per_category,
         flipped: flips.flips,
     };
     let json_path = opts.out_dir.join("compare.json");
@@ -240,11 +247,12 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
 fn ci(c: &Option<BootstrapCi>, scale: f64, d: usize) -> String {
     match c {
         Some(c) => format!(
-            "{:+.d$} [{:+.d$}, {:+.d$}] ({}% CI, {} resamples, seed {})",
+            "{:+.d$} [{:+.d$}, {:+.d$}] ({}% CI, {} bootstrap, {} resamples, seed {})",
             c.mean * scale,
             c.lo * scale,
             c.hi * scale,
             (c.level * 100.0).round(),
+            c.method,
             c.resamples,
             c.seed
         ),
@@ -385,69 +393,89 @@ impl Flips {
     }
 }
 
-/// Per-request differences of run B against run A.
+/// Confidence level of the paired intervals.
+const LEVEL: f64 = 0.95;
+
+/// Paired differences of run B against run A, accumulated request by request.
 struct Paired {
-    /// Quality B − A of the requests both scored.
-    qdiff: Vec<f64>,
-    /// Cost B − A of every request.
-    cdiff: Vec<f64>,
-    both: u64,
-    only_a: u64,
-    only_b: u64,
-    neither: u64,
+    /// Cost B − A of every request and quality B − A of the requests both scored, resampled
+    /// jointly.
+    diffs: PoissonBootstrap,
+    paired_scored: u64,
+    /// McNemar's cells: both correct, only A, only B, neither.
+    cells: [u64; 4],
     model_changes: u64,
-    per_category: BTreeMap<String, CategoryDiff>,
+    per_category: BTreeMap<String, CategoryTally>,
+}
+
+/// One category's row with its running quality sums (A, B: sum and count).
+struct CategoryTally {
+    diff: CategoryDiff,
+    quality: [(f64, u64); 2],
+}
+
+/// What [`Paired`] reports.
+struct PairedResult {
+    paired_scored: u64,
+    quality_diff: Option<BootstrapCi>,
+    cost_diff: Option<BootstrapCi>,
+    mcnemar: McNemar,
+    model_changes: u64,
+    per_category: Vec<CategoryDiff>,
 }
 
 impl Paired {
-    fn of(data: &ReplayData) -> Paired {
-        let (run_a, run_b) = (&data.runs[0], &data.runs[1]);
-        let n = data.len();
-        let mut p = Paired {
-            qdiff: Vec::with_capacity(n),
-            cdiff: Vec::with_capacity(n),
-            both: 0,
-            only_a: 0,
-            only_b: 0,
-            neither: 0,
+    fn new(resamples: usize, seed: u64) -> Self {
+        Paired {
+            diffs: PoissonBootstrap::new(2, resamples, seed),
+            paired_scored: 0,
+            cells: [0; 4],
             model_changes: 0,
             per_category: BTreeMap::new(),
-        };
-        let mut qsums: BTreeMap<String, [(f64, u64); 2]> = BTreeMap::new();
-        for r in 0..n {
-            let (oa, ob) = (run_a.outcome[r], run_b.outcome[r]);
-            p.cdiff.push(ob.cost - oa.cost);
-            p.model_changes += u64::from(run_a.model[r] != run_b.model[r]);
-            let cat = data
-                .strings
-                .name(data.category[r])
-                .unwrap_or(crate::classify::NO_PREDICTION)
-                .to_string();
-            let qs = qsums.entry(cat.clone()).or_insert([(0.0, 0), (0.0, 0)]);
-            for (k, q) in [oa.quality, ob.quality].into_iter().enumerate() {
-                if !q.is_nan() {
-                    qs[k].0 += q;
-                    qs[k].1 += 1;
-                }
-            }
-            p.add(cat, oa, ob);
         }
-        for (cat, e) in p.per_category.iter_mut() {
-            let qs = qsums[cat];
-            e.quality_a = (qs[0].1 > 0).then(|| qs[0].0 / qs[0].1 as f64);
-            e.quality_b = (qs[1].1 > 0).then(|| qs[1].0 / qs[1].1 as f64);
-        }
-        p
     }
 
-    /// Counts one request of category `cat`: its costs, and, when both runs scored it, its
-    /// quality difference and correctness cell.
-    fn add(&mut self, cat: String, oa: Outcome, ob: Outcome) {
-        let e = self
-            .per_category
-            .entry(cat.clone())
-            .or_insert_with(|| CategoryDiff {
-                category: cat,
+    /// Counts request `index` (`row`), routed by A to `ra` and by B to `rb`.
+    fn add(&mut self, index: u64, row: &LogRowRef<'_>, ra: &Routed<'_>, rb: &Routed<'_>) {
+        let (oa, ob) = (ra.chosen, rb.chosen);
+        let both_scored = !oa.quality.is_nan() && !ob.quality.is_nan();
+        let quality = both_scored.then_some(ob.quality - oa.quality);
+        self.diffs.add(index, &[Some(ob.cost - oa.cost), quality]);
+        self.model_changes += u64::from(ra.model != rb.model);
+        let e = self.category(row.category.unwrap_or(crate::classify::NO_PREDICTION));
+        e.diff.requests += 1;
+        e.diff.cost_a += oa.cost;
+        e.diff.cost_b += ob.cost;
+        for (k, q) in [oa.quality, ob.quality].into_iter().enumerate() {
+            if !q.is_nan() {
+                e.quality[k].0 += q;
+                e.quality[k].1 += 1;
+            }
+        }
+        if !both_scored {
+            return;
+        }
+        let cell = match (oa.quality >= CORRECT_AT, ob.quality >= CORRECT_AT) {
+            (true, true) => 0,
+            (true, false) => {
+                e.diff.only_a_correct += 1;
+                1
+            }
+            (false, true) => {
+                e.diff.only_b_correct += 1;
+                2
+            }
+            (false, false) => 3,
+        };
+        self.cells[cell] += 1;
+        self.paired_scored += 1;
+    }
+
+    /// The row of category `cat`, created empty on first sight.
+    fn category(&mut self, cat: &str) -> &mut CategoryTally {
+        if !self.per_category.contains_key(cat) {
+            let diff = CategoryDiff {
+                category: cat.to_string(),
                 requests: 0,
                 quality_a: None,
                 quality_b: None,
@@ -455,25 +483,38 @@ impl Paired {
                 cost_b: 0.0,
                 only_a_correct: 0,
                 only_b_correct: 0,
-            });
-        e.requests += 1;
-        e.cost_a += oa.cost;
-        e.cost_b += ob.cost;
-        if oa.quality.is_nan() || ob.quality.is_nan() {
-            return;
+            };
+            self.per_category.insert(
+                cat.to_string(),
+                CategoryTally {
+                    diff,
+                    quality: [(0.0, 0); 2],
+                },
+            );
         }
-        self.qdiff.push(ob.quality - oa.quality);
-        match (oa.quality >= CORRECT_AT, ob.quality >= CORRECT_AT) {
-            (true, true) => self.both += 1,
-            (true, false) => {
-                self.only_a += 1;
-                e.only_a_correct += 1;
-            }
-            (false, true) => {
-                self.only_b += 1;
-                e.only_b_correct += 1;
-            }
-            (false, false) => self.neither += 1,
+        self.per_category.get_mut(cat).expect("inserted")
+    }
+
+    fn finish(self) -> PairedResult {
+        let [both, only_a, only_b, neither] = self.cells;
+        let mean = |(s, n): (f64, u64)| (n > 0).then(|| s / n as f64);
+        let mut cis = self.diffs.finish(LEVEL).into_iter();
+        let (cost_diff, quality_diff) = (cis.next().flatten(), cis.next().flatten());
+        PairedResult {
+            paired_scored: self.paired_scored,
+            quality_diff,
+            cost_diff,
+            mcnemar: mcnemar(both, only_a, only_b, neither),
+            model_changes: self.model_changes,
+            per_category: self
+                .per_category
+                .into_values()
+                .map(|t| CategoryDiff {
+                    quality_a: mean(t.quality[0]),
+                    quality_b: mean(t.quality[1]),
+                    ..t.diff
+                })
+                .collect(),
         }
     }
 }

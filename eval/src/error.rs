@@ -67,9 +67,6 @@ pub enum EvalError {
     /// An error from router-core (config loading or routing).
     #[error(transparent)]
     Router(#[from] router_core::Error),
-    /// An error from polars while aggregating.
-    #[error("aggregation: {0}")]
-    Polars(String),
     /// JSON or YAML (de)serialisation failed.
     #[error("{path}: {message}")]
     Format {
@@ -78,12 +75,6 @@ pub enum EvalError {
         /// What is wrong.
         message: String,
     },
-}
-
-impl From<polars::error::PolarsError> for EvalError {
-    fn from(e: polars::error::PolarsError) -> Self {
-        EvalError::Polars(e.to_string())
-    }
 }
 
 impl EvalError {

@@ -9,15 +9,12 @@ use router_core::config::{LoadedConfig, ModelMap};
 use router_core::inference::ModelRegistry;
 
 use crate::atomic::write_atomic;
-use crate::classify::ConfusionCounter;
 use crate::decisions::{DecisionRow, DecisionsWriter};
 use crate::error::{EvalError, Result};
-use crate::outcomes::NONE_ID;
-use crate::replay::{replay, LogModels, Policy, ReplayData, ReplayOptions};
+use crate::replay::{for_each_outcome_row, replay, LogModels, Policy, ReplayData, ReplayOptions};
 use crate::report::{InputFile, Report, Sweep, SweepPoint, REPORT_FORMAT};
-use crate::scoring::{self, BreakdownInput, CurveInputs};
+use crate::scoring::{self, CurveInputs, SampledRandom};
 use crate::signal_store::SignalStore;
-use crate::stats::Percentiles;
 use crate::sweep::{set_param, SweepSpec};
 
 /// The routelab version written into reports.
@@ -146,7 +143,8 @@ pub struct ReportMeta<'a> {
     pub signal_store: Option<crate::signal_store::StoreUse>,
 }
 
-/// Scores run `p` of `data` (policy `policy`) into a report.
+/// Scores run `p` of `data` (policy `policy`) into a report. The sampled random baseline
+/// decodes the log once more (its draws need the policy's final call shares).
 pub fn build_report(
     data: &ReplayData,
     p: usize,
@@ -156,34 +154,29 @@ pub fn build_report(
     let run = &data.runs[p];
     let names = data.model_names();
     let scored: Vec<bool> = data.models.iter().map(|m| m.has_quality).collect();
-    let singles = scoring::single_model_metrics(&data.table, &names);
-    let mut metrics = scoring::policy_metrics(&policy.name, run.outcome.iter().copied());
+    let singles = data.table.singles(&names);
+    let mut metrics = run.metrics(&policy.name);
     metrics.name = "policy".into();
-    let shares = run.model_shares(names.len());
+    let shares = run.model_shares();
     let (cheap, strong) = scoring::cheapest_and_strongest(&singles, &scored).ok_or_else(|| {
         EvalError::Invalid(format!(
             "{}: the config has no model to score",
             data.log_path.display()
         ))
     })?;
-    let (oracle, oracle_choices) = scoring::oracle(&data.table, cheap);
-    let oracle_shares = {
-        let mut c = vec![0.0; names.len()];
-        for &m in &oracle_choices {
-            c[m as usize] += 1.0;
-        }
-        let n = oracle_choices.len().max(1) as f64;
-        c.into_iter().map(|x| x / n).collect::<Vec<_>>()
-    };
+    let (oracle, oracle_shares) = data.table.oracle(cheap);
     let mut cheapest = singles[cheap].clone();
     cheapest.name = format!("always-cheapest ({})", names[cheap]);
     let mut strongest = singles[strong].clone();
     strongest.name = format!("always-strongest ({})", names[strong]);
     let savings = scoring::savings(&metrics, &cheapest, &strongest);
-    let random_exp = scoring::random_expected(&singles, &shares, run.len() as u64);
-    let random_smp = scoring::random_sampled(&data.table, &shares, scoring::RANDOM_SEED);
+    let random_exp = scoring::random_expected(&singles, &shares, run.requests());
+    let mut sampled = SampledRandom::new(&shares, scoring::RANDOM_SEED);
+    for_each_outcome_row(&data.log_path, &data.models, meta.options, &mut |row| {
+        sampled.add(row)
+    })?;
     let random_cost =
-        scoring::random_cost_matched(&cheapest, &strongest, metrics.total_cost, run.len() as u64);
+        scoring::random_cost_matched(&cheapest, &strongest, metrics.total_cost, run.requests());
     let curves = scoring::curve_metrics(&CurveInputs {
         singles: &singles,
         scored: &scored,
@@ -194,46 +187,7 @@ pub fn build_report(
         oracle_shares: &oracle_shares,
         sweep: meta.sweep.as_ref().map(|s| s.points.as_slice()),
     });
-    let mut router_us = run.router_us.clone();
-    let mut latencies: Vec<f64> = run
-        .outcome
-        .iter()
-        .map(|o| o.latency_ms)
-        .filter(|l| !l.is_nan())
-        .collect();
-    let unknown_latency = (run.len() - latencies.len()) as u64;
-    let decision_accuracy = {
-        let mut c = ConfusionCounter::new();
-        for (r, &e) in data.expected_decision.iter().enumerate() {
-            if let Some(truth) = data.strings.name(e) {
-                c.add(truth, data.strings.name(run.decision[r]));
-            }
-        }
-        c.finish()
-    };
-    let signal_accuracy = if policy.uses_domain {
-        let mut c = ConfusionCounter::new();
-        for (r, &cat) in data.category.iter().enumerate() {
-            if let Some(truth) = data.strings.name(cat) {
-                c.add(truth, data.strings.name(run.predicted_category[r]));
-            }
-        }
-        c.finish()
-    } else {
-        None
-    };
-    let [per_category, per_model, per_decision] = scoring::breakdowns(&BreakdownInput {
-        category: &data.category,
-        strings: &data.strings,
-        models: &names,
-        run,
-        signal: policy.uses_domain,
-    })?;
-    let per_category = if data.category.iter().all(|&c| c == NONE_ID) {
-        Vec::new()
-    } else {
-        per_category
-    };
+    let [per_category, per_model, per_decision] = run.breakdowns(&data.strings, &names);
     Ok(Report {
         format: REPORT_FORMAT.into(),
         routelab_version: VERSION.into(),
@@ -244,7 +198,7 @@ pub fn build_report(
         signal_store: meta.signal_store,
         log: meta.log,
         cost_settings: meta.options.cost.clone(),
-        requests: run.len() as u64,
+        requests: run.requests(),
         models: scoring::model_infos(&data.models, &singles),
         policy: metrics,
         savings,
@@ -253,16 +207,16 @@ pub fn build_report(
             strongest,
             oracle,
             random_exp,
-            random_smp,
+            sampled.metrics(),
             random_cost,
         ],
-        router_overhead_us: Percentiles::of(&mut router_us),
+        router_overhead_us: run.router_overhead_us(),
         router_batch: data.router_batch,
-        model_latency_ms: Percentiles::of(&mut latencies),
-        unknown_latency,
+        model_latency_ms: run.model_latency_ms(),
+        unknown_latency: run.unknown_latency(),
         blocked: data.blocked[p],
-        decision_accuracy,
-        signal_accuracy,
+        decision_accuracy: run.decision_accuracy(),
+        signal_accuracy: run.signal_accuracy(),
         per_category,
         per_model,
         per_decision,
@@ -298,7 +252,7 @@ pub fn run_sweep(
         .unwrap_or_else(|| PathBuf::from("."));
     let names = base.model_names();
     let scored: Vec<bool> = base.models.iter().map(|m| m.has_quality).collect();
-    let singles = scoring::single_model_metrics(&base.table, &names);
+    let singles = base.table.singles(&names);
     let two = scored.iter().filter(|s| **s).count() == 2;
     let ends = scoring::cheapest_and_strongest(&singles, &scored);
     let mut replay_opts = replay_opts.clone();
@@ -319,11 +273,11 @@ pub fn run_sweep(
         )?;
         let data = replay(log, &[&policy], &replay_opts, &mut |_, _, _| Ok(()))?;
         let run = &data.runs[0];
-        let m = scoring::policy_metrics("sweep", run.outcome.iter().copied());
+        let m = run.metrics("sweep");
         let (strong_share, pgr) = match ends {
             Some((weak, strong)) if two && weak != strong => {
                 let idx = data.models.iter().position(|x| x.name == names[strong]);
-                let share = idx.map(|i| run.model_shares(data.models.len())[i]);
+                let share = idx.map(|i| run.model_shares()[i]);
                 let g = m.mean_quality.and_then(|q| {
                     crate::curves::pgr(
                         q,

@@ -3,10 +3,12 @@
 //!
 //! * [`log_schema`], [`log_reader`], [`log_writer`], [`import`]: the request-log format, a
 //!   streaming reader, a writer and importers from RouteLLM / RouterBench layouts.
-//! * [`outcomes`], [`scoring`], [`classify`], [`curves`], [`stats`]: metrics and statistics.
+//! * [`outcomes`], [`tally`], [`scoring`], [`classify`], [`curves`], [`stats`],
+//!   [`bootstrap`], [`quantiles`]: metrics and statistics, accumulated request by request.
 //! * [`report`], [`gate`], [`sweep`]: report data, the CI gate, threshold sweeps.
 
 pub mod atomic;
+pub mod bootstrap;
 pub mod calibrate;
 pub mod classify;
 pub mod compare;
@@ -21,6 +23,7 @@ pub mod log_schema;
 pub mod log_writer;
 pub mod outcomes;
 pub mod probe;
+pub mod quantiles;
 pub mod replay;
 pub mod report;
 pub mod report_html;
@@ -32,5 +35,6 @@ pub mod signal_store;
 pub mod stats;
 pub mod sweep;
 pub mod synthetic;
+pub mod tally;
 
 pub use error::{EvalError, Result};

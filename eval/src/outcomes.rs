@@ -139,54 +139,6 @@ pub fn outcome(
     }
 }
 
-/// Outcomes of every model on every request, row-major (`n × m`).
-#[derive(Debug, Clone, Default)]
-pub struct OutcomeTable {
-    models: usize,
-    cells: Vec<Outcome>,
-}
-
-impl OutcomeTable {
-    /// An empty table for `models` models.
-    pub fn new(models: usize) -> Self {
-        OutcomeTable {
-            models,
-            cells: Vec::new(),
-        }
-    }
-
-    /// Appends one request's outcomes (`row.len()` must equal the model count).
-    pub fn push(&mut self, row: &[Outcome]) {
-        debug_assert_eq!(row.len(), self.models);
-        self.cells.extend_from_slice(row);
-    }
-
-    /// Number of requests.
-    pub fn len(&self) -> usize {
-        self.cells.len().checked_div(self.models).unwrap_or(0)
-    }
-
-    /// Whether there are no requests.
-    pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
-    }
-
-    /// Number of models.
-    pub fn models(&self) -> usize {
-        self.models
-    }
-
-    /// Outcome of model `m` on request `r`.
-    pub fn get(&self, r: usize, m: usize) -> Outcome {
-        self.cells[r * self.models + m]
-    }
-
-    /// All outcomes of request `r`.
-    pub fn row(&self, r: usize) -> &[Outcome] {
-        &self.cells[r * self.models..(r + 1) * self.models]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
 //! Replay: stream a request log through one or more routers — calling
 //! [`router_core::engine::Router::route_decision`], the signal and decision step of the
-//! server's [`router_core::engine::Router::route`] — and collect per-request choices and
-//! outcomes as compact columns. Rows are read in place from the decoded Arrow batches.
+//! server's [`router_core::engine::Router::route`] — and tally what the reports need
+//! ([`crate::tally`]) in memory that does not grow with the log; a caller that wants each
+//! request sees it in the per-row callback. Rows are read in place from the decoded Arrow
+//! batches.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,10 +21,10 @@ use smallvec::SmallVec;
 use crate::error::{EvalError, Result};
 use crate::log_reader::{LogBatch, RequestLog};
 use crate::log_schema::LogRowRef;
-use crate::outcomes::{self, Interner, ModelCostModel, Outcome, OutcomeTable, NONE_ID};
+use crate::outcomes::{self, Interner, ModelCostModel, Outcome, NONE_ID};
 use crate::report::CostSettings;
-use crate::scoring::PolicyRun;
 use crate::signal_store::SignalStore;
+use crate::tally::{PolicyTally, TableTally, TalliedRoute};
 
 /// A routing policy: a compiled config and the models it can choose.
 pub struct Policy {
@@ -183,23 +185,21 @@ pub struct Routed<'a> {
     pub router_us: f64,
 }
 
-/// Everything a replay collected.
+/// Everything a replay tallied.
 #[derive(Debug, Clone)]
 pub struct ReplayData {
     /// The log.
     pub log_path: PathBuf,
     /// Union of the policies' models (first definition wins); index space of choices.
     pub models: Vec<ModelCostModel>,
-    /// Outcome of every model on every request (no reasoning).
-    pub table: OutcomeTable,
+    /// Requests replayed.
+    pub rows: u64,
+    /// What the baselines need from every model's outcome on every request (no reasoning).
+    pub table: TableTally,
     /// Interned decisions and categories.
     pub strings: Interner,
-    /// Category label per request ([`NONE_ID`] = none).
-    pub category: Vec<u32>,
-    /// Expected decision per request.
-    pub expected_decision: Vec<u32>,
-    /// One run per policy.
-    pub runs: Vec<PolicyRun>,
+    /// One tally per policy.
+    pub runs: Vec<PolicyTally>,
     /// Requests a block plugin answered, per policy (their chosen model's outcome still counts).
     pub blocked: Vec<u64>,
     /// Time spent decoding the log.
@@ -215,12 +215,12 @@ pub struct ReplayData {
 impl ReplayData {
     /// Requests replayed.
     pub fn len(&self) -> usize {
-        self.category.len()
+        self.rows as usize
     }
 
     /// Whether no request was replayed.
     pub fn is_empty(&self) -> bool {
-        self.category.is_empty()
+        self.rows == 0
     }
 
     /// Model names in index order.
@@ -398,10 +398,7 @@ impl RowContext<'_> {
 
     /// The outcome of every union model on `row`, without reasoning (a row of the table).
     fn table_row(&self, row: &LogRowRef<'_>, est_tokens: u64) -> SmallVec<[Outcome; 4]> {
-        self.models
-            .iter()
-            .map(|m| outcomes::outcome(m, row, est_tokens, false, self.cost))
-            .collect()
+        outcome_row(self.models, row, est_tokens, self.cost)
     }
 
     /// Routes the rows of a batch in parallel (results in row order).
@@ -458,26 +455,28 @@ fn merge_batch(
     for (i, result) in results.iter().enumerate() {
         let row = batch.row(i);
         let r = result.as_ref().expect("checked");
-        data.table.push(&r.table);
-        data.category.push(data.strings.id(row.category));
-        data.expected_decision
-            .push(data.strings.id(row.expected_decision));
+        data.rows += 1;
+        data.table.add(&r.table);
+        let category = data.strings.id(row.category);
+        let expected_decision = data.strings.id(row.expected_decision);
         routed.clear();
         for (p, pr) in r.policies.iter().enumerate() {
             let target = policies[p].router.target(&pr.decision);
-            let run = &mut data.runs[p];
-            run.model.push(pr.model as u32);
-            run.decision.push(data.strings.id(target.decision));
-            run.reasoning.push(target.use_reasoning);
-            run.confidence.push(pr.decision.confidence);
-            let predicted = if policies[p].uses_domain {
+            let predicted_category = if policies[p].uses_domain {
                 data.strings.id(top_domain(&pr.decision.signals))
             } else {
                 NONE_ID
             };
-            run.predicted_category.push(predicted);
-            run.router_us.push(pr.router_us);
-            run.outcome.push(pr.chosen);
+            let tallied = TalliedRoute {
+                category,
+                expected_decision,
+                model: pr.model,
+                decision: data.strings.id(target.decision),
+                predicted_category,
+                router_us: pr.router_us,
+                outcome: pr.chosen,
+            };
+            data.runs[p].add(&tallied, &data.strings);
             data.route_time[p] += Duration::from_secs_f64(pr.router_us * 1e-6);
             data.blocked[p] += u64::from(target.blocked);
             routed.push(Routed {
@@ -514,7 +513,7 @@ pub fn replay(
     let log = RequestLog::open(log_path, opts.batch_size)?;
     let path_str = log_path.display().to_string();
     let (models, specs) = union_models(policies);
-    let mut data = ReplayData::empty(log_path, &models, policies.len(), log.num_rows(), opts);
+    let mut data = ReplayData::empty(log_path, &models, policies, opts);
     let bar = replay_bar(opts.progress, log.num_rows());
     let ctx = RowContext {
         path: &path_str,
@@ -557,26 +556,26 @@ fn union_models<'p>(policies: &[&'p Policy]) -> UnionModels<'p> {
 }
 
 impl ReplayData {
-    /// Nothing replayed yet: columns sized for `rows`, one run per policy.
+    /// Nothing replayed yet: one tally per policy.
     fn empty(
         log_path: &Path,
         models: &[ModelCostModel],
-        policies: usize,
-        rows: u64,
+        policies: &[&Policy],
         opts: &ReplayOptions,
     ) -> Self {
-        let n_hint = rows as usize;
         ReplayData {
             log_path: log_path.to_path_buf(),
             models: models.to_vec(),
-            table: OutcomeTable::new(models.len()),
+            rows: 0,
+            table: TableTally::new(models.len()),
             strings: Interner::new(),
-            category: Vec::with_capacity(n_hint),
-            expected_decision: Vec::with_capacity(n_hint),
-            runs: (0..policies).map(|_| PolicyRun::default()).collect(),
-            blocked: vec![0; policies],
+            runs: policies
+                .iter()
+                .map(|p| PolicyTally::new(models.len(), p.uses_domain))
+                .collect(),
+            blocked: vec![0; policies.len()],
             decode_time: Duration::ZERO,
-            route_time: vec![Duration::ZERO; policies],
+            route_time: vec![Duration::ZERO; policies.len()],
             wall_time: Duration::ZERO,
             router_batch: opts.router_batch.max(1),
         }
@@ -662,6 +661,41 @@ fn pipeline(
         bar.set_position(decoded);
         Ok(())
     })
+}
+
+/// Decodes the log again without routing and calls `f` with the outcome of every model of
+/// `models` on each request (no reasoning), in log order: for baselines that can only be
+/// computed once the replay's totals are known (the sampled random router).
+pub fn for_each_outcome_row(
+    log_path: &Path,
+    models: &[ModelCostModel],
+    opts: &ReplayOptions,
+    f: &mut dyn FnMut(&[Outcome]),
+) -> Result<()> {
+    let mut log = RequestLog::open(log_path, opts.batch_size)?;
+    while let Some(batch) = log.next_batch() {
+        let batch = batch?;
+        for i in 0..batch.len() {
+            let row = batch.row(i);
+            let est_tokens = outcomes::estimate_prompt_tokens(&row, &opts.cost);
+            f(&outcome_row(models, &row, est_tokens, &opts.cost));
+        }
+    }
+    Ok(())
+}
+
+/// The outcome of every model of `models` on `row` (prompt of `est_tokens`), without
+/// reasoning.
+fn outcome_row(
+    models: &[ModelCostModel],
+    row: &LogRowRef<'_>,
+    est_tokens: u64,
+    cost: &CostSettings,
+) -> SmallVec<[Outcome; 4]> {
+    models
+        .iter()
+        .map(|m| outcomes::outcome(m, row, est_tokens, false, cost))
+        .collect()
 }
 
 /// Decodes the whole log without routing (for timing: replay speed vs decode speed). Returns

@@ -221,11 +221,11 @@ pub struct Report {
     pub decision_accuracy: Option<Classification>,
     /// Domain signal's top category vs `category`.
     pub signal_accuracy: Option<Classification>,
-    /// Per category (polars group-by).
+    /// Per category.
     pub per_category: Vec<BreakdownRow>,
-    /// Per chosen model (polars group-by).
+    /// Per chosen model.
     pub per_model: Vec<BreakdownRow>,
-    /// Per decision (polars group-by).
+    /// Per decision.
     pub per_decision: Vec<BreakdownRow>,
     /// Threshold sweep, when requested.
     pub sweep: Option<Sweep>,

@@ -1,13 +1,11 @@
 //! Scores of replayed policies: quality/cost metrics, baselines (always-cheapest,
 //! always-strongest, oracle, random), curve metrics and breakdown tables.
 
-use polars::prelude::*;
-
 use crate::curves::{self, CostQuality, PgrPoint};
-use crate::error::Result;
-use crate::outcomes::{Interner, Outcome, OutcomeTable, NONE_ID};
-use crate::report::{BreakdownRow, CurveMetrics, ModelInfo, PolicyMetrics, Savings, SweepPoint};
+use crate::outcomes::Outcome;
+use crate::report::{CurveMetrics, ModelInfo, PolicyMetrics, Savings, SweepPoint};
 use crate::stats::SplitMix64;
+use crate::tally::OutcomeSums;
 
 /// Quality at or above which an answer counts as correct (McNemar, `correct_rate`).
 pub const CORRECT_AT: f64 = 0.5;
@@ -15,87 +13,11 @@ pub const CORRECT_AT: f64 = 0.5;
 /// Seed of the sampled random baseline.
 pub const RANDOM_SEED: u64 = 0x5EED;
 
-/// Per-request results of one policy, as columns.
-#[derive(Debug, Clone, Default)]
-pub struct PolicyRun {
-    /// Chosen model (index into the replay's models).
-    pub model: Vec<u32>,
-    /// Chosen decision (interned; [`NONE_ID`] = default route).
-    pub decision: Vec<u32>,
-    /// Reasoning on.
-    pub reasoning: Vec<bool>,
-    /// Decision confidence.
-    pub confidence: Vec<f32>,
-    /// Domain signal's top category (interned; [`NONE_ID`] = no domain match).
-    pub predicted_category: Vec<u32>,
-    /// Time spent in `Router::route_decision`, microseconds.
-    pub router_us: Vec<f64>,
-    /// Outcome of the chosen model (with reasoning applied).
-    pub outcome: Vec<Outcome>,
-}
-
-impl PolicyRun {
-    /// Requests routed.
-    pub fn len(&self) -> usize {
-        self.model.len()
-    }
-
-    /// Whether nothing was routed.
-    pub fn is_empty(&self) -> bool {
-        self.model.is_empty()
-    }
-
-    /// Calls per model, as shares of all requests.
-    pub fn model_shares(&self, models: usize) -> Vec<f64> {
-        let mut counts = vec![0u64; models];
-        for &m in &self.model {
-            counts[m as usize] += 1;
-        }
-        let n = self.len().max(1) as f64;
-        counts.into_iter().map(|c| c as f64 / n).collect()
-    }
-}
-
 /// Quality / cost / latency summary of a sequence of outcomes.
 pub fn policy_metrics(name: &str, outcomes: impl Iterator<Item = Outcome>) -> PolicyMetrics {
-    let (mut n, mut scored, mut qsum, mut correct, mut cost) = (0u64, 0u64, 0.0, 0u64, 0.0);
-    let (mut lat_n, mut lat_sum) = (0u64, 0.0);
-    for o in outcomes {
-        n += 1;
-        cost += o.cost;
-        if !o.quality.is_nan() {
-            scored += 1;
-            qsum += o.quality;
-            correct += u64::from(o.quality >= CORRECT_AT);
-        }
-        if !o.latency_ms.is_nan() {
-            lat_n += 1;
-            lat_sum += o.latency_ms;
-        }
-    }
-    PolicyMetrics {
-        name: name.into(),
-        requests: n,
-        scored,
-        unscored: n - scored,
-        mean_quality: (scored > 0).then(|| qsum / scored as f64),
-        correct_rate: (scored > 0).then(|| correct as f64 / scored as f64),
-        total_cost: cost,
-        cost_per_1k: if n > 0 { cost / n as f64 * 1000.0 } else { 0.0 },
-        mean_model_latency_ms: (lat_n > 0).then(|| lat_sum / lat_n as f64),
-    }
-}
-
-/// Always-`m` metrics for every model.
-pub fn single_model_metrics(table: &OutcomeTable, names: &[String]) -> Vec<PolicyMetrics> {
-    (0..table.models())
-        .map(|m| {
-            policy_metrics(
-                &format!("always:{}", names[m]),
-                (0..table.len()).map(|r| table.get(r, m)),
-            )
-        })
-        .collect()
+    let mut sums = OutcomeSums::default();
+    outcomes.for_each(|o| sums.add(o));
+    sums.metrics(name)
 }
 
 /// Index of the cheapest scored model (ties: higher quality) and of the strongest scored model
@@ -149,21 +71,6 @@ pub fn oracle_choice(row: &[Outcome]) -> Option<usize> {
         };
     }
     best
-}
-
-/// Oracle metrics and its per-request choices (`fallback` model where nothing is scored).
-pub fn oracle(table: &OutcomeTable, fallback: usize) -> (PolicyMetrics, Vec<u32>) {
-    let choices: Vec<u32> = (0..table.len())
-        .map(|r| oracle_choice(table.row(r)).unwrap_or(fallback) as u32)
-        .collect();
-    let m = policy_metrics(
-        "oracle",
-        choices
-            .iter()
-            .enumerate()
-            .map(|(r, &m)| table.get(r, m as usize)),
-    );
-    (m, choices)
 }
 
 /// Random router with the policy's call shares, in expectation: quality = Σ p_m·q_m over
@@ -237,26 +144,51 @@ pub fn random_cost_matched(
     }
 }
 
-/// Random router with the policy's call shares, sampled per request with a fixed seed.
-pub fn random_sampled(table: &OutcomeTable, shares: &[f64], seed: u64) -> PolicyMetrics {
-    let mut rng = SplitMix64::new(seed);
-    let last = shares.len().saturating_sub(1);
-    let pick = |u: f64| {
-        let mut acc = 0.0;
-        for (m, p) in shares.iter().enumerate() {
-            acc += p;
-            if u < acc {
-                return m;
-            }
+/// Random router with the policy's call shares, sampled per request with a fixed seed: fed the
+/// outcome of every model on each request, in log order.
+#[derive(Debug, Clone)]
+pub struct SampledRandom {
+    rng: SplitMix64,
+    seed: u64,
+    /// Cumulative shares.
+    cdf: Vec<f64>,
+    sums: OutcomeSums,
+}
+
+impl SampledRandom {
+    /// A router sending each request to model m with probability `shares[m]`.
+    pub fn new(shares: &[f64], seed: u64) -> Self {
+        let cdf = shares
+            .iter()
+            .scan(0.0, |acc, p| {
+                *acc += p;
+                Some(*acc)
+            })
+            .collect();
+        SampledRandom {
+            rng: SplitMix64::new(seed),
+            seed,
+            cdf,
+            sums: OutcomeSums::default(),
         }
-        last
-    };
-    let mut m = policy_metrics(
-        "random (sampled)",
-        (0..table.len()).map(|r| table.get(r, pick(rng.unit()))),
-    );
-    m.name = format!("random (sampled, seed {seed})");
-    m
+    }
+
+    /// Routes the next request, given every model's outcome on it.
+    pub fn add(&mut self, row: &[Outcome]) {
+        let u = self.rng.unit();
+        let m = self
+            .cdf
+            .iter()
+            .position(|&c| u < c)
+            .unwrap_or(self.cdf.len().saturating_sub(1));
+        self.sums.add(row[m]);
+    }
+
+    /// Its metrics.
+    pub fn metrics(&self) -> PolicyMetrics {
+        self.sums
+            .metrics(&format!("random (sampled, seed {})", self.seed))
+    }
 }
 
 /// `(baseline − policy) / baseline`, `None` for a zero baseline.
@@ -404,126 +336,17 @@ pub fn curve_metrics(i: &CurveInputs<'_>) -> CurveMetrics {
     out
 }
 
-/// Per-request columns for the breakdown tables.
-pub struct BreakdownInput<'a> {
-    /// Category label per request.
-    pub category: &'a [u32],
-    /// Strings of the interned ids.
-    pub strings: &'a Interner,
-    /// Model names.
-    pub models: &'a [String],
-    /// The policy's run.
-    pub run: &'a PolicyRun,
-    /// Whether the policy computes the domain signal (else there is no signal accuracy).
-    pub signal: bool,
-}
-
-/// Per-category, per-model and per-decision tables, aggregated with polars.
-pub fn breakdowns(i: &BreakdownInput<'_>) -> Result<[Vec<BreakdownRow>; 3]> {
-    let df = breakdown_frame(i)?;
-    let n = i.run.len();
-    Ok([
-        breakdown_table(&df, "category", n, i.signal)?,
-        breakdown_table(&df, "model", n, false)?,
-        breakdown_table(&df, "decision", n, false)?,
-    ])
-}
-
-/// One row per request: its category, model, decision, quality (null when unscored), cost and
-/// whether the domain signal hit the category (null without a category).
-fn breakdown_frame(i: &BreakdownInput<'_>) -> Result<DataFrame> {
-    let name = |id: u32| i.strings.name(id).unwrap_or(crate::classify::NO_PREDICTION);
-    let run = i.run;
-    let category: Vec<&str> = i.category.iter().map(|&c| name(c)).collect();
-    let model: Vec<&str> = run
-        .model
-        .iter()
-        .map(|&m| i.models[m as usize].as_str())
-        .collect();
-    let decision: Vec<&str> = run.decision.iter().map(|&d| name(d)).collect();
-    let quality: Vec<Option<f64>> = run
-        .outcome
-        .iter()
-        .map(|o| (!o.quality.is_nan()).then_some(o.quality))
-        .collect();
-    let cost: Vec<f64> = run.outcome.iter().map(|o| o.cost).collect();
-    let hit: Vec<Option<f64>> = i
-        .category
-        .iter()
-        .zip(&run.predicted_category)
-        .map(|(&c, &p)| (c != NONE_ID).then(|| f64::from(u8::from(c == p))))
-        .collect();
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new("category".into(), category),
-        Column::new("model".into(), model),
-        Column::new("decision".into(), decision),
-        Column::new("quality".into(), quality),
-        Column::new("cost".into(), cost),
-        Column::new("hit".into(), hit),
-    ])?)
-}
-
-/// The frame grouped by `key` (sorted by it), over `n` requests in all; signal accuracy only
-/// when `with_accuracy`.
-fn breakdown_table(
-    df: &DataFrame,
-    key: &str,
-    n: usize,
-    with_accuracy: bool,
-) -> Result<Vec<BreakdownRow>> {
-    let out = df
-        .clone()
-        .lazy()
-        .group_by([col(key)])
-        .agg([
-            len().alias("requests"),
-            col("quality").mean().alias("mean_quality"),
-            col("quality").null_count().alias("unscored"),
-            col("cost").sum().alias("total_cost"),
-            col("hit").mean().alias("accuracy"),
-        ])
-        .sort([key], SortMultipleOptions::default())
-        .collect()?;
-    let f64s = |c: &str| -> Result<Vec<Option<f64>>> {
-        let s = out
-            .column(c)?
-            .as_materialized_series()
-            .cast(&DataType::Float64)?;
-        Ok(s.f64()?.iter().collect())
-    };
-    let keys: Vec<String> = out
-        .column(key)?
-        .as_materialized_series()
-        .str()?
-        .iter()
-        .map(|k| k.unwrap_or(crate::classify::NO_PREDICTION).to_string())
-        .collect();
-    let (req, mq, un, tc, acc) = (
-        f64s("requests")?,
-        f64s("mean_quality")?,
-        f64s("unscored")?,
-        f64s("total_cost")?,
-        f64s("accuracy")?,
-    );
-    Ok((0..keys.len())
-        .map(|r| {
-            let requests = req[r].unwrap_or(0.0) as u64;
-            BreakdownRow {
-                key: keys[r].clone(),
-                requests,
-                share: requests as f64 / n.max(1) as f64,
-                mean_quality: mq[r],
-                unscored: un[r].unwrap_or(0.0) as u64,
-                total_cost: tc[r].unwrap_or(0.0),
-                accuracy: if with_accuracy { acc[r] } else { None },
-            }
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tally::TableTally;
+
+    /// Always-m metrics of a table of rows.
+    fn singles_of(rows: &[&[Outcome]], names: &[String]) -> Vec<PolicyMetrics> {
+        let mut t = TableTally::new(names.len());
+        rows.iter().for_each(|r| t.add(r));
+        t.singles(names)
+    }
 
     fn o(quality: f64, cost: f64) -> Outcome {
         Outcome {
@@ -546,10 +369,8 @@ mod tests {
 
     #[test]
     fn ends_by_quality_or_by_cost_in_an_unscored_log() {
-        let mut t = OutcomeTable::new(3);
-        t.push(&[o(0.2, 2.0), o(0.9, 5.0), o(0.5, 1.0)]);
         let names = ["a".into(), "b".into(), "c".into()];
-        let singles = single_model_metrics(&t, &names);
+        let singles = singles_of(&[&[o(0.2, 2.0), o(0.9, 5.0), o(0.5, 1.0)]], &names);
         assert_eq!(cheapest_and_strongest(&singles, &[true; 3]), Some((2, 1)));
         // Only a and b scored: c is out.
         assert_eq!(
@@ -557,31 +378,37 @@ mod tests {
             Some((0, 1))
         );
         // No quality at all (a served log): cheapest and most expensive.
-        let mut t = OutcomeTable::new(3);
-        t.push(&[o(f64::NAN, 2.0), o(f64::NAN, 5.0), o(f64::NAN, 1.0)]);
-        let singles = single_model_metrics(&t, &names);
+        let row = [o(f64::NAN, 2.0), o(f64::NAN, 5.0), o(f64::NAN, 1.0)];
+        let singles = singles_of(&[&row], &names);
         assert_eq!(cheapest_and_strongest(&singles, &[true; 3]), Some((2, 1)));
         assert_eq!(cheapest_and_strongest(&[], &[]), None);
     }
 
     #[test]
     fn random_baselines_match_shares() {
-        let mut t = OutcomeTable::new(2);
-        for _ in 0..1000 {
-            t.push(&[o(0.0, 1.0), o(1.0, 3.0)]);
-        }
-        let singles = single_model_metrics(&t, &["a".into(), "b".into()]);
+        let row = [o(0.0, 1.0), o(1.0, 3.0)];
+        let singles = singles_of(&[&row[..]; 1000], &["a".into(), "b".into()]);
         // 25% to b: expected quality 0.25, cost 0.75 * 1000 + 0.25 * 3000 = 1500.
         let e = random_expected(&singles, &[0.75, 0.25], 1000);
         assert!((e.mean_quality.unwrap() - 0.25).abs() < 1e-12);
         assert!((e.total_cost - 1500.0).abs() < 1e-9);
-        let s = random_sampled(&t, &[0.75, 0.25], 9);
+        let sampled = |seed| {
+            let mut r = SampledRandom::new(&[0.75, 0.25], seed);
+            (0..1000).for_each(|_| r.add(&row));
+            r.metrics()
+        };
+        let s = sampled(9);
         assert!(
             (s.mean_quality.unwrap() - 0.25).abs() < 0.05,
             "{:?}",
             s.mean_quality
         );
-        assert_eq!(s, random_sampled(&t, &[0.75, 0.25], 9));
+        assert_eq!(
+            (s.requests, s.name.as_str()),
+            (1000, "random (sampled, seed 9)")
+        );
+        assert_eq!(s, sampled(9));
+        assert_ne!(s, sampled(10));
         let m = policy_metrics("p", [o(1.0, 2.0), o(f64::NAN, 4.0)].into_iter());
         assert_eq!((m.scored, m.unscored, m.mean_quality), (1, 1, Some(1.0)));
         assert!((m.cost_per_1k - 3000.0).abs() < 1e-9);

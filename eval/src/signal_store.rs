@@ -385,7 +385,7 @@ pub fn compute(opts: &ComputeOptions<'_>) -> Result<(u64, StoreUse)> {
     )?;
     let replay_opts = opts.replay.clone().with_store(Some(Arc::clone(&store)));
     let data = replay(opts.log, &[&policy], &replay_opts, &mut |_, _, _| Ok(()))?;
-    Ok((data.runs[0].len() as u64, store.finish()?))
+    Ok((data.rows, store.finish()?))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

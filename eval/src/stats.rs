@@ -1,7 +1,18 @@
-//! Paired statistics for offline A/B comparisons: percentile bootstrap confidence intervals,
-//! McNemar's test, and latency percentiles.
+//! Statistics for offline A/B comparisons and reports: a seeded generator, McNemar's test, and
+//! percentiles (the bootstrap is in [`crate::bootstrap`], streaming percentiles in
+//! [`crate::quantiles`]).
 
 use serde::{Deserialize, Serialize};
+
+/// SplitMix64's state increment (2^64 / φ, odd).
+pub const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function: a bijective mix of 64 bits (Stafford's Mix13).
+pub fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 /// SplitMix64: a tiny seeded generator, so that resampling is reproducible across platforms
 /// and dependency versions (Steele, Lea & Flood, "Fast splittable pseudorandom number
@@ -17,11 +28,8 @@ impl SplitMix64 {
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
+        mix64(self.0)
     }
 
     /// A uniform index in `0..n` (`n > 0`), by Lemire's multiply-shift (bias < n / 2^64).
@@ -33,59 +41,6 @@ impl SplitMix64 {
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-}
-
-/// A bootstrap confidence interval of a mean.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BootstrapCi {
-    /// The sample mean.
-    pub mean: f64,
-    /// Lower bound.
-    pub lo: f64,
-    /// Upper bound.
-    pub hi: f64,
-    /// Confidence level (e.g. 0.95).
-    pub level: f64,
-    /// Number of resamples.
-    pub resamples: usize,
-    /// The seed used.
-    pub seed: u64,
-}
-
-/// Percentile bootstrap CI of the mean of `values` (Efron & Tibshirani 1993, ch. 13): draw
-/// `resamples` samples of size n with replacement, take each mean, and report the
-/// `(1-level)/2` and `(1+level)/2` empirical quantiles of those means (nearest-rank on the
-/// sorted means). Returns `None` for an empty input or zero resamples.
-pub fn bootstrap_mean_ci(
-    values: &[f64],
-    resamples: usize,
-    level: f64,
-    seed: u64,
-) -> Option<BootstrapCi> {
-    if values.is_empty() || resamples == 0 {
-        return None;
-    }
-    let n = values.len();
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let mut rng = SplitMix64::new(seed);
-    let mut means = Vec::with_capacity(resamples);
-    for _ in 0..resamples {
-        let mut s = 0.0;
-        for _ in 0..n {
-            s += values[rng.below(n)];
-        }
-        means.push(s / n as f64);
-    }
-    means.sort_by(f64::total_cmp);
-    let alpha = (1.0 - level) / 2.0;
-    Some(BootstrapCi {
-        mean,
-        lo: quantile_sorted(&means, alpha),
-        hi: quantile_sorted(&means, 1.0 - alpha),
-        level,
-        resamples,
-        seed,
-    })
 }
 
 /// Nearest-rank quantile of sorted data: the value at rank `ceil(q·n)` (1-based), clamped.
@@ -188,8 +143,9 @@ pub fn erfc(x: f64) -> f64 {
     }
 }
 
-/// p50 / p95 / p99 (nearest rank) of a sample, e.g. router overhead in microseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// p50 / p95 / p99 (nearest rank), mean and maximum of a sample, e.g. router overhead in
+/// microseconds ([`crate::quantiles::QuantileSketch::percentiles`]); zeros for no sample.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -203,53 +159,9 @@ pub struct Percentiles {
     pub max: f64,
 }
 
-impl Percentiles {
-    /// Percentiles of `values` (sorted in place); zeros for an empty sample.
-    pub fn of(values: &mut [f64]) -> Percentiles {
-        if values.is_empty() {
-            return Percentiles {
-                p50: 0.0,
-                p95: 0.0,
-                p99: 0.0,
-                mean: 0.0,
-                max: 0.0,
-            };
-        }
-        values.sort_by(f64::total_cmp);
-        Percentiles {
-            p50: quantile_sorted(values, 0.50),
-            p95: quantile_sorted(values, 0.95),
-            p99: quantile_sorted(values, 0.99),
-            mean: values.iter().sum::<f64>() / values.len() as f64,
-            max: values[values.len() - 1],
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bootstrap_of_constant_differences_is_a_point() {
-        let ci = bootstrap_mean_ci(&[0.25; 50], 1000, 0.95, 7).unwrap();
-        assert_eq!((ci.mean, ci.lo, ci.hi), (0.25, 0.25, 0.25));
-        assert_eq!(ci.resamples, 1000);
-    }
-
-    #[test]
-    fn bootstrap_ci_brackets_the_mean_and_is_seeded() {
-        let v: Vec<f64> = (0..200)
-            .map(|i| if i % 4 == 0 { 1.0 } else { 0.0 })
-            .collect();
-        let a = bootstrap_mean_ci(&v, 2000, 0.95, 1).unwrap();
-        let b = bootstrap_mean_ci(&v, 2000, 0.95, 1).unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.mean, 0.25);
-        // Normal approximation: sd of the mean = sqrt(.25*.75/200) = 0.0306; 1.96 sd = 0.060.
-        assert!((a.lo - 0.19).abs() < 0.02, "lo {}", a.lo);
-        assert!((a.hi - 0.31).abs() < 0.02, "hi {}", a.hi);
-    }
 
     #[test]
     fn mcnemar_exact_matches_hand_computation() {
@@ -278,13 +190,5 @@ mod tests {
         assert!((erfc(-1.0) - 1.842_700_793).abs() < 1e-7);
         // chi2 = 3.841459 (the 5% critical value) gives p = 0.05.
         assert!((erfc((3.841_459f64 / 2.0).sqrt()) - 0.05).abs() < 1e-6);
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
-        let p = Percentiles::of(&mut v);
-        assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
-        assert_eq!(p.mean, 50.5);
     }
 }

@@ -52,7 +52,7 @@ fn report(quality: f64, cost_per_1k: f64, p99: f64, correct: u64) -> Report {
             max: p99,
         },
         router_batch: 1,
-        model_latency_ms: Percentiles::of(&mut []),
+        model_latency_ms: Percentiles::default(),
         unknown_latency: 0,
         blocked: 0,
         decision_accuracy: dec.finish(),

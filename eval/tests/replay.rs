@@ -95,7 +95,7 @@ fn hand_computed_policy_baselines_and_accuracy() {
         r.signal_accuracy.is_none(),
         "no domain signal in the config"
     );
-    // Breakdowns (polars): per category and per model.
+    // Breakdowns: per category and per model.
     let chat = &r.per_category[0];
     assert_eq!(
         (chat.key.as_str(), chat.requests, chat.mean_quality),

@@ -149,23 +149,33 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
                 w.index
             );
         }
-        // The collected columns agree with the callback, row by row.
+        // The tallies agree with the callback: calls per model and requests per decision.
         assert_eq!(data.len(), ROWS);
-        for (i, w) in want.iter().enumerate() {
+        let names = data.model_names();
+        let [_, per_model, per_decision] = data.runs[0].breakdowns(&data.strings, &names);
+        for row in &per_model {
+            let seen = want.iter().filter(|w| w.model == row.key).count() as u64;
             assert_eq!(
-                data.strings.name(data.category[i]),
-                w.category.as_deref(),
-                "batch size {batch_size}, router batch {router_batch}, row {i}"
-            );
-            assert_eq!(
-                data.strings.name(data.runs[0].decision[i]),
-                w.decision.as_deref()
-            );
-            assert_eq!(
-                data.models[data.runs[0].model[i] as usize].name, w.model,
-                "batch size {batch_size}, router batch {router_batch}, row {i}"
+                row.requests, seen,
+                "batch size {batch_size}, model {}",
+                row.key
             );
         }
+        for row in &per_decision {
+            let seen = want
+                .iter()
+                .filter(|w| w.decision.as_deref().unwrap_or("(none)") == row.key)
+                .count() as u64;
+            assert_eq!(
+                row.requests, seen,
+                "batch size {batch_size}, decision {}",
+                row.key
+            );
+        }
+        assert_eq!(
+            per_model.iter().map(|r| r.requests).sum::<u64>(),
+            ROWS as u64
+        );
     }
 }
 

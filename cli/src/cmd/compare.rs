@@ -73,7 +73,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         signal_store: args.store.dir(),
     };
     let r = run_compare(&opts)?;
-    let fmt_ci = |c: &Option<eval::stats::BootstrapCi>, k: f64| match c {
+    let fmt_ci = |c: &Option<eval::bootstrap::BootstrapCi>, k: f64| match c {
         Some(c) => format!("{:+.4} [{:+.4}, {:+.4}]", c.mean * k, c.lo * k, c.hi * k),
         None => "n/a".into(),
     };
@@ -86,6 +86,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         "McNemar ({}): A-only {}, B-only {}, p = {:.4}",
         r.mcnemar.method, r.mcnemar.only_a, r.mcnemar.only_b, r.mcnemar.p_value
     );
+    super::eval::print_store_use(r.signal_store.as_ref());
     println!("wrote {}/compare.json and compare.md", out_dir.display());
     Ok(())
 }

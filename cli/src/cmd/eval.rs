@@ -208,16 +208,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         s.decode.as_secs_f64(),
         s.route.as_secs_f64()
     );
-    if let Some(store) = &r.signal_store {
-        for (name, m) in &store.models {
-            println!(
-                "signal store {}/{name}: {} model outputs read, {} computed",
-                store.dir, m.read, m.computed
-            );
-        }
-    }
+    print_store_use(r.signal_store.as_ref());
     for f in &out.files {
         println!("wrote {}", f.display());
     }
     Ok(())
+}
+
+/// Prints, per model, how many outputs the run read from the signal store and computed.
+pub fn print_store_use(store: Option<&eval::signal_store::StoreUse>) {
+    let Some(store) = store else { return };
+    for (name, m) in &store.models {
+        println!(
+            "signal store {}/{name}: {} model outputs read, {} computed",
+            store.dir, m.read, m.computed
+        );
+    }
 }
