@@ -549,3 +549,107 @@ fn complexity_levels_follow_the_cosine_margin_on_minilm() {
     assert_eq!(names(&got[0])[0], "tight:hard");
     assert_eq!(names(&got[1])[0], "tight:easy");
 }
+
+/// A store that counts what it is given (each `put` is one model run on one text) and keeps
+/// it in a [`RecentOutputs`].
+struct Counting {
+    recent: router_core::inference::RecentOutputs,
+    puts: std::sync::atomic::AtomicUsize,
+}
+
+impl router_core::inference::OutputStore for Counting {
+    fn get(
+        &self,
+        model: &router_core::inference::ModelId,
+        key: &router_core::inference::TextKey,
+    ) -> Option<router_core::inference::Output> {
+        self.recent.get(model, key)
+    }
+
+    fn put(
+        &self,
+        model: &router_core::inference::ModelId,
+        key: router_core::inference::TextKey,
+        output: router_core::inference::Output,
+    ) {
+        self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.recent.put(model, key, output);
+    }
+}
+
+/// An embedding rule and a complexity rule both embed the request's text with the embedding
+/// model (as a knowledge base does, through the same `embed_semantic`; left out here because
+/// building the seed's `mmlu_kb` embeds its hundreds of exemplars, slow in a debug build):
+/// with recent outputs kept (as `serve` and `probe` do), each alone runs the model once, both
+/// together still once, the same request again not at all, and the routing is the same as
+/// with no store.
+#[test]
+fn recent_outputs_embed_a_request_once_for_every_embedding_signal() {
+    use router_core::config::{LoadedConfig, ModelMap};
+    use router_core::engine::{RouteDecision, Router};
+    use router_core::inference::{ModelRegistry, RecentOutputs};
+    let signals = [
+        "embeddings: [{name: coding, threshold: 0.3, candidates: [write a python function, debug my code]}]",
+        "complexity: [{name: r, threshold: 0.05, hard: {candidates: [prove the theorem rigorously]}, easy: {candidates: [say hello]}}]",
+    ];
+    let decisions = [
+        "{name: d1, priority: 30, rules: {type: embedding, name: coding}, modelRefs: [{model: m1}]}",
+        "{name: d2, priority: 20, rules: {type: complexity, name: 'r:hard'}, modelRefs: [{model: m1}]}",
+    ];
+    let config = |which: &[usize]| {
+        let mut yaml = String::from(
+            "providers:\n  defaults: {default_model: base}\n  models: [{name: base}, {name: m1}]\nrouting:\n  signals:\n",
+        );
+        for &i in which {
+            yaml.push_str(&format!("    {}\n", signals[i]));
+        }
+        yaml.push_str("  decisions:\n");
+        for &i in which {
+            yaml.push_str(&format!("    - {}\n", decisions[i]));
+        }
+        let mut loaded = LoadedConfig::from_yaml_str(&yaml, "c.yaml", std::path::Path::new("."))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let map = ModelMap {
+            reference: "embedding".into(),
+            dir: minilm_dir(),
+        };
+        loaded.map_models(&[map]).unwrap();
+        loaded
+    };
+    let names = |d: &RouteDecision| {
+        let mut k: Vec<String> = d
+            .signals
+            .iter()
+            .map(|s| format!("{}:{}", s.kind, s.name))
+            .collect();
+        k.sort();
+        (d.index, k)
+    };
+    // One registry of each (a model loads once); each case routes its own text, so what an
+    // earlier case kept is never read.
+    let counting = Arc::new(Counting {
+        recent: RecentOutputs::new(16),
+        puts: Default::default(),
+    });
+    let memo_models = ModelRegistry::default().with_output_store(counting.clone());
+    let plain_models = ModelRegistry::default();
+    let puts = || counting.puts.load(std::sync::atomic::Ordering::SeqCst);
+    for (case, which) in [&[0][..], &[1], &[0, 1]].into_iter().enumerate() {
+        let loaded = config(which);
+        let memo = Router::new(&loaded, &memo_models).unwrap();
+        let plain = Router::new(&loaded, &plain_models).unwrap();
+        let request = RouteRequest::from_prompt(format!("Please debug my python code {case}"));
+        let before = puts();
+        let first = memo.route_decision(&request).unwrap();
+        assert_eq!(puts() - before, 1, "signals {which:?}: one model run");
+        let again = memo.route_decision(&request).unwrap();
+        assert_eq!(
+            puts() - before,
+            1,
+            "signals {which:?}: the same text again runs no model"
+        );
+        let want = names(&plain.route_decision(&request).unwrap());
+        assert_eq!(names(&first), want, "signals {which:?}");
+        assert_eq!(names(&again), want, "signals {which:?}");
+    }
+}

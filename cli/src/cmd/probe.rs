@@ -65,7 +65,11 @@ fn probe_run(args: &ProbeArgs) -> anyhow::Result<bool> {
     let router = match subset {
         // The probes that run do not depend on the model signals: leave them out.
         Subset::RuleDecided => Router::with_signals(&loaded, Vec::new()),
-        Subset::All => Router::new(&loaded, &ModelRegistry::default()),
+        // A probe's model signals that embed the same text run the model once.
+        Subset::All => {
+            let recent = std::sync::Arc::new(router_core::inference::RecentOutputs::default());
+            Router::new(&loaded, &ModelRegistry::default().with_output_store(recent))
+        }
     }
     .with_context(|| {
         format!(

@@ -31,6 +31,7 @@ use axum::routing::{get, post};
 use tokio::sync::{oneshot, Semaphore};
 
 use self::state::{AppState, Settings};
+use router_core::inference::{ModelRegistry, RecentOutputs};
 
 /// Network and timing options of the server.
 #[derive(Debug, Clone)]
@@ -85,7 +86,10 @@ pub fn build_state(settings: Settings, client: reqwest::Client) -> anyhow::Resul
         settings,
         metrics,
         client,
-        models: Default::default(),
+        // The signals of one request that embed the same text run the model once.
+        models: Arc::new(
+            ModelRegistry::default().with_output_store(Arc::new(RecentOutputs::default())),
+        ),
         recorder,
     }))
 }

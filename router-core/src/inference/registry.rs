@@ -45,7 +45,7 @@ impl ModelRegistry {
     }
 
     /// This registry, with the signals built from it keeping their models' outputs in `store`
-    /// (a replay's signal store; serve keeps none).
+    /// (a replay's signal store, or [`super::RecentOutputs`] in `serve` and `probe`).
     pub fn with_output_store(mut self, store: Arc<dyn OutputStore>) -> Self {
         self.outputs = Some(store);
         self
