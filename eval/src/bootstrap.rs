@@ -42,8 +42,8 @@ pub const MAX_STATISTICS: usize = 3;
 /// Replicates one parallel task updates.
 const REPLICATES_PER_TASK: usize = 32;
 
-/// Thresholds of Poisson(1) by inversion: a uniform 32-bit draw below `POISSON_CDF[k]` (and
-/// not below the previous) means weight k. `P(X ≤ k) = e⁻¹ Σ_{j≤k} 1/j!`, so each weight's
+/// Thresholds of Poisson(1) by inversion: a uniform 32-bit draw below threshold k (and not
+/// below threshold k − 1) means weight k. `P(X ≤ k) = e⁻¹ Σ_{j≤k} 1/j!`, so each weight's
 /// probability is exact to 2⁻³²; past the table (probability below 2⁻³²) the weight is its
 /// length.
 fn poisson_cdf() -> &'static [u32] {
