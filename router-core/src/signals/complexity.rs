@@ -131,14 +131,10 @@ impl Signal for ComplexitySignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
-        if self.rules.is_empty() {
-            return Ok(vec![Vec::new(); requests.len()]);
-        }
-        let embeddings = super::text_window::embed_semantic(&self.model, requests)?;
-        Ok(embeddings
-            .iter()
-            .map(|q| matches(&self.rules, &self.settings, q))
-            .collect())
+        let rules = !self.rules.is_empty();
+        super::text_window::match_embedded(&self.model, requests, rules, |q| {
+            matches(&self.rules, &self.settings, q)
+        })
     }
 }
 

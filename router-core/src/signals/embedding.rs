@@ -98,11 +98,8 @@ impl Signal for EmbeddingSignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
-        if self.rules.is_empty() {
-            return Ok(vec![Vec::new(); requests.len()]);
-        }
-        let embeddings = super::text_window::embed_semantic(&self.model, requests)?;
-        Ok(embeddings.iter().map(|q| self.matches(q)).collect())
+        let rules = !self.rules.is_empty();
+        super::text_window::match_embedded(&self.model, requests, rules, |q| self.matches(q))
     }
 }
 

@@ -36,15 +36,25 @@ pub fn semantic(text: &str) -> Cow<'_, str> {
     representative(text, SEMANTIC_RUNE_LIMIT)
 }
 
-/// The embeddings of `requests`' last user messages, each read through [`semantic`], in one
-/// batch (what the embedding, complexity and knowledge-base signals compare).
-pub(crate) fn embed_semantic(
+/// The matches of `requests`, each from the embedding of its last user message read through
+/// [`semantic`], embedded in one batch: what the embedding, complexity and knowledge-base
+/// signals compare. With no rules (`rules` false) nothing is embedded and nothing matches.
+pub(crate) fn match_embedded(
     model: &crate::inference::Stored<crate::inference::Embedder>,
     requests: &[&crate::request::RouteRequest],
-) -> crate::Result<Vec<Vec<f32>>> {
+    rules: bool,
+    matches: impl Fn(&[f32]) -> Vec<super::SignalMatch>,
+) -> crate::Result<Vec<Vec<super::SignalMatch>>> {
+    if !rules {
+        return Ok(vec![Vec::new(); requests.len()]);
+    }
     let windows: Vec<Cow<'_, str>> = requests.iter().map(|r| semantic(r.user_text())).collect();
     let texts: Vec<&str> = windows.iter().map(|w| w.as_ref()).collect();
-    model.embed_batch(&texts)
+    Ok(model
+        .embed_batch(&texts)?
+        .iter()
+        .map(|q| matches(q))
+        .collect())
 }
 
 #[cfg(test)]
