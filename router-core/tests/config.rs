@@ -216,8 +216,13 @@ fn loads_the_vllm_reference_config() {
     assert!(used[&SignalKind::Complexity].contains("needs_reasoning:hard"));
     // The composer's leaves are computed with the rule.
     assert!(used[&SignalKind::Context].contains("long_context"));
-    assert!(find("routing.projections.scores[1].inputs[0]")
-        .is_some_and(|i| i.reason.starts_with("kb_metric not implemented")));
+    // A kb_metric input is computed, and runs the knowledge base.
+    assert!(find("routing.projections.scores[1].inputs[0]").is_none());
+    assert!(used.contains_key(&SignalKind::Kb));
+    assert!(c
+        .measured_values()
+        .iter()
+        .any(|k| k.starts_with("kb_metric:")));
     assert!(used[&SignalKind::Keyword].contains("urgent_keywords"));
     assert!(used[&SignalKind::Domain].contains("computer science"));
     assert!(!used.contains_key(&SignalKind::Pii));

@@ -189,7 +189,9 @@ fn multi_emit_default_slope_and_projection_inputs() {
     assert_eq!(o.decision.as_deref(), Some("both"));
     assert!((o.confidence - (over + under) / 2.0).abs() < 1e-6);
     // The fast path agrees with the full one.
-    let (name, c) = r.select(&[m(SignalKind::Keyword, "k1", 1.0)]).unwrap();
+    let (name, c) = r
+        .select(&vec![m(SignalKind::Keyword, "k1", 1.0)].into())
+        .unwrap();
     assert_eq!(name, "both");
     assert!((c - o.confidence).abs() < 1e-7);
 }
@@ -467,4 +469,125 @@ fn deciding_an_outcome_again_is_stable() {
     assert_eq!(again.decision, first.decision);
     assert_eq!(again.confidence, first.confidence);
     assert_eq!(again.signals, first.signals);
+}
+
+/// A knowledge-base signal that reports fixed metric values (the engine's side of
+/// `kb_metric` inputs, without embedding a knowledge base).
+struct FixedMetrics(Vec<(&'static str, f64)>);
+
+impl router_core::signals::Signal for FixedMetrics {
+    fn kind(&self) -> SignalKind {
+        SignalKind::Kb
+    }
+
+    fn evaluate(
+        &self,
+        _: &RouteRequest,
+    ) -> router_core::Result<Vec<router_core::signals::SignalMatch>> {
+        Ok(Vec::new())
+    }
+
+    fn evaluate_results(
+        &self,
+        requests: &[&RouteRequest],
+    ) -> router_core::Result<Vec<router_core::signals::SignalResults>> {
+        let values = self
+            .0
+            .iter()
+            .map(|(key, value)| router_core::signals::SignalValue {
+                key: key.to_string(),
+                value: *value,
+            })
+            .collect();
+        let one = router_core::signals::SignalResults {
+            matches: Vec::new(),
+            values,
+        };
+        Ok(vec![one; requests.len()])
+    }
+}
+
+/// `value_source: raw` reads the value a signal measured, matched or not, and `kb_metric` a
+/// knowledge base's metric (`projectionInputValue`: `SignalValues["<type>:<name>"]`,
+/// `KBMetricValues["kb_metric:<kb>:<metric>"]`, 0 when absent). Worked by hand:
+/// `s = 0.25·raw(structure questions) + 0.5·raw(conversation users) + 5·raw(keyword k1) +
+/// 2·kb_metric(mmlu_kb, escalate_vs_keep)`; structure `questions` counts `?` (3 here, and
+/// does not match: it needs 5), conversation `users` counts user messages (2, needs 9), a
+/// keyword has no measured value (0, matched or not), the margin is −0.125.
+#[test]
+fn raw_values_and_kb_metrics_feed_scores() {
+    let y = "
+providers:
+  defaults: {default_model: base}
+  models: [{name: base}, {name: m1}]
+routing:
+  signals:
+    keywords: [{name: k1, keywords: [alpha]}]
+    structure:
+      - {name: questions, feature: {type: count, source: {type: regex, pattern: '[?]'}}, predicate: {gte: 5}}
+    conversation:
+      - {name: users, feature: {type: count, source: {type: message, role: user}}, predicate: {gte: 9}}
+  projections:
+    scores:
+      - name: s
+        method: weighted_sum
+        inputs:
+          - {type: structure, name: questions, weight: 0.25, value_source: raw}
+          - {type: conversation, name: users, weight: 0.5, value_source: raw}
+          - {type: keyword, name: k1, weight: 5, value_source: raw}
+          - {type: kb_metric, kb: MMLU_kb, metric: escalate_vs_keep, weight: 2}
+    mappings:
+      - {name: band, source: s, outputs: [{name: low, lt: 1.5}, {name: high, gte: 1.5}]}
+  decisions:
+    - {name: on_high, rules: {type: projection, name: high}, modelRefs: [{model: m1}]}
+";
+    let err = LoadedConfig::from_yaml_str(y, "t.yaml", Path::new(".")).unwrap_err();
+    // Knowledge-base names are matched exactly (`validateKBMetricProjectionInput`)...
+    assert!(
+        err.to_string()
+            .contains("inputs[3].kb: kb_metric input references unknown kb \"MMLU_kb\""),
+        "{err}"
+    );
+    let y = y.replace("kb: MMLU_kb", "kb: mmlu_kb");
+    let loaded = LoadedConfig::from_yaml_str(&y, "t.yaml", Path::new(".")).unwrap();
+    assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
+    let request = RouteRequest {
+        messages: vec![
+            router_core::request::ChatMessage::new("user", "first?"),
+            router_core::request::ChatMessage::new("assistant", "yes"),
+            router_core::request::ChatMessage::new("user", "alpha? really? sure?"),
+        ],
+        tools: Vec::new(),
+    };
+    // ...and the metric's key is lower case, as the seed's `kbMetricKey` writes it.
+    let margin = FixedMetrics(vec![("kb_metric:mmlu_kb:escalate_vs_keep", -0.125)]);
+    let r = Router::with_signals(&loaded, vec![Box::new(margin)]).unwrap();
+    let o = r.route_with_trace(&request).unwrap();
+    // s = 0.75 + 1 + 0 − 0.25 = 1.5: on the bound, so `high` at distance 0.
+    assert_eq!(o.decision.as_deref(), Some("on_high"));
+    assert_eq!(projection(&o, "high"), Some(0.5));
+    let evidence = &o
+        .signals
+        .iter()
+        .find(|s| s.name == "high")
+        .unwrap()
+        .evidence;
+    assert_eq!(evidence, "s=1.5000");
+    assert!(!o
+        .signals
+        .iter()
+        .any(|s| s.name == "questions" || s.name == "users"));
+    // With no knowledge-base signal the metric reads 0: s = 1.75, distance 0.25.
+    let r = Router::with_signals(&loaded, Vec::new()).unwrap();
+    let o = r.route(&request).unwrap();
+    assert!((projection(&o, "high").unwrap() - sigmoid(12.0 * 0.25)).abs() < 1e-6);
+    // The metric makes the knowledge base run though no decision names a kb rule.
+    assert!(loaded.config.used_signals().contains_key(&SignalKind::Kb));
+    // Validation names an unknown metric.
+    let bad = y.replace("metric: escalate_vs_keep", "metric: margin");
+    let err = LoadedConfig::from_yaml_str(&bad, "t.yaml", Path::new(".")).unwrap_err();
+    assert!(
+        err.to_string().contains("inputs[3].metric: kb_metric input for kb \"mmlu_kb\" uses unsupported metric \"margin\""),
+        "{err}"
+    );
 }

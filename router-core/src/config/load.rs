@@ -173,12 +173,7 @@ fn check_selection(
 fn unimplemented_input(input: &ProjectionInput) -> Option<String> {
     let kind = input.kind.trim().to_lowercase();
     match (kind.as_str(), SignalKind::parse(&kind)) {
-        ("kb_metric", _) => Some("kb_metric not implemented (the kb signal matches rules; its metrics are not computed); the input contributes 0".into()),
-        (_, Some(SignalKind::Projection)) => None,
-        (_, Some(_)) if input.value_source.trim().eq_ignore_ascii_case("raw") => {
-            Some("value_source raw not implemented; the input contributes 0".into())
-        }
-        (_, Some(_)) => None,
+        ("kb_metric", _) | (_, Some(_)) => None,
         (t, None) => Some(format!(
             "signal type {t:?} not implemented; the input never matches (it contributes `miss`, or 0 for value_source confidence)"
         )),

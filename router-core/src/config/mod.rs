@@ -157,6 +157,7 @@ impl RouterConfig {
     /// output with the inputs of the scores and the members of the partitions.
     pub fn used_signals(&self) -> BTreeMap<SignalKind, BTreeSet<String>> {
         let mut out: BTreeMap<SignalKind, BTreeSet<String>> = BTreeMap::new();
+        let mut runs_kb = false;
         let mut add = |kind: SignalKind, name: &str| {
             out.entry(kind).or_default().insert(name.to_string());
         };
@@ -174,7 +175,11 @@ impl RouterConfig {
             }
             for input in p.scores.iter().flat_map(|s| &s.inputs) {
                 match SignalKind::parse(&input.kind.trim().to_lowercase()) {
-                    Some(SignalKind::Projection) | None => {}
+                    Some(SignalKind::Projection) => {}
+                    // A kb_metric input runs the knowledge-base signal (`kb:<kb>` in the seed's
+                    // `expandScoreInputs`), whatever rules it has.
+                    None if input.kind.trim().eq_ignore_ascii_case("kb_metric") => runs_kb = true,
+                    None => {}
                     Some(k) => add(k, &input.name),
                 }
             }
@@ -185,6 +190,9 @@ impl RouterConfig {
                     add(k, m);
                 }
             }
+        }
+        if runs_kb {
+            out.entry(SignalKind::Kb).or_default();
         }
         // A complexity rule's composer reads other signals: they are computed whenever the
         // complexity signal runs, which emits every rule's level (the seed's
@@ -217,6 +225,21 @@ impl RouterConfig {
             );
         }
         out
+    }
+
+    /// The keys of the measured values projections read ([`ProjectionInput::measured_key`]):
+    /// what the signals report beside their matches. None when the seed computes no score
+    /// (no scores or no mappings).
+    pub fn measured_values(&self) -> BTreeSet<String> {
+        let p = &self.routing.projections;
+        if p.scores.is_empty() || p.mappings.is_empty() {
+            return BTreeSet::new();
+        }
+        p.scores
+            .iter()
+            .flat_map(|s| &s.inputs)
+            .filter_map(|i| i.measured_key())
+            .collect()
     }
 
     /// The kind of a partition member: an embedding rule of that name, else a domain (the

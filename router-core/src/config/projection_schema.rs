@@ -92,6 +92,30 @@ pub struct ProjectionInput {
     pub miss: f64,
 }
 
+impl ProjectionInput {
+    /// The key of the measured value this input reads, if it reads one (the seed's
+    /// `projectionInputValue`): `kb_metric:<kb>:<metric>` in lower case for a `kb_metric`
+    /// input, `<type>:<name>` (the type in lower case) with `value_source: raw`.
+    pub fn measured_key(&self) -> Option<String> {
+        let kind = self.kind.trim().to_lowercase();
+        match kind.as_str() {
+            "kb_metric" => Some(
+                format!(
+                    "kb_metric:{}:{}",
+                    self.kb.as_deref().unwrap_or(""),
+                    self.metric.as_deref().unwrap_or("")
+                )
+                .to_lowercase(),
+            ),
+            "projection" => None,
+            _ if self.value_source.trim().eq_ignore_ascii_case("raw") => {
+                Some(format!("{}:{}", self.kind.to_lowercase(), self.name))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// `routing.projections.mappings[]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProjectionMapping {

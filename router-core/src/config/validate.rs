@@ -51,6 +51,39 @@ impl<'a> Validator<'a> {
         ))
     }
 
+    /// A knowledge base's metrics (the seed's `validateKnowledgeBaseMetrics`): named, unique,
+    /// not a built-in metric's name, `group_margin` between two of its groups.
+    fn kb_metrics(&mut self, base: &str, kb: &super::KnowledgeBase) {
+        let mut names: HashSet<&str> = ["best_score", "best_matched_score"].into();
+        for (j, m) in kb.metrics.iter().enumerate() {
+            let at = format!("{base}.metrics[{j}]");
+            if m.name.trim().is_empty() {
+                self.error(&format!("{at}.name"), "metrics.name cannot be empty");
+            } else if !names.insert(&m.name) {
+                self.error(
+                    &format!("{at}.name"),
+                    &format!("duplicate metric name {:?}", m.name),
+                );
+            }
+            if m.kind != "group_margin" {
+                let message = format!(
+                    "metric {:?} has unsupported type {:?} (supported: group_margin)",
+                    m.name, m.kind
+                );
+                self.error(&format!("{at}.type"), &message);
+            }
+            for (key, group) in [
+                ("positive_group", &m.positive_group),
+                ("negative_group", &m.negative_group),
+            ] {
+                if !kb.groups.contains_key(group) {
+                    let message = format!("metric {:?} references unknown {key} {group:?}", m.name);
+                    self.error(&format!("{at}.{key}"), &message);
+                }
+            }
+        }
+    }
+
     fn threshold(&mut self, path: &str, t: Option<f32>) {
         if let Some(t) = t {
             if !(0.0..=1.0).contains(&t) {
@@ -355,6 +388,7 @@ impl<'a> Validator<'a> {
                 &format!("global.model_catalog.kbs[{i}].threshold"),
                 Some(k.threshold),
             );
+            self.kb_metrics(&format!("global.model_catalog.kbs[{i}]"), k);
         }
         for (i, r) in s.reasks.iter().enumerate() {
             let base = format!("routing.signals.reasks[{i}]");

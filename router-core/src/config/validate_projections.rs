@@ -68,6 +68,9 @@ impl Validator<'_> {
             }
             for (j, input) in s.inputs.iter().enumerate() {
                 self.score_input(&format!("{base}.inputs[{j}]"), input, known, &outputs);
+                if input.kind == "kb_metric" {
+                    self.kb_metric_input(&format!("{base}.inputs[{j}]"), input, c);
+                }
             }
         }
         let mut seen_outputs: HashSet<&str> = HashSet::new();
@@ -182,6 +185,26 @@ impl Validator<'_> {
                     self.error(&at, &message);
                 }
             }
+        }
+    }
+
+    /// A `kb_metric` input names a declared knowledge base and one of its metrics (the seed's
+    /// `validateKBMetricProjectionInput`).
+    fn kb_metric_input(&mut self, base: &str, input: &ProjectionInput, c: &RouterConfig) {
+        let Some(name) = input.kb.as_deref().filter(|k| !k.is_empty()) else {
+            return; // reported by `score_input`
+        };
+        let kbs = c.global.model_catalog.knowledge_bases();
+        let Some(kb) = kbs.iter().find(|k| k.name == name) else {
+            let message = format!("kb_metric input references unknown kb {name:?}");
+            return self.error(&format!("{base}.kb"), &message);
+        };
+        let metric = input.metric.as_deref().unwrap_or("");
+        let known = matches!(metric, "best_score" | "best_matched_score")
+            || kb.metrics.iter().any(|m| m.name == metric);
+        if !known {
+            let message = format!("kb_metric input for kb {name:?} uses unsupported metric {metric:?} (supported: best_score, best_matched_score, or a metric the kb declares)");
+            self.error(&format!("{base}.metric"), &message);
         }
     }
 

@@ -35,7 +35,7 @@ use crate::signals::conversation::ConversationSignal;
 use crate::signals::keyword::KeywordSignal;
 use crate::signals::language::LanguageSignal;
 use crate::signals::structure::StructureSignal;
-use crate::signals::{model, Signal, SignalKind, SignalMatch};
+use crate::signals::{model, Signal, SignalKind, SignalMatch, SignalResults};
 use crate::Result;
 use rules::{LeafInfo, Node, NEVER, NO_MATCH};
 
@@ -97,6 +97,9 @@ impl CompiledDecision {
 /// A request's confidence per used signal rule; inline (no allocation) up to 32 rules.
 type ConfidenceTable = SmallVec<[f32; 32]>;
 
+/// A request's measured values that projections read, by value slot (0 when not measured).
+type ValueTable = SmallVec<[f64; 4]>;
+
 /// Where a router's model-based signals come from.
 enum Models<'a> {
     /// Built from the config's model catalog, loaded through this registry.
@@ -112,6 +115,8 @@ pub struct Router {
     /// Slot of each used signal rule, by kind then name (looked up per match: a fast hash).
     slots: FxHashMap<SignalKind, FxHashMap<String, u32>>,
     n_slots: usize,
+    /// Slot of each measured value projections read, by key ([`SignalResults::values`]).
+    value_slots: FxHashMap<String, u32>,
     /// `routing.projections`, applied to the table after the signals.
     projections: Option<projections::Projections>,
     decisions: Vec<CompiledDecision>,
@@ -149,6 +154,7 @@ impl Router {
                 n_slots += 1;
             }
         }
+        let measured = cfg.measured_values();
         let mut signals: Vec<Box<dyn Signal>> = Vec::new();
         for (kind, names) in &used {
             match kind {
@@ -164,14 +170,14 @@ impl Router {
                     &cfg.routing.signals.language,
                     Some(names),
                 )?)),
-                SignalKind::Conversation => signals.push(Box::new(ConversationSignal::new(
-                    &cfg.routing.signals.conversation,
-                    Some(names),
-                ))),
-                SignalKind::Structure => signals.push(Box::new(StructureSignal::new(
-                    &cfg.routing.signals.structure,
-                    Some(names),
-                )?)),
+                SignalKind::Conversation => signals.push(Box::new(
+                    ConversationSignal::new(&cfg.routing.signals.conversation, Some(names))
+                        .measuring(&measured),
+                )),
+                SignalKind::Structure => signals.push(Box::new(
+                    StructureSignal::new(&cfg.routing.signals.structure, Some(names))?
+                        .measuring(&measured),
+                )),
                 // Derived from the others' results, after them (`projections`).
                 SignalKind::Projection => {}
                 _ => {
@@ -203,7 +209,14 @@ impl Router {
                 .and_then(|k| slot(k, name))
                 .unwrap_or(NEVER)
         };
-        let projections = projections::Projections::compile(cfg, &slot);
+        let value_slots: FxHashMap<String, u32> = cfg
+            .measured_values()
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (k, i as u32))
+            .collect();
+        let value_slot = |key: &str| value_slots.get(key).copied();
+        let projections = projections::Projections::compile(cfg, &slot, &value_slot);
         let mut decisions = Vec::with_capacity(cfg.routing.decisions.len());
         for (i, d) in cfg.routing.decisions.iter().enumerate() {
             let mut leaves = Vec::new();
@@ -223,6 +236,7 @@ impl Router {
             signals,
             slots,
             n_slots,
+            value_slots,
             projections,
             decisions,
             selection,
@@ -265,11 +279,13 @@ impl Router {
             .collect()
     }
 
-    /// Computes every used signal for `request`.
-    pub fn signals(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
-        let mut out = Vec::new();
+    /// Computes every used signal for `request`: its matches and the values projections read.
+    pub fn signals(&self, request: &RouteRequest) -> Result<SignalResults> {
+        let mut out = SignalResults::default();
         for s in &self.signals {
-            append(&mut out, s.evaluate(request)?);
+            for found in s.evaluate_results(&[request])? {
+                out.append(found);
+            }
         }
         Ok(out)
     }
@@ -293,12 +309,12 @@ impl Router {
     /// results equal [`Router::route_decision`] of each request, up to the float rounding of
     /// batched inference.
     pub fn route_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<RouteDecision>> {
-        let mut matches: Vec<Vec<SignalMatch>> = vec![Vec::new(); requests.len()];
+        let mut matches: Vec<SignalResults> = vec![SignalResults::default(); requests.len()];
         for s in &self.signals {
-            let per_request = s.evaluate_batch(requests)?;
+            let per_request = s.evaluate_results(requests)?;
             debug_assert_eq!(per_request.len(), requests.len());
             for (m, found) in matches.iter_mut().zip(per_request) {
-                append(m, found);
+                m.append(found);
             }
         }
         let mut decided: Vec<RouteDecision> = matches
@@ -323,8 +339,9 @@ impl Router {
 
     /// Routes a request and records a per-decision trace.
     pub fn route_with_trace(&self, request: &RouteRequest) -> Result<RouteOutcome> {
-        let mut matches = self.signals(request)?;
-        let table = self.derive(&mut matches);
+        let mut results = self.signals(request)?;
+        let table = self.derive(&mut results);
+        let matches = results.matches;
         let best = self.best(&table);
         let trace = self.trace(&table, &matches);
         let mut decided = [RouteDecision {
@@ -339,20 +356,32 @@ impl Router {
     }
 
     /// Decision evaluation alone: the winning decision's name and confidence for already
-    /// computed signal matches (`None`: no decision matched). Allocation-light fast path.
-    pub fn select(&self, matches: &[SignalMatch]) -> Option<(&str, f32)> {
-        let table = self.table(matches);
+    /// computed signals (`None`: no decision matched). Allocation-light fast path.
+    pub fn select(&self, results: &SignalResults) -> Option<(&str, f32)> {
+        let table = self.table(results);
         self.best(&table)
             .map(|(i, c)| (self.decisions[i].name.as_str(), c))
     }
 
     /// The per-request confidence table: one slot per used signal rule, projections applied.
-    fn table(&self, matches: &[SignalMatch]) -> ConfidenceTable {
-        let mut table = self.signal_table(matches);
+    fn table(&self, results: &SignalResults) -> ConfidenceTable {
+        let mut table = self.signal_table(&results.matches);
         if let Some(p) = &self.projections {
-            p.apply(matches, &mut table, None);
+            p.apply(&results.matches, &mut table, &self.values(results), None);
         }
         table
+    }
+
+    /// The measured values projections read, by value slot (0 for those not measured, as the
+    /// seed reads a missing value).
+    fn values(&self, results: &SignalResults) -> ValueTable {
+        let mut values = ValueTable::from_elem(0.0, self.value_slots.len());
+        for v in &results.values {
+            if let Some(&s) = self.value_slots.get(&v.key) {
+                values[s as usize] = v.value;
+            }
+        }
+        values
     }
 
     /// The table of the signals alone (derived kinds in `matches`, such as the projection outputs
@@ -368,15 +397,17 @@ impl Router {
         table
     }
 
-    /// [`Router::table`], with `matches` brought in line with it: partition members dropped,
-    /// softmax shares, partition defaults and projection outputs added.
-    fn derive(&self, matches: &mut Vec<SignalMatch>) -> ConfidenceTable {
-        let mut table = self.signal_table(matches);
+    /// [`Router::table`], with the matches of `results` brought in line with it: partition
+    /// members dropped, softmax shares, partition defaults and projection outputs added.
+    fn derive(&self, results: &mut SignalResults) -> ConfidenceTable {
+        let mut table = self.signal_table(&results.matches);
         let Some(p) = &self.projections else {
             return table;
         };
         let mut changes = projections::Changes::default();
-        p.apply(matches, &mut table, Some(&mut changes));
+        let values = self.values(results);
+        let matches = &mut results.matches;
+        p.apply(matches, &mut table, &values, Some(&mut changes));
         matches.retain(|m| {
             !m.kind.is_derived()
                 && !changes
@@ -486,24 +517,27 @@ impl Router {
         settle::settle(&ranked, by_confidence)
     }
 
-    /// Evaluates the decisions on already computed signal matches (matches of rules no decision
-    /// uses are kept in the outcome but do not influence it). A learned selection needs the
-    /// request, which this does not have: such a decision's outcome names its first modelRef
-    /// and has no `selection` (use [`Router::route`] or [`Router::route_with_trace`]).
-    pub fn decide(&self, mut matches: Vec<SignalMatch>, trace: bool) -> RouteOutcome {
-        let table = self.derive(&mut matches);
+    /// Evaluates the decisions on already computed signals (matches of rules no decision uses
+    /// are kept in the outcome but do not influence it; a value projections read that is not
+    /// given reads 0, as in the seed). A learned selection needs the request, which this does
+    /// not have: such a decision's outcome names its first modelRef and has no `selection` (use
+    /// [`Router::route`] or [`Router::route_with_trace`]).
+    pub fn decide(&self, results: impl Into<SignalResults>, trace: bool) -> RouteOutcome {
+        let mut results = results.into();
+        let table = self.derive(&mut results);
+        let matches = results.matches;
         let best = self.best(&table);
         let trace = trace.then(|| self.trace(&table, &matches));
         self.expand(best, matches, None, trace)
     }
 
     /// [`Router::decide`] in the compact form (no trace).
-    fn decide_compact(&self, mut matches: Vec<SignalMatch>) -> RouteDecision {
-        let best = self.best(&self.derive(&mut matches));
+    fn decide_compact(&self, mut results: SignalResults) -> RouteDecision {
+        let best = self.best(&self.derive(&mut results));
         RouteDecision {
             index: best.map(|(i, _)| i),
             confidence: best.map_or(0.0, |(_, c)| c),
-            signals: matches,
+            signals: results.matches,
             selection: None,
         }
     }
@@ -654,15 +688,6 @@ impl Router {
                 }
             })
             .collect()
-    }
-}
-
-/// Appends `more` to `out`, taking over `more`'s allocation when `out` is empty.
-fn append(out: &mut Vec<SignalMatch>, mut more: Vec<SignalMatch>) {
-    if out.is_empty() {
-        std::mem::swap(out, &mut more);
-    } else {
-        out.append(&mut more);
     }
 }
 

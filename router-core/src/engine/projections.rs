@@ -13,15 +13,13 @@
 //! 4. **Scores** (`applyProjections`, `projectionInputValue`): `Σ weight · value` in input
 //!    order, scores in dependency order. A value is `match` (1 when 0) or `miss` by whether the
 //!    signal matched (`binary`, the default); the match confidence, 1 when the match has none,
-//!    0 unmatched (`confidence`); or another score, or a mapping output's confidence
-//!    (`projection`).
+//!    0 unmatched (`confidence`); the value the signal measured, matched or not (`raw`, the
+//!    seed's `SignalValues`); a knowledge-base metric (`kb_metric`); or another score, or a
+//!    mapping output's confidence (`projection`). A value no signal measured reads 0.
 //! 5. **Mappings** (`applyProjectionMapping`, `projectionOutputConfidence`): right after its
 //!    source score, the first output whose bounds all hold (`threshold_bands`) or every such
 //!    output (`multi_emit`) matches with confidence `1 / (1 + e^(−slope · d))`, `d` the score's
 //!    distance to the nearest set bound, slope 12 unless the calibration sets one above 0.
-//!
-//! Not implemented (listed as ignored at load, see [`crate::config`]): `kb_metric` inputs and
-//! `value_source: raw` contribute 0.
 
 use smallvec::SmallVec;
 
@@ -111,9 +109,11 @@ enum Value {
     Score(usize),
     /// A mapping output's confidence, 0 when it did not match.
     Output(Slot),
-    /// Not implemented (`kb_metric`, `raw`): 0 when routing; any value in `[lo, hi]` to
-    /// [`Projections::apply_tri`].
-    NotComputed { lo: f64, hi: f64 },
+    /// A measured value (`raw`, `kb_metric`) by value slot, 0 when no signal measures it; any
+    /// value in `[lo, hi]` to [`Projections::apply_tri`], which does not know them.
+    Measured { slot: Slot, lo: f64, hi: f64 },
+    /// A score no score declares, a value no signal measures: 0.
+    Zero,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +140,7 @@ impl Projections {
     pub(crate) fn compile(
         cfg: &RouterConfig,
         slot: &dyn Fn(SignalKind, &str) -> Slot,
+        value_slot: &dyn Fn(&str) -> Slot,
     ) -> Option<Projections> {
         let p = &cfg.routing.projections;
         let partitions: Vec<Partition> = p
@@ -170,7 +171,7 @@ impl Projections {
         } else {
             evaluation_order(cfg)
                 .into_iter()
-                .map(|i| compile_score(cfg, i, slot))
+                .map(|i| compile_score(cfg, i, slot, value_slot))
                 .collect()
         };
         let embedding_top_k = cfg
@@ -206,11 +207,13 @@ impl Projections {
     }
 
     /// Applies the partitions and projections of a request to its confidence `table`, whose
-    /// signal slots `matches` filled; records what changed in `changes` when given.
+    /// signal slots `matches` filled, with its measured `values` (by value slot); records what
+    /// changed in `changes` when given.
     pub(crate) fn apply(
         &self,
         matches: &[SignalMatch],
         table: &mut [f32],
+        values: &[f64],
         mut changes: Option<&mut Changes>,
     ) {
         for p in &self.partitions {
@@ -226,14 +229,14 @@ impl Projections {
         if let Some(t) = &self.embedding_top_k {
             t.apply(table, changes.as_deref_mut());
         }
-        let mut values: SmallVec<[f64; 8]> = SmallVec::from_elem(0.0, self.n_scores);
+        let mut scores: SmallVec<[f64; 8]> = SmallVec::from_elem(0.0, self.n_scores);
         for s in &self.scores {
             let value: f64 = s
                 .inputs
                 .iter()
-                .map(|(w, v)| w * v.get(table, &values))
+                .map(|(w, v)| w * v.get(table, values, &scores))
                 .sum();
-            values[s.index] = value;
+            scores[s.index] = value;
             for m in &s.mappings {
                 m.apply(&s.name, value, table, changes.as_deref_mut());
             }
@@ -315,7 +318,7 @@ fn matched(table: &[f32], slot: Slot) -> Option<f32> {
 }
 
 impl Value {
-    fn get(&self, table: &[f32], scores: &[f64]) -> f64 {
+    fn get(&self, table: &[f32], values: &[f64], scores: &[f64]) -> f64 {
         match *self {
             Value::Binary { slot, on, off } => matched(table, slot).map_or(off, |_| on),
             Value::Confidence(slot) => match matched(table, slot) {
@@ -325,7 +328,8 @@ impl Value {
             },
             Value::Score(i) => scores[i],
             Value::Output(slot) => matched(table, slot).map_or(0.0, f64::from),
-            Value::NotComputed { .. } => 0.0,
+            Value::Measured { slot, .. } => slot.map_or(0.0, |s| values[s as usize]),
+            Value::Zero => 0.0,
         }
     }
 
@@ -364,7 +368,8 @@ impl Value {
                 let lo = if t.must { f64::from(t.lo) } else { 0.0 };
                 (lo, if t.can { f64::from(t.hi) } else { 0.0 })
             }
-            Value::NotComputed { lo, hi } => (lo, hi),
+            Value::Measured { slot: None, .. } | Value::Zero => (0.0, 0.0),
+            Value::Measured { lo, hi, .. } => (lo, hi),
         }
     }
 }
@@ -522,13 +527,18 @@ fn value_source(input: &ProjectionInput) -> String {
     input.value_source.trim().to_lowercase()
 }
 
-fn compile_score(cfg: &RouterConfig, i: usize, slot: &dyn Fn(SignalKind, &str) -> Slot) -> Score {
+fn compile_score(
+    cfg: &RouterConfig,
+    i: usize,
+    slot: &dyn Fn(SignalKind, &str) -> Slot,
+    value_slot: &dyn Fn(&str) -> Slot,
+) -> Score {
     let p = &cfg.routing.projections;
     let s = &p.scores[i];
     let inputs = s
         .inputs
         .iter()
-        .map(|input| (input.weight, compile_input(cfg, input, slot)))
+        .map(|input| (input.weight, compile_input(cfg, input, slot, value_slot)))
         .collect();
     let mappings = p
         .mappings
@@ -561,12 +571,20 @@ fn compile_input(
     cfg: &RouterConfig,
     input: &ProjectionInput,
     slot: &dyn Fn(SignalKind, &str) -> Slot,
+    value_slot: &dyn Fn(&str) -> Slot,
 ) -> Value {
     let kind = input.kind.trim().to_lowercase();
     let source = value_source(input);
+    let measured = || input.measured_key().and_then(|k| value_slot(&k));
     match kind.as_str() {
-        // A knowledge-base margin or score.
-        "kb_metric" => return Value::NotComputed { lo: -1.0, hi: 1.0 },
+        // A knowledge-base score or margin: similarities of unit vectors, so within [-1, 1].
+        "kb_metric" => {
+            return Value::Measured {
+                slot: measured(),
+                lo: -1.0,
+                hi: 1.0,
+            }
+        }
         "projection" if source == "confidence" => {
             return Value::Output(slot(SignalKind::Projection, &input.name))
         }
@@ -576,17 +594,20 @@ fn compile_input(
                 .scores
                 .iter()
                 .position(|s| s.name == input.name)
-                .map_or(Value::NotComputed { lo: 0.0, hi: 0.0 }, Value::Score);
+                .map_or(Value::Zero, Value::Score);
         }
         _ => {}
     }
     let rule = SignalKind::parse(&kind).and_then(|k| slot(k, &input.name));
     match source.as_str() {
         "confidence" => Value::Confidence(rule),
-        "raw" => Value::NotComputed {
+        // The seed's `SignalValues` has no value of the other kinds: they read 0.
+        "raw" if SignalKind::parse(&kind).is_some_and(SignalKind::measures) => Value::Measured {
+            slot: measured(),
             lo: f64::NEG_INFINITY,
             hi: f64::INFINITY,
         },
+        "raw" => Value::Zero,
         _ => Value::Binary {
             slot: rule,
             on: if input.match_value == 0.0 {

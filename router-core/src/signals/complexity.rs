@@ -12,7 +12,7 @@
 //! engine, after the other signals).
 
 use super::prototypes::{self, dot, Settings};
-use super::{Signal, SignalKind, SignalMatch};
+use super::{measured_parts, Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
 use crate::config::{Aggregation, ComplexityRule, PrototypeScoring};
 use crate::inference::{Embedder, Stored};
 use crate::request::RouteRequest;
@@ -28,7 +28,19 @@ struct Rule {
     threshold: f32,
     hard: Bank,
     easy: Bank,
+    /// The values projections read ([`PARTS`]), with their keys.
+    measured: Vec<(usize, String)>,
 }
+
+/// The values a rule reports (the seed's `evaluateComplexitySignal`): the hard and easy bank
+/// scores, their margin, and the fused margin, which is the text margin (routelab scores no
+/// images, so the seed's `image_*` values read 0).
+const PARTS: [&str; 4] = [
+    "text_hard_score",
+    "text_easy_score",
+    "text_margin",
+    "margin",
+];
 
 /// Compiled complexity rules over one embedder.
 pub struct ComplexitySignal {
@@ -72,6 +84,7 @@ impl ComplexitySignal {
                 threshold: r.threshold,
                 hard: bank(&r.hard.candidates),
                 easy: bank(&r.easy.candidates),
+                measured: Vec::new(),
             })
             .collect();
         Ok(ComplexitySignal {
@@ -79,6 +92,14 @@ impl ComplexitySignal {
             rules,
             settings,
         })
+    }
+
+    /// Reports each rule's values whose keys are in `wanted` (`complexity:<rule>:margin`, ...).
+    pub fn measuring(mut self, wanted: &std::collections::BTreeSet<String>) -> Self {
+        for r in &mut self.rules {
+            r.measured = measured_parts(wanted, SignalKind::Complexity, &r.name, &PARTS);
+        }
+        self
     }
 }
 
@@ -88,13 +109,19 @@ fn score(bank: &Bank, q: &[f32], settings: &Settings) -> f32 {
     prototypes::score(&sims, Aggregation::Max, settings, None).unwrap_or(0.0)
 }
 
-/// Every rule's level for the query embedding `q`.
-fn matches(rules: &[Rule], settings: &Settings, q: &[f32]) -> Vec<SignalMatch> {
-    rules
+/// Every rule's level for the query embedding `q`, with the values projections read.
+fn matches(rules: &[Rule], settings: &Settings, q: &[f32]) -> SignalResults {
+    let mut values = Vec::new();
+    let matches = rules
         .iter()
         .map(|r| {
             let (hard, easy) = (score(&r.hard, q, settings), score(&r.easy, q, settings));
             let margin = hard - easy;
+            let parts = [hard, easy, margin, margin];
+            values.extend(r.measured.iter().map(|(i, key)| SignalValue {
+                key: key.clone(),
+                value: f64::from(parts[*i]),
+            }));
             let level = level(margin, r.threshold);
             SignalMatch {
                 kind: SignalKind::Complexity,
@@ -106,7 +133,8 @@ fn matches(rules: &[Rule], settings: &Settings, q: &[f32]) -> Vec<SignalMatch> {
                 ),
             }
         })
-        .collect()
+        .collect();
+    SignalResults { matches, values }
 }
 
 /// The level of a margin: strictly above `t` hard, strictly below −`t` easy, else medium (the
@@ -131,6 +159,14 @@ impl Signal for ComplexitySignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
+        Ok(self
+            .evaluate_results(requests)?
+            .into_iter()
+            .map(|r| r.matches)
+            .collect())
+    }
+
+    fn evaluate_results(&self, requests: &[&RouteRequest]) -> Result<Vec<SignalResults>> {
         let rules = !self.rules.is_empty();
         super::text_window::match_embedded(&self.model, requests, rules, |q| {
             matches(&self.rules, &self.settings, q)
@@ -156,11 +192,12 @@ mod tests {
             threshold,
             hard: bank(&[[1.0, 0.0], [0.8, 0.6]]),
             easy: bank(&[[0.0, 1.0], [0.6, 0.8]]),
+            measured: Vec::new(),
         }]
     }
 
     fn got(rules: &[Rule], q: [f32; 2]) -> (String, f32) {
-        let m = matches(rules, &Settings::default(), &q).remove(0);
+        let m = matches(rules, &Settings::default(), &q).matches.remove(0);
         (m.name, m.confidence)
     }
 
@@ -186,6 +223,35 @@ mod tests {
         assert_eq!(level(1e-6, 0.0), "hard");
     }
 
+    /// The values projections read (`evaluateComplexitySignal`'s `SignalValues`), only those
+    /// asked for: at (1, 0), hard 0.975, easy 0.525, margin 0.45 (text and fused alike).
+    #[test]
+    fn measured_values_are_the_bank_scores_and_margin() {
+        let wanted: std::collections::BTreeSet<String> = [
+            "complexity:r:text_hard_score",
+            "complexity:r:text_easy_score",
+            "complexity:r:margin",
+            "complexity:other:margin",
+        ]
+        .map(String::from)
+        .into();
+        let mut rules = setup_a(0.1);
+        rules[0].measured = measured_parts(&wanted, SignalKind::Complexity, "r", &PARTS);
+        let got = matches(&rules, &Settings::default(), &[1.0, 0.0]).values;
+        let keys: Vec<&str> = got.iter().map(|v| v.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "complexity:r:text_hard_score",
+                "complexity:r:text_easy_score",
+                "complexity:r:margin"
+            ]
+        );
+        for (v, want) in got.iter().zip([0.975, 0.525, 0.45]) {
+            assert!((v.value - want).abs() < 1e-6, "{}: {}", v.key, v.value);
+        }
+    }
+
     /// An empty easy side scores 0: the margin is the hard score.
     #[test]
     fn an_empty_bank_scores_zero() {
@@ -194,6 +260,7 @@ mod tests {
             threshold: 0.5,
             hard: bank(&[[1.0, 0.0]]),
             easy: bank(&[]),
+            measured: Vec::new(),
         }];
         let (name, c) = got(&s, [0.6, 0.8]);
         assert_eq!((name.as_str(), (c * 1e4).round()), ("r:hard", 6000.0));

@@ -19,7 +19,7 @@
 //! `exists` turns the value into 1 when above 0 and matches then; `count` matches when every
 //! comparator of `predicate` holds (no predicate: always). A match has confidence 1.
 
-use super::{Signal, SignalKind, SignalMatch};
+use super::{Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
 use crate::config::{ConversationRule, ConversationSource, FeatureType, SourceType};
 use crate::request::RouteRequest;
 
@@ -104,6 +104,8 @@ impl ConversationFacts {
 /// Compiled conversation rules.
 pub struct ConversationSignal {
     rules: Vec<ConversationRule>,
+    /// Per rule, the key its value is reported under when a projection reads it.
+    measured: Vec<Option<String>>,
 }
 
 impl ConversationSignal {
@@ -112,13 +114,30 @@ impl ConversationSignal {
         rules: &[ConversationRule],
         used: Option<&std::collections::BTreeSet<String>>,
     ) -> Self {
+        let rules: Vec<ConversationRule> = rules
+            .iter()
+            .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
+            .cloned()
+            .collect();
         ConversationSignal {
-            rules: rules
-                .iter()
-                .filter(|r| used.is_none_or(|u| u.contains(&r.name)))
-                .cloned()
-                .collect(),
+            measured: vec![None; rules.len()],
+            rules,
         }
+    }
+
+    /// Reports the value of each rule whose key is in `wanted` (the count, or 0/1 for
+    /// `exists`, matched or not: the seed's `SignalValues["conversation:<rule>"]`).
+    pub fn measuring(mut self, wanted: &std::collections::BTreeSet<String>) -> Self {
+        self.measured = self
+            .rules
+            .iter()
+            .map(|r| {
+                super::measured_parts(wanted, SignalKind::Conversation, &r.name, &[""])
+                    .pop()
+                    .map(|(_, key)| key)
+            })
+            .collect();
+        self
     }
 }
 
@@ -143,20 +162,36 @@ impl Signal for ConversationSignal {
     }
 
     fn evaluate(&self, request: &RouteRequest) -> crate::Result<Vec<SignalMatch>> {
+        Ok(self.results(request).matches)
+    }
+
+    fn evaluate_results(&self, requests: &[&RouteRequest]) -> crate::Result<Vec<SignalResults>> {
+        Ok(requests.iter().map(|r| self.results(r)).collect())
+    }
+}
+
+impl ConversationSignal {
+    fn results(&self, request: &RouteRequest) -> SignalResults {
         let facts = ConversationFacts::of(request);
-        Ok(self
-            .rules
-            .iter()
-            .filter_map(|rule| {
-                let (ok, value) = rule_matches(rule, &facts);
-                ok.then(|| SignalMatch {
+        let mut out = SignalResults::default();
+        for (rule, measured) in self.rules.iter().zip(&self.measured) {
+            let (ok, value) = rule_matches(rule, &facts);
+            if let Some(key) = measured {
+                out.values.push(SignalValue {
+                    key: key.clone(),
+                    value,
+                });
+            }
+            if ok {
+                out.matches.push(SignalMatch {
                     kind: SignalKind::Conversation,
                     name: rule.name.clone(),
                     confidence: 1.0,
                     evidence: format!("{} = {value}", rule.feature.source.describe()),
-                })
-            })
-            .collect())
+                });
+            }
+        }
+        out
     }
 }
 

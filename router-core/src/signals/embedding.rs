@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use super::prototypes::{self, dot, Settings};
-use super::{Signal, SignalKind, SignalMatch};
+use super::{measured_parts, Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
 use crate::config::{Aggregation, EmbeddingOutput, EmbeddingRule};
 use crate::inference::{Embedder, Stored};
 use crate::request::RouteRequest;
@@ -26,7 +26,13 @@ struct Rule {
     /// The prototypes' texts and unit vectors.
     texts: Vec<String>,
     vectors: Vec<Vec<f32>>,
+    /// The parts of its score projections read ([`PARTS`]), with their keys.
+    measured: Vec<(usize, String)>,
 }
+
+/// The parts of a rule's score reported as values: `embedding:<rule>` is the score (the seed's
+/// `recordEmbeddingResult`).
+const PARTS: [&str; 4] = ["", "best", "support", "prototype_count"];
 
 /// Compiled embedding rules over one embedder.
 pub struct EmbeddingSignal {
@@ -70,6 +76,7 @@ impl EmbeddingSignal {
                     top_k: r.top_k,
                     texts: keep.iter().map(|&i| r.candidates[i].clone()).collect(),
                     vectors: keep.iter().map(|&i| v[i].clone()).collect(),
+                    measured: Vec::new(),
                 }
             })
             .collect();
@@ -86,6 +93,15 @@ impl EmbeddingSignal {
             soft_threshold,
         })
     }
+
+    /// Reports the parts of each rule's score whose keys are in `wanted`, for every request,
+    /// matched or not: `embedding:<rule>` (the score), `:best`, `:support`, `:prototype_count`.
+    pub fn measuring(mut self, wanted: &BTreeSet<String>) -> Self {
+        for r in &mut self.rules {
+            r.measured = measured_parts(wanted, SignalKind::Embedding, &r.name, &PARTS);
+        }
+        self
+    }
 }
 
 impl Signal for EmbeddingSignal {
@@ -98,26 +114,41 @@ impl Signal for EmbeddingSignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
+        Ok(self
+            .evaluate_results(requests)?
+            .into_iter()
+            .map(|r| r.matches)
+            .collect())
+    }
+
+    fn evaluate_results(&self, requests: &[&RouteRequest]) -> Result<Vec<SignalResults>> {
         let rules = !self.rules.is_empty();
         super::text_window::match_embedded(&self.model, requests, rules, |q| self.matches(q))
     }
 }
 
 impl EmbeddingSignal {
-    /// The rules matched by one text's embedding `q`: hard matches, else soft ones.
-    fn matches(&self, q: &[f32]) -> Vec<SignalMatch> {
+    /// The rules matched by one text's embedding `q`: hard matches, else soft ones; with the
+    /// measured parts of every rule's score.
+    fn matches(&self, q: &[f32]) -> SignalResults {
+        let mut values = Vec::new();
         let scored: Vec<(&Rule, f32, usize, f32)> = self
             .rules
             .iter()
             .filter_map(|r| {
                 let sims: Vec<f32> = r.vectors.iter().map(|v| dot(q, v)).collect();
-                let score = prototypes::score(&sims, r.aggregation, &self.settings, r.top_k)?;
+                let b = prototypes::bank_score(&sims, r.aggregation, &self.settings, r.top_k)?;
+                let parts = [b.score, b.best, b.support, b.prototypes as f32];
+                values.extend(r.measured.iter().map(|(i, key)| SignalValue {
+                    key: key.clone(),
+                    value: f64::from(parts[*i]),
+                }));
                 let (best, best_sim) = sims.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-                Some((r, score, best, *best_sim))
+                Some((r, b.score, best, *best_sim))
             })
             .collect();
         let hard = scored.iter().any(|(r, s, ..)| *s >= r.threshold);
-        scored
+        let matches = scored
             .into_iter()
             .filter(|(r, s, ..)| {
                 if hard {
@@ -137,6 +168,7 @@ impl EmbeddingSignal {
                     r.vectors.len()
                 ),
             })
-            .collect()
+            .collect();
+        SignalResults { matches, values }
     }
 }

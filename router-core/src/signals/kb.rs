@@ -14,12 +14,17 @@
 //! A rule with `match: best` matches when its target is the best label (confidence its score)
 //! or the best group (confidence the group's score), with no threshold; otherwise when its
 //! target is matched (confidence its score).
+//!
+//! The metrics projections read (`kb_metric` inputs; the seed's `computeMetricValues`) are
+//! reported as values under `kb_metric:<kb>:<metric>` in lower case: `best_score` (the best
+//! label's score), `best_matched_score` (the best matched label's, 0 when none is matched) and
+//! each declared `group_margin` (the positive group's score minus the negative group's).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::prototypes::{self, dot, Settings};
-use super::{Signal, SignalKind, SignalMatch};
+use super::{Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
 use crate::config::{Aggregation, KbRule, KnowledgeBase};
 use crate::inference::{Embedder, Stored};
 use crate::request::RouteRequest;
@@ -148,11 +153,29 @@ struct Rule {
     best: bool,
 }
 
+/// A metric of a knowledge base that a projection reads.
+#[derive(Debug, Clone)]
+struct Metric {
+    /// `kb_metric:<kb>:<metric>`, lower case.
+    key: String,
+    base: usize,
+    of: MetricKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum MetricKind {
+    BestScore,
+    BestMatchedScore,
+    /// Positive and negative group indices.
+    GroupMargin(usize, usize),
+}
+
 /// Compiled knowledge-base rules over one embedder.
 pub struct KbSignal {
     model: Stored<Embedder>,
     bases: Vec<Base>,
     rules: Vec<Rule>,
+    metrics: Vec<Metric>,
 }
 
 /// A request's scores on one knowledge base.
@@ -165,17 +188,29 @@ struct Scored {
 
 impl KbSignal {
     /// Builds every rule of `rules` (the seed evaluates them all, referenced or not: a probe's
-    /// expected signals may name any) over the knowledge bases they name, embedding each
-    /// label's examples once; files resolve against `base_dir`.
+    /// expected signals may name any) and every metric whose key is in `measured` over the
+    /// knowledge bases they name, embedding each label's examples once; files resolve against
+    /// `base_dir`.
     pub fn new(
         model: impl Into<Stored<Embedder>>,
         kbs: &[KnowledgeBase],
         rules: &[KbRule],
+        measured: &std::collections::BTreeSet<String>,
         base_dir: &Path,
     ) -> Result<Self> {
         let model = model.into();
         let mut bases: Vec<Base> = Vec::new();
-        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut index: BTreeMap<usize, usize> = BTreeMap::new();
+        // The compiled base of kbs[k], compiled on first use.
+        let mut base_of = |k: usize, bases: &mut Vec<Base>| -> Result<usize> {
+            if let Some(b) = index.get(&k) {
+                return Ok(*b);
+            }
+            let kb_at = format!("global.model_catalog.kbs[{k}]");
+            bases.push(compile_base(&model, &kbs[k], base_dir, &kb_at)?);
+            index.insert(k, bases.len() - 1);
+            Ok(bases.len() - 1)
+        };
         let mut compiled = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             let at = format!("routing.signals.kb[{i}]");
@@ -185,15 +220,7 @@ impl KbSignal {
                     format!("unknown knowledge base {:?}", r.kb),
                 ));
             };
-            let base = match index.get(r.kb.as_str()) {
-                Some(b) => *b,
-                None => {
-                    let kb_at = format!("global.model_catalog.kbs[{k}]");
-                    bases.push(compile_base(&model, &kbs[k], base_dir, &kb_at)?);
-                    index.insert(&r.kb, bases.len() - 1);
-                    bases.len() - 1
-                }
-            };
+            let base = base_of(k, &mut bases)?;
             let b = &bases[base];
             let target = match r.target.kind.as_str() {
                 "label" => b
@@ -222,11 +249,54 @@ impl KbSignal {
                 best: r.best(),
             });
         }
+        let mut metrics = Vec::new();
+        for (k, kb) in kbs.iter().enumerate() {
+            let declared = kb.metrics.iter().map(|m| m.name.as_str());
+            for name in ["best_score", "best_matched_score"]
+                .into_iter()
+                .chain(declared)
+            {
+                let key = format!("kb_metric:{}:{name}", kb.name).to_lowercase();
+                if !measured.contains(&key) {
+                    continue;
+                }
+                let base = base_of(k, &mut bases)?;
+                let Some(of) = metric_kind(kb, &bases[base], name) else {
+                    let message =
+                        format!("metric {name:?} is not a group_margin between two of its groups");
+                    return Err(config_error(
+                        &format!("global.model_catalog.kbs[{k}].metrics"),
+                        message,
+                    ));
+                };
+                metrics.push(Metric { key, base, of });
+            }
+        }
         Ok(KbSignal {
             model,
             bases,
             rules: compiled,
+            metrics,
         })
+    }
+}
+
+/// What metric `name` of `kb` computes on its compiled base `b`.
+fn metric_kind(kb: &KnowledgeBase, b: &Base, name: &str) -> Option<MetricKind> {
+    match name {
+        "best_score" => Some(MetricKind::BestScore),
+        "best_matched_score" => Some(MetricKind::BestMatchedScore),
+        _ => {
+            let m = kb
+                .metrics
+                .iter()
+                .find(|m| m.name == name && m.kind == "group_margin")?;
+            let group = |g: &str| b.groups.iter().position(|(n, _)| n == g);
+            Some(MetricKind::GroupMargin(
+                group(&m.positive_group)?,
+                group(&m.negative_group)?,
+            ))
+        }
     }
 }
 
@@ -291,6 +361,19 @@ fn compile_base(
 }
 
 impl Base {
+    /// The value of metric `of` for the scores `s`.
+    fn metric(&self, of: MetricKind, s: &Scored) -> f32 {
+        match of {
+            MetricKind::BestScore => s.labels.get(s.best_label).copied().unwrap_or(0.0),
+            MetricKind::BestMatchedScore => (0..s.labels.len())
+                .filter(|&l| self.label_matched(s, l))
+                .map(|l| s.labels[l])
+                .reduce(f32::max)
+                .unwrap_or(0.0),
+            MetricKind::GroupMargin(pos, neg) => s.groups[pos] - s.groups[neg],
+        }
+    }
+
     /// The scores of the query embedding `q`.
     fn score(&self, q: &[f32]) -> Scored {
         let labels: Vec<f32> = self
@@ -368,15 +451,32 @@ impl Signal for KbSignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
-        let rules = !self.rules.is_empty();
-        super::text_window::match_embedded(&self.model, requests, rules, |q| self.matches(q))
+        Ok(self
+            .evaluate_results(requests)?
+            .into_iter()
+            .map(|r| r.matches)
+            .collect())
+    }
+
+    fn evaluate_results(&self, requests: &[&RouteRequest]) -> Result<Vec<SignalResults>> {
+        let any = !self.rules.is_empty() || !self.metrics.is_empty();
+        super::text_window::match_embedded(&self.model, requests, any, |q| self.matches(q))
     }
 }
 
 impl KbSignal {
-    fn matches(&self, q: &[f32]) -> Vec<SignalMatch> {
+    fn matches(&self, q: &[f32]) -> SignalResults {
         let scored: Vec<Scored> = self.bases.iter().map(|b| b.score(q)).collect();
-        self.rules
+        let values = self
+            .metrics
+            .iter()
+            .map(|m| SignalValue {
+                key: m.key.clone(),
+                value: f64::from(self.bases[m.base].metric(m.of, &scored[m.base])),
+            })
+            .collect();
+        let matches = self
+            .rules
             .iter()
             .filter_map(|r| {
                 let (confidence, evidence) = r.matched(&self.bases[r.base], &scored[r.base])?;
@@ -387,7 +487,8 @@ impl KbSignal {
                     evidence,
                 })
             })
-            .collect()
+            .collect();
+        SignalResults { matches, values }
     }
 }
 
@@ -475,6 +576,38 @@ mod tests {
         assert_eq!(conf(Target::Group(0), false), None);
         assert!(some(conf(Target::Group(1), false), 0.7));
         assert_eq!(conf(Target::Group(1), true), None);
+    }
+
+    /// The metrics of the same scores (`computeMetricValues`): best_score 0.95 (A),
+    /// best_matched_score 0.7 (B, the only label at its threshold), group_margin(g1, g2) =
+    /// 0.95 − 0.7; with every threshold above every score, best_matched_score is 0; a group
+    /// scores 0 at least, so a margin against a group of negative scores is the other's score.
+    #[test]
+    fn metrics_as_the_seed_computes_them() {
+        let labels: [(&str, &[[f32; 2]]); 3] = [
+            ("A", &[[1.0, 0.0], [0.6, 0.8]]),
+            ("B", &[[0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]]),
+            ("C", &[[0.6, -0.8]]),
+        ];
+        let groups: [(&str, &[usize]); 2] = [("g1", &[0]), ("g2", &[1, 2])];
+        let b = base(&labels, 0.65, &[("A", 0.96)], &groups);
+        let s = b.score(&[1.0, 0.0]);
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-6;
+        assert!(close(b.metric(MetricKind::BestScore, &s), 0.95));
+        assert!(close(b.metric(MetricKind::BestMatchedScore, &s), 0.7));
+        assert!(close(b.metric(MetricKind::GroupMargin(0, 1), &s), 0.25));
+        assert!(close(b.metric(MetricKind::GroupMargin(1, 0), &s), -0.25));
+        let strict = base(&labels, 0.99, &[], &groups);
+        let s = strict.score(&[1.0, 0.0]);
+        assert_eq!(strict.metric(MetricKind::BestMatchedScore, &s), 0.0);
+        // q = (-1, 0): A scores 0.75 · (−0.6) + 0.25 · (−0.8) = −0.65, B 0.75 · 0.6 +
+        // 0.25 · 0.3 = 0.525; g1 is floored at 0, so g1 − g2 = −0.525.
+        let s = strict.score(&[-1.0, 0.0]);
+        assert!(close(s.labels[0], -0.65) && close(s.labels[1], 0.525));
+        assert!(close(
+            strict.metric(MetricKind::GroupMargin(0, 1), &s),
+            -0.525
+        ));
     }
 
     /// Ties go to the smaller name (`bestScoredName`); labels are kept sorted.

@@ -79,6 +79,10 @@ pub struct KindInfo {
     /// Its key in the seed's eval response (`matched_signals`) and in probes files'
     /// `expected_signals` (`keywords`, `domains`, ...).
     pub eval_key: &'static str,
+    /// Whether it reports measured values ([`SignalValue`]) that projection inputs with
+    /// `value_source: raw` read (the kinds that write the seed's `SignalValues`); a raw input
+    /// of another kind reads 0.
+    pub measures: bool,
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
@@ -104,14 +108,16 @@ pub const KINDS: [KindInfo; 13] = [
         "conversation",
         false,
         "conversation",
-    ),
+    )
+    .measuring(),
     kind(
         SignalKind::Structure,
         "structure",
         "structure",
         false,
         "structure",
-    ),
+    )
+    .measuring(),
     kind(SignalKind::Domain, "domain", "domains", true, "domains"),
     kind(
         SignalKind::Jailbreak,
@@ -127,15 +133,17 @@ pub const KINDS: [KindInfo; 13] = [
         "embeddings",
         true,
         "embeddings",
-    ),
-    kind(SignalKind::Reask, "reask", "reasks", true, "reask"),
+    )
+    .measuring(),
+    kind(SignalKind::Reask, "reask", "reasks", true, "reask").measuring(),
     kind(
         SignalKind::Complexity,
         "complexity",
         "complexity",
         true,
         "complexity",
-    ),
+    )
+    .measuring(),
     kind(SignalKind::Kb, "kb", "kb", true, "kb"),
     KindInfo {
         kind: SignalKind::Projection,
@@ -144,6 +152,7 @@ pub const KINDS: [KindInfo; 13] = [
         model_based: false,
         derived: true,
         eval_key: "projection",
+        measures: false,
     },
 ];
 
@@ -161,6 +170,17 @@ const fn kind(
         model_based,
         derived: false,
         eval_key,
+        measures: false,
+    }
+}
+
+impl KindInfo {
+    /// This row, reporting measured values.
+    const fn measuring(self) -> KindInfo {
+        KindInfo {
+            measures: true,
+            ..self
+        }
     }
 }
 
@@ -204,6 +224,11 @@ impl SignalKind {
         self.info().derived
     }
 
+    /// Whether the kind reports measured values (see [`KindInfo::measures`]).
+    pub fn measures(self) -> bool {
+        self.info().measures
+    }
+
     /// Whether the kind runs a model (see [`KindInfo::model_based`]).
     pub fn is_model_based(self) -> bool {
         self.info().model_based
@@ -242,6 +267,69 @@ fn serialize_kind<S: serde::Serializer>(
     s.serialize_str(k.as_str())
 }
 
+/// A number a signal measured about a request, matched or not (the seed's `SignalValues`):
+/// what projection inputs with `value_source: raw` and `kb_metric` inputs read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalValue {
+    /// The seed's key: `<type>:<rule>` (`structure:dense_markup`), with a part for scores that
+    /// have several (`embedding:<rule>:best`, `complexity:<rule>:margin`), or
+    /// `kb_metric:<kb>:<metric>` in lower case.
+    pub key: String,
+    /// The value: a count, a density, a similarity, a margin.
+    pub value: f64,
+}
+
+/// What the signals computed for one request: the rules that matched and the values that
+/// projections read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignalResults {
+    /// The matched rules.
+    pub matches: Vec<SignalMatch>,
+    /// The measured values projections read (only those: see [`measured_parts`]).
+    pub values: Vec<SignalValue>,
+}
+
+impl From<Vec<SignalMatch>> for SignalResults {
+    fn from(matches: Vec<SignalMatch>) -> Self {
+        SignalResults {
+            matches,
+            values: Vec::new(),
+        }
+    }
+}
+
+impl SignalResults {
+    /// Appends `more`, taking over its allocations when this is empty.
+    pub fn append(&mut self, mut more: SignalResults) {
+        if self.matches.is_empty() {
+            std::mem::swap(&mut self.matches, &mut more.matches);
+        } else {
+            self.matches.append(&mut more.matches);
+        }
+        self.values.append(&mut more.values);
+    }
+}
+
+/// The parts of rule `rule` of `kind` that some projection reads, as `(index into parts, key)`;
+/// part `""` is the rule's own value (`<kind>:<rule>`), another part `p` is `<kind>:<rule>:p`.
+/// `wanted` holds the keys projections read ([`crate::config::RouterConfig::measured_values`]).
+pub fn measured_parts(
+    wanted: &std::collections::BTreeSet<String>,
+    kind: SignalKind,
+    rule: &str,
+    parts: &[&str],
+) -> Vec<(usize, String)> {
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match *p {
+            "" => (i, format!("{kind}:{rule}")),
+            p => (i, format!("{kind}:{rule}:{p}")),
+        })
+        .filter(|(_, key)| wanted.contains(key))
+        .collect()
+}
+
 /// A compiled signal of one kind, holding all its named rules.
 pub trait Signal: Send + Sync {
     /// Which kind this signal is.
@@ -254,6 +342,17 @@ pub trait Signal: Send + Sync {
     /// evaluating each request alone, up to the float rounding of batched inference.
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> crate::Result<Vec<Vec<SignalMatch>>> {
         requests.iter().map(|r| self.evaluate(r)).collect()
+    }
+
+    /// [`Signal::evaluate_batch`] with the values measured on the way that projections read
+    /// (what the engine calls). Signals that measure values override it; the others measure
+    /// none.
+    fn evaluate_results(&self, requests: &[&RouteRequest]) -> crate::Result<Vec<SignalResults>> {
+        Ok(self
+            .evaluate_batch(requests)?
+            .into_iter()
+            .map(SignalResults::from)
+            .collect())
     }
 }
 

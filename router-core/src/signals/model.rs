@@ -76,6 +76,8 @@ pub fn build_model_signal(
 ) -> Result<Box<dyn Signal>> {
     let catalog = &config.global.model_catalog;
     let signals = &config.routing.signals;
+    // The values projections read, which the signals report beside their matches.
+    let measured = config.measured_values();
     // The embedding model of `embeddings.semantic`, which every embedding-based kind runs.
     let embedder = || -> Result<Stored<Embedder>> {
         let src = source(
@@ -144,23 +146,32 @@ pub fn build_model_signal(
                 t,
             )))
         }
-        SignalKind::Embedding => Ok(Box::new(EmbeddingSignal::new(
-            embedder()?,
-            &signals.embeddings,
-            Some(used),
-            &catalog.embeddings.semantic.embedding_config,
-        )?)),
+        SignalKind::Embedding => Ok(Box::new(
+            EmbeddingSignal::new(
+                embedder()?,
+                &signals.embeddings,
+                Some(used),
+                &catalog.embeddings.semantic.embedding_config,
+            )?
+            .measuring(&measured),
+        )),
         // Every rule of these three: the seed evaluates them all whenever the signal runs.
-        SignalKind::Reask => Ok(Box::new(ReaskSignal::new(embedder()?, &signals.reasks))),
-        SignalKind::Complexity => Ok(Box::new(ComplexitySignal::new(
-            embedder()?,
-            &signals.complexity,
-            &catalog.modules.complexity.prototype_scoring,
-        )?)),
+        SignalKind::Reask => Ok(Box::new(
+            ReaskSignal::new(embedder()?, &signals.reasks).measuring(&measured),
+        )),
+        SignalKind::Complexity => Ok(Box::new(
+            ComplexitySignal::new(
+                embedder()?,
+                &signals.complexity,
+                &catalog.modules.complexity.prototype_scoring,
+            )?
+            .measuring(&measured),
+        )),
         SignalKind::Kb => Ok(Box::new(KbSignal::new(
             embedder()?,
             &catalog.knowledge_bases(),
             &signals.kb,
+            &measured,
             base_dir,
         )?)),
         SignalKind::Keyword

@@ -116,6 +116,29 @@ pub fn prototypes(texts: &[String], vectors: &[Vec<f32>], s: &Settings) -> Vec<u
 /// The rule score over a request's similarities to the prototypes (any order); `top_k`, a
 /// routelab addition, replaces `m`. `None` without prototypes.
 pub fn score(sims: &[f32], method: Aggregation, s: &Settings, top_k: Option<usize>) -> Option<f32> {
+    bank_score(sims, method, s, top_k).map(|b| b.score)
+}
+
+/// A bank's score with its parts (the seed's `prototypeBankScore`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BankScore {
+    /// `w · best + (1 − w) · support`.
+    pub score: f32,
+    /// The highest similarity.
+    pub best: f32,
+    /// The mean of the `m` highest similarities.
+    pub support: f32,
+    /// How many prototypes the bank has.
+    pub prototypes: usize,
+}
+
+/// [`score`] with its parts.
+pub fn bank_score(
+    sims: &[f32],
+    method: Aggregation,
+    s: &Settings,
+    top_k: Option<usize>,
+) -> Option<BankScore> {
     let mut sorted = sims.to_vec();
     sorted.sort_by(|a, b| b.total_cmp(a));
     let best = *sorted.first()?;
@@ -125,7 +148,12 @@ pub fn score(sims: &[f32], method: Aggregation, s: &Settings, top_k: Option<usiz
     };
     let m = m.clamp(1, sorted.len());
     let support = sorted[..m].iter().sum::<f32>() / m as f32;
-    Some(w * best + (1.0 - w) * support)
+    Some(BankScore {
+        score: w * best + (1.0 - w) * support,
+        best,
+        support,
+        prototypes: sorted.len(),
+    })
 }
 
 #[cfg(test)]
@@ -134,6 +162,19 @@ mod tests {
 
     fn s() -> Settings {
         Settings::default()
+    }
+
+    /// The parts of a bank score (`prototypeBankScore`): sims 0.9, 0.5, 0.1 with the default
+    /// w = 0.75, m = 2: best 0.9, support 0.7, score 0.85; `mean` is the mean of all.
+    #[test]
+    fn bank_scores_report_their_parts() {
+        let b = bank_score(&[0.5, 0.9, 0.1], Aggregation::Max, &s(), None).unwrap();
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-6;
+        assert!(close(b.best, 0.9) && close(b.support, 0.7) && close(b.score, 0.85));
+        assert_eq!(b.prototypes, 3);
+        let m = bank_score(&[0.5, 0.9, 0.1], Aggregation::Mean, &s(), None).unwrap();
+        assert!(close(m.score, 0.5) && close(m.support, 0.5) && close(m.best, 0.9));
+        assert_eq!(bank_score(&[], Aggregation::Max, &s(), None), None);
     }
 
     #[test]

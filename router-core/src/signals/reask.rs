@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use super::prototypes::dot;
-use super::{Signal, SignalKind, SignalMatch};
+use super::{measured_parts, Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
 use crate::config::ReaskRule;
 use crate::inference::{Embedder, Stored};
 use crate::request::RouteRequest;
@@ -25,6 +25,8 @@ struct Rule {
     name: String,
     threshold: f32,
     lookback: usize,
+    /// The key its streak is reported under when it matches, if a projection reads it.
+    measured: Option<String>,
 }
 
 /// Compiled re-ask rules over one embedder.
@@ -53,12 +55,23 @@ impl ReaskSignal {
                 name: r.name.clone(),
                 threshold: r.threshold(),
                 lookback: usize::try_from(r.lookback()).unwrap_or(1).max(1),
+                measured: None,
             })
             .collect();
         ReaskSignal {
             model: model.into(),
             rules,
         }
+    }
+
+    /// Reports the streak of each matched rule whose key is in `wanted` (`reask:<rule>`).
+    pub fn measuring(mut self, wanted: &std::collections::BTreeSet<String>) -> Self {
+        for r in &mut self.rules {
+            r.measured = measured_parts(wanted, SignalKind::Reask, &r.name, &[""])
+                .pop()
+                .map(|(_, key)| key);
+        }
+        self
     }
 }
 
@@ -72,6 +85,14 @@ impl Signal for ReaskSignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
+        Ok(self
+            .evaluate_results(requests)?
+            .into_iter()
+            .map(|r| r.matches)
+            .collect())
+    }
+
+    fn evaluate_results(&self, requests: &[&RouteRequest]) -> Result<Vec<SignalResults>> {
         let per_request: Vec<Option<(String, Vec<String>)>> = if self.rules.is_empty() {
             vec![None; requests.len()]
         } else {
@@ -97,7 +118,7 @@ impl Signal for ReaskSignal {
         Ok(per_request
             .iter()
             .map(|turns| match turns {
-                None => Vec::new(),
+                None => SignalResults::default(),
                 Some((current, earlier)) => {
                     let q = vector(current);
                     let sims: Vec<f32> = earlier.iter().map(|t| dot(q, vector(t))).collect();
@@ -109,8 +130,9 @@ impl Signal for ReaskSignal {
 }
 
 /// The rules matched by the similarities of the current turn to the earlier ones (most
-/// recent first): each rule's streak, then only the largest matching lookback.
-fn matches(rules: &[Rule], sims: &[f32]) -> Vec<SignalMatch> {
+/// recent first): each rule's streak, then only the largest matching lookback; a matched
+/// rule's value is its streak (the seed's `MatchedTurns`).
+fn matches(rules: &[Rule], sims: &[f32]) -> SignalResults {
     let found: Vec<(&Rule, usize, f32)> = rules
         .iter()
         .filter(|r| sims.len() >= r.lookback)
@@ -121,9 +143,21 @@ fn matches(rules: &[Rule], sims: &[f32]) -> Vec<SignalMatch> {
         })
         .collect();
     let longest = found.iter().map(|(r, ..)| r.lookback).max();
-    found
+    let found: Vec<(&Rule, usize, f32)> = found
         .into_iter()
         .filter(|(r, ..)| Some(r.lookback) == longest)
+        .collect();
+    let values = found
+        .iter()
+        .filter_map(|(r, streak, _)| {
+            Some(SignalValue {
+                key: r.measured.clone()?,
+                value: *streak as f64,
+            })
+        })
+        .collect();
+    let matches = found
+        .into_iter()
         .map(|(r, streak, lowest)| SignalMatch {
             kind: SignalKind::Reask,
             name: r.name.clone(),
@@ -133,7 +167,8 @@ fn matches(rules: &[Rule], sims: &[f32]) -> Vec<SignalMatch> {
                 r.lookback
             ),
         })
-        .collect()
+        .collect();
+    SignalResults { matches, values }
 }
 
 #[cfg(test)]
@@ -147,6 +182,7 @@ mod tests {
             name: name.into(),
             threshold: 0.8,
             lookback,
+            measured: None,
         };
         vec![
             rule("likely_dissatisfied", 1),
@@ -154,8 +190,11 @@ mod tests {
         ]
     }
 
-    fn names(m: &[SignalMatch]) -> Vec<(&str, f32)> {
-        m.iter().map(|m| (m.name.as_str(), m.confidence)).collect()
+    fn names(m: &SignalResults) -> Vec<(&str, f32)> {
+        m.matches
+            .iter()
+            .map(|m| (m.name.as_str(), m.confidence))
+            .collect()
     }
 
     /// Current turn (1, 0); one earlier turn (0.96, 0.28): similarity 0.96, a one-turn re-ask
@@ -181,11 +220,39 @@ mod tests {
             .collect();
         let m = matches(&fragment(), &sims);
         assert_eq!(names(&m), [("persistently_dissatisfied", 0.8)]);
-        assert!(
-            m[0].evidence.contains("last 2 user turn"),
-            "{}",
-            m[0].evidence
+        let evidence = &m.matches[0].evidence;
+        assert!(evidence.contains("last 2 user turn"), "{evidence}");
+    }
+
+    /// A matched rule reports its streak (`MatchedTurns`), an unmatched one nothing: with
+    /// similarities 0.9, 0.85, 0.2 both rules' streaks are 2 and only the lookback-2 rule is
+    /// kept.
+    #[test]
+    fn a_matched_rule_reports_its_streak() {
+        let wanted: std::collections::BTreeSet<String> = [
+            "reask:likely_dissatisfied",
+            "reask:persistently_dissatisfied",
+        ]
+        .map(String::from)
+        .into();
+        let rules: Vec<Rule> = fragment()
+            .into_iter()
+            .map(|mut r| {
+                r.measured = measured_parts(&wanted, SignalKind::Reask, &r.name, &[""])
+                    .pop()
+                    .map(|(_, k)| k);
+                r
+            })
+            .collect();
+        let got = matches(&rules, &[0.9, 0.85, 0.2]);
+        assert_eq!(
+            got.values,
+            [SignalValue {
+                key: "reask:persistently_dissatisfied".into(),
+                value: 2.0
+            }]
         );
+        assert!(matches(&rules, &[0.1]).values.is_empty());
     }
 
     /// The most recent earlier turn (0.6, 0.8) is not a repeat: an exact repeat before it does
@@ -193,8 +260,8 @@ mod tests {
     #[test]
     fn the_most_recent_turn_must_repeat() {
         let sims = [0.6f32, 1.0];
-        assert!(matches(&fragment(), &sims).is_empty());
-        assert!(matches(&fragment(), &[]).is_empty());
+        assert!(matches(&fragment(), &sims).matches.is_empty());
+        assert!(matches(&fragment(), &[]).matches.is_empty());
     }
 
     #[test]
@@ -228,9 +295,9 @@ mod tests {
             let rules: Vec<Rule> = rules
                 .into_iter()
                 .enumerate()
-                .map(|(i, (threshold, lookback))| Rule { name: format!("r{i}"), threshold, lookback })
+                .map(|(i, (threshold, lookback))| Rule { name: format!("r{i}"), threshold, lookback, measured: None })
                 .collect();
-            let m = matches(&rules, &sims);
+            let m = matches(&rules, &sims).matches;
             let lookbacks: std::collections::BTreeSet<usize> = m
                 .iter()
                 .map(|x| rules.iter().find(|r| r.name == x.name).unwrap().lookback)

@@ -21,7 +21,7 @@
 use regex::Regex;
 
 use super::keyword::compile_regex;
-use super::{Signal, SignalKind, SignalMatch};
+use super::{Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
 use crate::config::{StructureFeatureType, StructureRule, StructureSourceType};
 use crate::request::RouteRequest;
 use crate::Result;
@@ -92,6 +92,8 @@ struct Compiled {
     /// Keywords or sequence markers, case-folded when the rule is case-insensitive.
     keywords: Vec<String>,
     sequences: Vec<Vec<String>>,
+    /// The key its value is reported under, when a projection reads it.
+    measured: Option<String>,
 }
 
 /// The text a request's rules read, and its lower-cased copy (made once, for the first
@@ -211,6 +213,7 @@ impl StructureSignal {
                 regex,
                 keywords: Vec::new(),
                 sequences: Vec::new(),
+                measured: None,
             };
             c.keywords = source.keywords.iter().map(|k| c.fold(k)).collect();
             c.sequences = source
@@ -221,6 +224,17 @@ impl StructureSignal {
             compiled.push(c);
         }
         Ok(StructureSignal { rules: compiled })
+    }
+
+    /// Reports the value of each rule whose key is in `wanted` (the feature's count, density or
+    /// 0/1, matched or not: the seed's `SignalValues["structure:<rule>"]`).
+    pub fn measuring(mut self, wanted: &std::collections::BTreeSet<String>) -> Self {
+        for c in &mut self.rules {
+            c.measured = super::measured_parts(wanted, SignalKind::Structure, &c.rule.name, &[""])
+                .pop()
+                .map(|(_, key)| key);
+        }
+        self
     }
 }
 
@@ -246,21 +260,37 @@ impl Signal for StructureSignal {
     }
 
     fn evaluate(&self, request: &RouteRequest) -> Result<Vec<SignalMatch>> {
+        Ok(self.results(request).matches)
+    }
+
+    fn evaluate_results(&self, requests: &[&RouteRequest]) -> Result<Vec<SignalResults>> {
+        Ok(requests.iter().map(|r| self.results(r)).collect())
+    }
+}
+
+impl StructureSignal {
+    fn results(&self, request: &RouteRequest) -> SignalResults {
         let text = structure_text(request);
         let texts = Texts::new(&text, request.user_text());
-        Ok(self
-            .rules
-            .iter()
-            .filter_map(|c| {
-                let value = c.value(&texts);
-                structure_match(&c.rule, value).map(|confidence| SignalMatch {
+        let mut out = SignalResults::default();
+        for c in &self.rules {
+            let value = c.value(&texts);
+            if let Some(key) = &c.measured {
+                out.values.push(SignalValue {
+                    key: key.clone(),
+                    value,
+                });
+            }
+            if let Some(confidence) = structure_match(&c.rule, value) {
+                out.matches.push(SignalMatch {
                     kind: SignalKind::Structure,
                     name: c.rule.name.clone(),
                     confidence,
                     evidence: format!("value {value:.4}"),
-                })
-            })
-            .collect())
+                });
+            }
+        }
+        out
     }
 }
 

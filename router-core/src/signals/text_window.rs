@@ -36,17 +36,17 @@ pub fn semantic(text: &str) -> Cow<'_, str> {
     representative(text, SEMANTIC_RUNE_LIMIT)
 }
 
-/// The matches of `requests`, each from the embedding of its last user message read through
+/// The results of `requests`, each from the embedding of its last user message read through
 /// [`semantic`], embedded in one batch: what the embedding, complexity and knowledge-base
-/// signals compare. With no rules (`rules` false) nothing is embedded and nothing matches.
+/// signals compare. With no rules (`rules` false) nothing is embedded and nothing is found.
 pub(crate) fn match_embedded(
     model: &crate::inference::Stored<crate::inference::Embedder>,
     requests: &[&crate::request::RouteRequest],
     rules: bool,
-    matches: impl Fn(&[f32]) -> Vec<super::SignalMatch>,
-) -> crate::Result<Vec<Vec<super::SignalMatch>>> {
+    matches: impl Fn(&[f32]) -> super::SignalResults,
+) -> crate::Result<Vec<super::SignalResults>> {
     if !rules {
-        return Ok(vec![Vec::new(); requests.len()]);
+        return Ok(vec![super::SignalResults::default(); requests.len()]);
     }
     let windows: Vec<Cow<'_, str>> = requests.iter().map(|r| semantic(r.user_text())).collect();
     let texts: Vec<&str> = windows.iter().map(|w| w.as_ref()).collect();
