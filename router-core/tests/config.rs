@@ -494,6 +494,19 @@ fn the_seeds_recipes_load_with_their_fallbacks() {
             !loaded.ignored.is_empty(),
             "{recipe}: nothing listed as ignored"
         );
+        // Every signal kind and projection input of the recipes is read: what is left is one
+        // setting of the privacy recipe's jailbreak rule (`method`, a choice of the seed's model).
+        let unread: Vec<&str> = loaded
+            .ignored
+            .iter()
+            .map(|i| i.path.as_str())
+            .filter(|p| p.starts_with("routing.signals") || p.starts_with("routing.projections"))
+            .collect();
+        let want: &[&str] = match recipe {
+            "privacy" => &["routing.signals.jailbreak[0].method"],
+            _ => &[],
+        };
+        assert_eq!(unread, want, "{recipe}");
         if let Some(name) = fallback {
             let d = loaded
                 .config

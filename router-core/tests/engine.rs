@@ -294,7 +294,7 @@ fn trace_explains_each_leaf() {
         operator: AND
         conditions:
           - {type: domain, name: a}
-          - {type: fact_check, name: hard}
+          - {type: preference, name: hard}
           - operator: NOT
             conditions: [{type: domain, name: b}]
       modelRefs: [{model: m1}]
@@ -315,7 +315,7 @@ fn trace_explains_each_leaf() {
     assert!(!t.matched);
     assert_eq!(
         t.expression,
-        "AND(domain:a=0.75, fact_check:hard=no, NOT(domain:b=no))"
+        "AND(domain:a=0.75, preference:hard=no, NOT(domain:b=no))"
     );
     assert_eq!(t.leaves.len(), 3);
     assert_eq!(t.leaves[0].evidence, "fixed 0.75");
@@ -323,7 +323,7 @@ fn trace_explains_each_leaf() {
     assert_eq!(t.leaves[1].path, "rules.conditions[1]");
     assert_eq!(
         t.leaves[1].evidence,
-        "signal type \"fact_check\" not implemented; never matches"
+        "signal type \"preference\" not implemented; never matches"
     );
     assert_eq!(t.leaves[2].evidence, "no match");
     assert!(r

@@ -49,7 +49,7 @@ impl Tree {
     fn yaml(&self) -> String {
         match self {
             Tree::Leaf(i) => format!("{{type: keyword, name: {}}}", SIGNALS[*i]),
-            Tree::Unknown => "{type: fact_check, name: hard}".into(),
+            Tree::Unknown => "{type: preference, name: hard}".into(),
             Tree::And(c) | Tree::Or(c) => format!(
                 "{{operator: {}, conditions: [{}]}}",
                 if matches!(self, Tree::And(_)) {

@@ -653,3 +653,145 @@ fn recent_outputs_embed_a_request_once_for_every_embedding_signal() {
         assert_eq!(names(&again), want, "signals {which:?}");
     }
 }
+
+/// A config with fact-check and user-feedback rules and the given `modules` YAML.
+fn verdict_config(modules: &str) -> RouterConfig {
+    let y = format!(
+        "providers: {{defaults: {{default_model: m}}, models: [{{name: m}}]}}
+global: {{model_catalog: {{modules: {modules}}}}}
+routing:
+  signals:
+    fact_check: [{{name: needs_fact_check}}, {{name: no_fact_check_needed}}]
+    user_feedbacks: [{{name: satisfied}}, {{name: wrong_answer}}, {{name: need_clarification}}, {{name: want_different}}]
+  decisions: []
+"
+    );
+    router_core::config::LoadedConfig::from_yaml_str(&y, "t.yaml", std::path::Path::new("."))
+        .unwrap()
+        .config
+}
+
+fn all(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// The fact-check verdict (`FactCheckClassifier.Classify`, `evaluateFactCheckSignal`): the top
+/// class's, `needs_fact_check` for FACT_CHECK_NEEDED, unless its probability is below the
+/// threshold, which gives `no_fact_check_needed`; one rule matches, confidence 1.
+#[test]
+fn fact_check_follows_the_top_class_and_the_threshold() {
+    use router_core::signals::verdict::VerdictSignal;
+    let prompt = "Who won the 1998 World Cup final?";
+    // The tiny model's weights do not depend on its label names: name its top class for this
+    // prompt FACT_CHECK_NEEDED, so that the verdict is `needs_fact_check`.
+    let (_t0, probe) = seq(&["a", "b"]);
+    let probs = probe.classify(prompt).unwrap();
+    let top = usize::from(probs[1] > probs[0]);
+    let mut labels = ["NO_FACT_CHECK_NEEDED"; 2];
+    labels[top] = "FACT_CHECK_NEEDED";
+    let (_tmp, m) = seq(&labels);
+    assert_eq!(m.classify(prompt).unwrap(), probs);
+    let p = probs[top];
+    let used = all(&["needs_fact_check", "no_fact_check_needed"]);
+    let signal = |threshold: f32| {
+        let cfg = verdict_config(&format!(
+            "{{hallucination_mitigation: {{fact_check: {{threshold: {threshold}}}}}}}"
+        ));
+        VerdictSignal::fact_check(m.clone(), &cfg, &used).unwrap()
+    };
+    let req = RouteRequest::from_prompt(prompt);
+    let got = signal(p - 1e-4).evaluate(&req).unwrap();
+    assert_eq!(names(&got), ["needs_fact_check"]);
+    assert_eq!(got[0].confidence, 1.0);
+    assert_eq!(got[0].kind, SignalKind::FactCheck);
+    // Above the top probability the verdict falls back, on the complement.
+    let got = signal(p + 1e-4).evaluate(&req).unwrap();
+    assert_eq!(names(&got), ["no_fact_check_needed"]);
+    assert!(
+        got[0].evidence.contains(&format!("p={:.3}", 1.0 - p)),
+        "{}",
+        got[0].evidence
+    );
+    // Only the rules in use match.
+    let cfg = verdict_config("{}");
+    let only = VerdictSignal::fact_check(m.clone(), &cfg, &all(&["needs_fact_check"])).unwrap();
+    let empty = RouteRequest::from_prompt("   ");
+    assert!(only.evaluate(&empty).unwrap().is_empty());
+    // An empty text is the fallback verdict.
+    let s = VerdictSignal::fact_check(m.clone(), &cfg, &used).unwrap();
+    assert_eq!(
+        names(&s.evaluate(&empty).unwrap()),
+        ["no_fact_check_needed"]
+    );
+    // A model without a FACT_CHECK_NEEDED class is refused, not read by class index.
+    let (_t2, other) = seq(&["positive", "negative"]);
+    match VerdictSignal::fact_check(other, &cfg, &used) {
+        Err(Error::Model { message, .. }) => {
+            assert!(message.contains("no FACT_CHECK_NEEDED class"), "{message}")
+        }
+        _ => panic!("expected a model error"),
+    }
+}
+
+/// The user-feedback verdict (`FeedbackDetector.Classify`, `feedback_signal_gate.go`): only on
+/// a follow-up turn; the top label lower-cased (`SAT` is `satisfied`) at the threshold, else
+/// `satisfied`; `enabled: false` turns it off.
+#[test]
+fn user_feedback_reads_follow_up_turns() {
+    use router_core::signals::verdict::VerdictSignal;
+    // As above: the top class for the follow-up text is named WRONG_ANSWER.
+    let text = "That is wrong, try again.";
+    let (_t0, probe) = seq(&["a", "b", "c", "d"]);
+    let probs = probe.classify(text).unwrap();
+    let (top, p) = probs
+        .iter()
+        .enumerate()
+        .fold((0, 0.0f32), |a, (i, &p)| if p > a.1 { (i, p) } else { a });
+    let mut labels = [
+        "SAT",
+        "NEED_CLARIFICATION",
+        "WRONG_ANSWER",
+        "WANT_DIFFERENT",
+    ];
+    labels.swap(top, 2);
+    let (_tmp, m) = seq(&labels);
+    assert_eq!(m.classify(text).unwrap(), probs);
+    let follow_up = RouteRequest {
+        messages: vec![
+            ChatMessage::new("user", "What is 2 + 2?"),
+            ChatMessage::new("assistant", "5"),
+            ChatMessage::new("user", "That is wrong, try again."),
+        ],
+        tools: Vec::new(),
+    };
+    let used = all(&[
+        "satisfied",
+        "wrong_answer",
+        "need_clarification",
+        "want_different",
+    ]);
+    let signal =
+        |modules: &str| VerdictSignal::user_feedback(m.clone(), &verdict_config(modules), &used);
+    let s = signal(&format!(
+        "{{feedback_detector: {{threshold: {}}}}}",
+        p - 1e-4
+    ));
+    assert_eq!(names(&s.evaluate(&follow_up).unwrap()), ["wrong_answer"]);
+    // A single turn never gets feedback.
+    assert!(s
+        .evaluate(&RouteRequest::from_prompt("That is wrong, try again."))
+        .unwrap()
+        .is_empty());
+    let strict = signal(&format!(
+        "{{feedback_detector: {{threshold: {}}}}}",
+        p + 1e-4
+    ));
+    assert_eq!(names(&strict.evaluate(&follow_up).unwrap()), ["satisfied"]);
+    let off = signal("{feedback_detector: {enabled: false}}");
+    assert!(off.evaluate(&follow_up).unwrap().is_empty());
+    // Batched evaluation agrees with one at a time.
+    let single = RouteRequest::from_prompt("x");
+    let batch = s.evaluate_batch(&[&single, &follow_up]).unwrap();
+    assert!(batch[0].is_empty());
+    assert_eq!(batch[1], s.evaluate(&follow_up).unwrap());
+}

@@ -46,7 +46,9 @@ impl StoreArgs {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ModelArgs {
     /// Map a model of the config to a local model directory (repeatable). REF is a signal
-    /// family (`domain`, `jailbreak`, `pii`, `embedding`) or a model path the config names.
+    /// family (`domain`, `jailbreak`, `pii`, `embedding`, `fact_check`, `feedback`) or a model
+    /// path the config names; `FAMILY=none` runs without that family's signals (they never
+    /// match).
     #[arg(long = "model", value_name = "REF=DIR")]
     pub models: Vec<ModelMap>,
     /// Point a knowledge base of the config (or one of the seed's defaults, `mmlu_kb`,

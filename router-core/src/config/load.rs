@@ -129,6 +129,7 @@ pub(super) fn from_config(
         base_dir: base_dir.to_path_buf(),
         ignored,
         plugins,
+        without: Default::default(),
     })
 }
 

@@ -57,6 +57,9 @@ pub struct LoadedConfig {
     pub ignored: Vec<Ignored>,
     /// Typed, enabled plugins of each decision (same order as `routing.decisions`).
     pub plugins: Vec<Vec<PluginConfig>>,
+    /// Model-based kinds whose model family was mapped to `none` (`--model fact_check=none`):
+    /// they run no model and never match, as in the seed when a model fails to load.
+    pub without: BTreeSet<SignalKind>,
 }
 
 /// One part of the file routelab does not use.
@@ -143,6 +146,8 @@ impl RouterConfig {
             SignalKind::Reask => s.reasks.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Complexity => s.complexity.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Kb => s.kb.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::FactCheck => s.fact_check.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::UserFeedback => s.user_feedbacks.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Projection => self
                 .routing
                 .projections

@@ -34,12 +34,17 @@ impl FromStr for ModelMap {
 }
 
 /// The signal families a map may name, with the `global.model_catalog` field each sets.
-pub const MODEL_FAMILIES: [(&str, &str); 4] = [
+pub const MODEL_FAMILIES: [(&str, &str); 6] = [
     ("domain", "system.domain_classifier"),
     ("jailbreak", "system.prompt_guard"),
     ("pii", "system.pii_classifier"),
     ("embedding", "embeddings.semantic.bert_model_path"),
+    ("fact_check", "system.fact_check_classifier"),
+    ("feedback", "system.feedback_detector"),
 ];
+
+/// The directory of a `--model FAMILY=none` map: that family's signals never match.
+pub const NONE: &str = "none";
 
 /// The reference of a `--kb NAME=FILE` map (`kb:NAME`), kept with the model maps.
 pub const KB_PREFIX: &str = "kb:";
@@ -59,9 +64,6 @@ impl ModelMap {
     }
 }
 
-/// Families the seed has that routelab does not compute yet.
-const NOT_YET: [&str; 2] = ["fact_check", "feedback"];
-
 impl LoadedConfig {
     /// Applies `maps` in order: a family sets its catalog field, a model reference replaces
     /// every catalog field naming it. Fails on a directory that does not exist and on a reference
@@ -72,6 +74,10 @@ impl LoadedConfig {
                 self.map_kb(kb, m)?;
                 continue;
             }
+            if m.dir.as_os_str() == NONE {
+                self.map_none(m)?;
+                continue;
+            }
             let dir = crate::paths::expand(&m.dir);
             if !dir.is_dir() {
                 return Err(bad(m, format!("{} is not a directory", dir.display())));
@@ -80,10 +86,6 @@ impl LoadedConfig {
                 .unwrap_or(dir)
                 .display()
                 .to_string();
-            if NOT_YET.contains(&m.reference.as_str()) {
-                let message = format!("routelab does not compute {} signals yet", m.reference);
-                return Err(bad(m, message));
-            }
             let mut fields = self.catalog_fields();
             if let Some(i) = MODEL_FAMILIES.iter().position(|(f, _)| *f == m.reference) {
                 *fields[i] = Some(dir);
@@ -120,6 +122,25 @@ impl LoadedConfig {
         Ok(())
     }
 
+    /// `--model FAMILY=none`: the family's signals run no model and never match.
+    fn map_none(&mut self, m: &ModelMap) -> Result<()> {
+        if !MODEL_FAMILIES.iter().any(|(f, _)| *f == m.reference) {
+            let families: Vec<&str> = MODEL_FAMILIES.iter().map(|(f, _)| *f).collect();
+            let message = format!(
+                "only a signal family ({}) can be mapped to none",
+                families.join(", ")
+            );
+            return Err(bad(m, message));
+        }
+        self.without.extend(
+            crate::signals::SignalKind::ALL
+                .into_iter()
+                .filter(|k| k.is_model_based())
+                .filter(|k| crate::signals::model::family(*k) == m.reference),
+        );
+        Ok(())
+    }
+
     /// Points knowledge base `name` at the labels file `m.dir` (`--kb NAME=FILE`); the seed's
     /// default knowledge bases become declared ones when the config declares none.
     fn map_kb(&mut self, name: &str, m: &ModelMap) -> Result<()> {
@@ -148,13 +169,15 @@ impl LoadedConfig {
     }
 
     /// The catalog fields of [`MODEL_FAMILIES`], in that order.
-    fn catalog_fields(&mut self) -> [&mut Option<String>; 4] {
+    fn catalog_fields(&mut self) -> [&mut Option<String>; MODEL_FAMILIES.len()] {
         let c = &mut self.config.global.model_catalog;
         [
             &mut c.system.domain_classifier,
             &mut c.system.prompt_guard,
             &mut c.system.pii_classifier,
             &mut c.embeddings.semantic.bert_model_path,
+            &mut c.system.fact_check_classifier,
+            &mut c.system.feedback_detector,
         ]
     }
 }
@@ -209,14 +232,31 @@ routing: {decisions: []}
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("\"nope\" is neither a signal family (domain, jailbreak, pii, embedding)"),
+            e.contains("\"nope\" is neither a signal family (domain, jailbreak, pii, embedding, fact_check, feedback)"),
             "{e}"
         );
+        l.map_models(&[format!("feedback={d}").parse().unwrap()])
+            .unwrap();
+        let system = &l.config.global.model_catalog.system;
+        assert_eq!(system.feedback_detector.as_deref(), Some(d.as_str()));
+        // A family mapped to none runs without its signals.
+        l.map_models(&["embedding=none".parse().unwrap()]).unwrap();
+        use crate::signals::SignalKind;
+        let without: Vec<SignalKind> = l.without.iter().copied().collect();
+        assert_eq!(
+            without,
+            [
+                SignalKind::Embedding,
+                SignalKind::Reask,
+                SignalKind::Complexity,
+                SignalKind::Kb
+            ]
+        );
         let e = l
-            .map_models(&[format!("fact_check={d}").parse().unwrap()])
+            .map_models(&["models/guard=none".parse().unwrap()])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("does not compute fact_check signals yet"), "{e}");
+        assert!(e.contains("only a signal family"), "{e}");
         let e = l
             .map_models(&["pii=/no/such/dir".parse().unwrap()])
             .unwrap_err()

@@ -261,6 +261,24 @@ pub struct Signals {
     /// Knowledge-base rules: a label or group of a knowledge base.
     #[serde(default)]
     pub kb: Vec<super::KbRule>,
+    /// Fact-check rules: `needs_fact_check` or `no_fact_check_needed`, by a classifier.
+    #[serde(default)]
+    pub fact_check: Vec<LabelRule>,
+    /// User-feedback rules: the feedback a follow-up turn gives (`wrong_answer`, ...), by a
+    /// classifier.
+    #[serde(default)]
+    pub user_feedbacks: Vec<LabelRule>,
+}
+
+/// `routing.signals.fact_check[]` and `user_feedbacks[]` (the seed's `FactCheckRule`,
+/// `UserFeedbackRule`): a rule matches when the classifier's verdict is its name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LabelRule {
+    /// The verdict it matches (`needs_fact_check`, `wrong_answer`, ...).
+    pub name: String,
+    /// What it means (not read).
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// `routing.signals.complexity[]` (the seed's `ComplexityRule`, `pkg/config/signal_config.go`):
@@ -296,18 +314,22 @@ pub struct ComplexityCandidates {
 }
 
 /// The signal kind a complexity composer's leaf reads: the seed's `composerLeafMatches`
-/// (`pkg/classification/classifier_composers.go`) knows keyword, embedding, domain, reask,
-/// language, context, structure and conversation (and kinds routelab does not compute), by
-/// their exact lower-case name; any other leaf is false.
+/// (`pkg/classification/classifier_composers.go`) knows keyword, embedding, domain, fact_check,
+/// user_feedback, reask, language, context, structure, kb and conversation (and preference and
+/// modality, which routelab does not compute), by their exact lower-case name; any other leaf
+/// is false.
 pub fn composer_leaf_kind(t: &str) -> Option<SignalKind> {
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 11] = [
         "keyword",
         "embedding",
         "domain",
+        "fact_check",
+        "user_feedback",
         "reask",
         "language",
         "context",
         "structure",
+        "kb",
         "conversation",
     ];
     KNOWN.contains(&t).then(|| SignalKind::parse(t)).flatten()
@@ -935,6 +957,12 @@ pub struct SystemModels {
     /// PII token classifier directory.
     #[serde(default)]
     pub pii_classifier: Option<String>,
+    /// Fact-check classifier directory.
+    #[serde(default)]
+    pub fact_check_classifier: Option<String>,
+    /// User-feedback classifier directory.
+    #[serde(default)]
+    pub feedback_detector: Option<String>,
 }
 
 /// `global.model_catalog.embeddings`.
@@ -1019,6 +1047,31 @@ pub struct Modules {
     /// `modules.complexity`.
     #[serde(default)]
     pub complexity: ComplexityModule,
+    /// `modules.hallucination_mitigation` (routelab reads its `fact_check.threshold`).
+    #[serde(default)]
+    pub hallucination_mitigation: HallucinationModule,
+    /// `modules.feedback_detector`.
+    #[serde(default)]
+    pub feedback_detector: FeedbackModule,
+}
+
+/// `global.model_catalog.modules.hallucination_mitigation`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HallucinationModule {
+    /// The fact-check classifier's settings.
+    #[serde(default)]
+    pub fact_check: Option<ThresholdModule>,
+}
+
+/// `global.model_catalog.modules.feedback_detector`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackModule {
+    /// Whether user-feedback rules run (the seed's default: yes).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Minimum top-label probability; below it the verdict is `satisfied`.
+    #[serde(default)]
+    pub threshold: Option<f32>,
 }
 
 /// `global.model_catalog.modules.complexity`.

@@ -180,6 +180,10 @@ impl Router {
                 )),
                 // Derived from the others' results, after them (`projections`).
                 SignalKind::Projection => {}
+                // Mapped to no model (`--model FAMILY=none`): never matches.
+                k if loaded.without.contains(k) => {
+                    tracing::warn!(kind = %k, "no model (mapped to none): these signals never match");
+                }
                 _ => {
                     if let Models::Registry(registry) = &models {
                         signals.push(model::build_model_signal(

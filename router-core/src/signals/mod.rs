@@ -21,6 +21,7 @@ pub mod reask;
 pub mod regex_match;
 pub mod structure;
 pub mod text_window;
+pub mod verdict;
 
 use std::fmt;
 
@@ -53,6 +54,11 @@ pub enum SignalKind {
     Complexity,
     /// A label or group of a knowledge base of example sentences (`routing.signals.kb`).
     Kb,
+    /// Whether the request makes factual claims to check (`routing.signals.fact_check`).
+    FactCheck,
+    /// The feedback a follow-up turn gives on the previous answer
+    /// (`routing.signals.user_feedbacks`).
+    UserFeedback,
     /// Bands of weighted scores over the other signals' results
     /// (`routing.projections.mappings[].outputs`).
     Projection,
@@ -86,7 +92,7 @@ pub struct KindInfo {
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 13] = [
+pub const KINDS: [KindInfo; 15] = [
     kind(
         SignalKind::Keyword,
         "keyword",
@@ -145,6 +151,20 @@ pub const KINDS: [KindInfo; 13] = [
     )
     .measuring(),
     kind(SignalKind::Kb, "kb", "kb", true, "kb"),
+    kind(
+        SignalKind::FactCheck,
+        "fact_check",
+        "fact_check",
+        true,
+        "fact_check",
+    ),
+    kind(
+        SignalKind::UserFeedback,
+        "user_feedback",
+        "user_feedbacks",
+        true,
+        "user_feedback",
+    ),
     KindInfo {
         kind: SignalKind::Projection,
         leaf: "projection",
@@ -412,6 +432,7 @@ mod kind_table_tests {
                 assert_ne!(info.eval_key, other.eval_key);
             }
         }
-        assert_eq!(SignalKind::parse("fact_check"), None);
+        assert_eq!(SignalKind::parse("user_feedbacks"), None);
+        assert_eq!(SignalKind::parse("preference"), None);
     }
 }

@@ -17,6 +17,7 @@ use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
 use super::kb::KbSignal;
 use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
 use super::reask::ReaskSignal;
+use super::verdict::VerdictSignal;
 use super::{Signal, SignalKind};
 use crate::config::{RouterConfig, ThresholdModule};
 use crate::inference::{Embedder, ModelRegistry, ModelSource, SequenceClassifier, Stored};
@@ -33,8 +34,8 @@ fn source(
         _ => Err(Error::Config {
             location: format!("global.model_catalog.{field}"),
             message: format!(
-                "{kind} signals are used (by a decision or a projection) but no model is configured here (set it, or map one with `--model {}=DIR`)",
-                family(kind)
+                "{kind} signals are used (by a decision or a projection) but no model is configured here (set it, map one with `--model {f}=DIR`, or run without them, never matching, with `--model {f}=none`)",
+                f = family(kind)
             ),
         }),
     }
@@ -42,9 +43,10 @@ fn source(
 
 /// The `--model` family whose model a signal of `kind` runs: the embedding model for every
 /// embedding-based kind.
-fn family(kind: SignalKind) -> &'static str {
+pub fn family(kind: SignalKind) -> &'static str {
     match kind {
         SignalKind::Reask | SignalKind::Complexity | SignalKind::Kb => "embedding",
+        SignalKind::UserFeedback => "feedback",
         k => k.as_str(),
     }
 }
@@ -174,6 +176,32 @@ pub fn build_model_signal(
             &measured,
             base_dir,
         )?)),
+        SignalKind::FactCheck => {
+            let src = source(
+                catalog.system.fact_check_classifier.as_ref(),
+                "system.fact_check_classifier",
+                kind,
+                base_dir,
+            )?;
+            Ok(Box::new(VerdictSignal::fact_check(
+                stored_sequence(registry, &src)?,
+                config,
+                used,
+            )?))
+        }
+        SignalKind::UserFeedback => {
+            let src = source(
+                catalog.system.feedback_detector.as_ref(),
+                "system.feedback_detector",
+                kind,
+                base_dir,
+            )?;
+            Ok(Box::new(VerdictSignal::user_feedback(
+                stored_sequence(registry, &src)?,
+                config,
+                used,
+            )))
+        }
         SignalKind::Keyword
         | SignalKind::Context
         | SignalKind::Language

@@ -238,22 +238,6 @@ impl StructureSignal {
     }
 }
 
-/// The text structure rules read: the last user message with text, else the other messages.
-fn structure_text(request: &RouteRequest) -> std::borrow::Cow<'_, str> {
-    let user = request.user_text();
-    if !user.is_empty() {
-        return user.into();
-    }
-    let others: Vec<&str> = request
-        .messages
-        .iter()
-        .filter(|m| matches!(m.role.as_str(), "system" | "developer" | "assistant"))
-        .map(|m| m.content.as_str())
-        .filter(|c| !c.is_empty())
-        .collect();
-    others.join(" ").into()
-}
-
 impl Signal for StructureSignal {
     fn kind(&self) -> SignalKind {
         SignalKind::Structure
@@ -270,7 +254,7 @@ impl Signal for StructureSignal {
 
 impl StructureSignal {
     fn results(&self, request: &RouteRequest) -> SignalResults {
-        let text = structure_text(request);
+        let text = super::text_window::routing_text(request);
         let texts = Texts::new(&text, request.user_text());
         let mut out = SignalResults::default();
         for c in &self.rules {

@@ -31,6 +31,24 @@ pub fn representative(text: &str, max: usize) -> Cow<'_, str> {
     ))
 }
 
+/// The text the structure, fact-check and feedback signals read (the seed's routing text,
+/// `prepareSignalEvaluationInput`): the last user message with text, else the system,
+/// developer and assistant messages joined by spaces.
+pub fn routing_text(request: &crate::request::RouteRequest) -> Cow<'_, str> {
+    let user = request.user_text();
+    if !user.is_empty() {
+        return user.into();
+    }
+    let others: Vec<&str> = request
+        .messages
+        .iter()
+        .filter(|m| matches!(m.role.as_str(), "system" | "developer" | "assistant"))
+        .map(|m| m.content.as_str())
+        .filter(|c| !c.is_empty())
+        .collect();
+    others.join(" ").into()
+}
+
 /// What the domain, embedding and language signals read of `text`.
 pub fn semantic(text: &str) -> Cow<'_, str> {
     representative(text, SEMANTIC_RUNE_LIMIT)
