@@ -182,16 +182,16 @@ impl RouteRequest {
         Value::Object(out)
     }
 
-    /// All message contents joined by newlines, for signals configured with `include_history`.
-    pub fn conversation_text(&self) -> String {
-        let mut out = String::new();
-        for (i, m) in self.messages.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.push_str(&m.content);
-        }
-        out
+    /// The system, developer and assistant messages that have text, in order: what jailbreak
+    /// and PII rules with `include_history` read beside [`RouteRequest::user_text`] (the seed's
+    /// `nonUserMessages`, `extproc/request_signal_history.go`; tool results and earlier user
+    /// turns are not read).
+    pub fn non_user_texts(&self) -> impl Iterator<Item = &str> {
+        self.messages
+            .iter()
+            .filter(|m| matches!(m.role.as_str(), "system" | "developer" | "assistant"))
+            .filter(|m| !m.content.is_empty())
+            .map(|m| m.content.as_str())
     }
 }
 

@@ -730,7 +730,7 @@ pub struct JailbreakRule {
     /// Minimum classifier score in `[0, 1]`.
     #[serde(default)]
     pub threshold: Option<f32>,
-    /// Classify the whole conversation instead of the last user turn.
+    /// Also classify each system, developer and assistant message (not only the last user turn).
     #[serde(default)]
     pub include_history: bool,
     /// Free text.
@@ -752,7 +752,7 @@ pub struct PiiRule {
     /// routelab addition: only these PII types trigger the rule (empty = all not allowed).
     #[serde(default)]
     pub pii_types_denied: Vec<String>,
-    /// Classify the whole conversation instead of the last user turn.
+    /// Also classify each system, developer and assistant message (not only the last user turn).
     #[serde(default)]
     pub include_history: bool,
     /// Free text.

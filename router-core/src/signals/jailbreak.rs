@@ -3,11 +3,16 @@
 //! The jailbreak class is the label containing `jailbreak`, `injection`, `unsafe` or
 //! `malicious` (case-insensitive), e.g. `jailbreak` vs `benign` or `SAFE` vs `JAILBREAK`. A rule
 //! matches when that probability reaches its `threshold` (else
-//! `global.model_catalog.modules.prompt_guard.threshold`, else 0.5), on the last user message or,
-//! with `include_history`, the whole conversation. Confidence = the probability.
+//! `global.model_catalog.modules.prompt_guard.threshold`, else 0.5). Confidence = the
+//! probability. As the seed's `evaluateJailbreakSignal` (`pkg/classification/
+//! classifier_signal_jailbreak.go`), the probability is the highest over the windows of the
+//! last user message ([`super::text_window::security_windows`], about 384 tokens each, so the
+//! whole of a long prompt is read) and, with `include_history`, of each system, developer and
+//! assistant message too ([`RouteRequest::non_user_texts`]).
 
 use std::collections::BTreeSet;
 
+use super::text_window::{security_windows, JAILBREAK_WINDOW};
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::JailbreakRule;
 use crate::inference::{SequenceClassifier, Stored};
@@ -87,47 +92,52 @@ impl Signal for JailbreakSignal {
         if self.rules.is_empty() {
             return Ok(vec![Vec::new(); requests.len()]);
         }
-        // Per request: the last user message and/or the whole conversation, classified in one
-        // batch.
+        // Per request, the windows of the last user message, then of the other messages when
+        // a rule reads them; all classified in one batch.
         let history = self.rules.iter().any(|r| r.include_history);
-        let last = self.rules.iter().any(|r| !r.include_history);
-        let conversations: Vec<String> = if history {
-            requests.iter().map(|r| r.conversation_text()).collect()
-        } else {
-            Vec::new()
-        };
-        let mut texts = Vec::new();
-        for (i, request) in requests.iter().enumerate() {
-            if last {
-                texts.push(request.user_text());
-            }
+        let mut texts: Vec<&str> = Vec::new();
+        // Per request: its windows' range in `texts`, and where the user message's end.
+        let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(requests.len());
+        for r in requests {
+            let start = texts.len();
+            texts.extend(security_windows(r.user_text(), JAILBREAK_WINDOW));
+            let user_end = texts.len();
             if history {
-                texts.push(conversations[i].as_str());
+                for t in r.non_user_texts() {
+                    texts.extend(security_windows(t, JAILBREAK_WINDOW));
+                }
             }
+            spans.push((start, user_end, texts.len()));
         }
-        let probs = self.model.classify_batch(&texts)?;
-        let per_request = usize::from(last) + usize::from(history);
-        Ok(probs
-            .chunks(per_request)
-            .map(|p| {
-                let p_last = last.then(|| p[0][self.class]);
-                let p_hist = history.then(|| p[per_request - 1][self.class]);
-                self.matches(p_last, p_hist)
+        let probs = if texts.is_empty() {
+            Vec::new()
+        } else {
+            self.model.classify_batch(&texts)?
+        };
+        let best = |range: std::ops::Range<usize>| {
+            probs[range].iter().map(|p| p[self.class]).reduce(f32::max)
+        };
+        Ok(spans
+            .into_iter()
+            .map(|(start, user_end, end)| {
+                let p_user = best(start..user_end);
+                let p_all = best(start..end);
+                self.matches(p_user, p_all)
             })
             .collect())
     }
 }
 
 impl JailbreakSignal {
-    /// The rules matched by the jailbreak probability of the last message and of the whole
-    /// conversation (each `None` when no rule looks at it).
-    fn matches(&self, p_last: Option<f32>, p_hist: Option<f32>) -> Vec<SignalMatch> {
+    /// The rules matched by the highest jailbreak probability over the windows of the last
+    /// user message and over those of every message read (`None` when there is no text).
+    fn matches(&self, p_user: Option<f32>, p_all: Option<f32>) -> Vec<SignalMatch> {
         let label = &self.model.labels()[self.class];
         self.rules
             .iter()
             .filter_map(|r| {
-                let p = if r.include_history { p_hist } else { p_last }?;
-                (p >= r.threshold).then(|| SignalMatch {
+                let p = if r.include_history { p_all } else { p_user }?;
+                (p >= r.threshold && p > 0.0).then(|| SignalMatch {
                     kind: SignalKind::Jailbreak,
                     name: r.name.clone(),
                     confidence: p,

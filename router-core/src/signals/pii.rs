@@ -4,11 +4,15 @@
 //! `global.model_catalog.modules.classifier.pii.threshold`, else 0.5), a type not in
 //! `pii_types_allowed` and, if `pii_types_denied` is set, a type in it (types compare
 //! case-insensitively). Confidence = the best such score. Evidence names types and character
-//! spans, never the PII text itself. Texts longer than the model's `max_length` are tagged in
-//! overlapping windows ([`TokenClassifier`]), so PII late in a long conversation is found too.
+//! spans in their message, never the PII text itself. As the seed's `evaluatePIISignal`
+//! (`pkg/classification/classifier_signal_pii.go`), the last user message is tagged in
+//! overlapping windows of about 128 tokens ([`super::text_window::security_windows`]; the
+//! same window twice is tagged once), and with `include_history` each system, developer and
+//! assistant message too ([`RouteRequest::non_user_texts`]).
 
 use std::collections::BTreeSet;
 
+use super::text_window::{security_windows, PII_WINDOW};
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::PiiRule;
 use crate::inference::{Entity, Stored, TokenClassifier};
@@ -78,24 +82,47 @@ impl Signal for PiiSignal {
         if self.rules.is_empty() {
             return Ok(Vec::new());
         }
+        // The windows of the last user message, then of the other messages when a rule reads
+        // them, each with its first character's offset in its message.
         let history = self.rules.iter().any(|r| r.include_history);
-        let last = self.rules.iter().any(|r| !r.include_history);
-        let conversation = request.conversation_text();
-        let mut texts = Vec::new();
-        if last {
-            texts.push(request.user_text());
-        }
+        let mut windows: Vec<(&str, usize)> = windows_of(request.user_text());
+        let user_windows = windows.len();
         if history {
-            texts.push(conversation.as_str());
+            let mut seen: BTreeSet<&str> = BTreeSet::from([request.user_text()]);
+            for t in request.non_user_texts().filter(|t| seen.insert(t)) {
+                windows.extend(windows_of(t));
+            }
         }
-        let found = self.model.entities_batch(&texts)?;
-        let (e_last, e_hist) = (&found[0], &found[found.len() - 1]);
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let texts: Vec<&str> = windows.iter().map(|(t, _)| *t).collect();
+        let found: Vec<Vec<Entity>> = self
+            .model
+            .entities_batch(&texts)?
+            .into_iter()
+            .zip(&windows)
+            .map(|(entities, (_, offset))| {
+                entities
+                    .into_iter()
+                    .map(|e| Entity {
+                        start: e.start + offset,
+                        end: e.end + offset,
+                        ..e
+                    })
+                    .collect()
+            })
+            .collect();
         Ok(self
             .rules
             .iter()
             .filter_map(|r| {
-                let entities = if r.include_history { e_hist } else { e_last };
-                let hits: Vec<&Entity> = entities.iter().filter(|e| r.triggers(e)).collect();
+                let read = if r.include_history {
+                    &found[..]
+                } else {
+                    &found[..user_windows]
+                };
+                let hits: Vec<&Entity> = read.iter().flatten().filter(|e| r.triggers(e)).collect();
                 let best = hits.iter().map(|e| e.score).fold(f32::NAN, f32::max);
                 (!hits.is_empty()).then(|| SignalMatch {
                     kind: SignalKind::Pii,
@@ -110,4 +137,18 @@ impl Signal for PiiSignal {
             })
             .collect())
     }
+}
+
+/// The distinct PII windows of `text` (the seed's `piiSignalChunks`), each with the offset of
+/// its first character in `text`.
+fn windows_of(text: &str) -> Vec<(&str, usize)> {
+    let mut seen = BTreeSet::new();
+    security_windows(text, PII_WINDOW)
+        .into_iter()
+        .filter(|w| seen.insert(*w))
+        .map(|w| {
+            let byte = w.as_ptr() as usize - text.as_ptr() as usize;
+            (w, text[..byte].chars().count())
+        })
+        .collect()
 }
