@@ -88,6 +88,11 @@ fn projection(o: &RouteOutcome, name: &str) -> Option<f32> {
         .map(|s| s.confidence)
 }
 
+/// The evidence of the matched signal `name` (a projection output's: its score).
+fn evidence<'o>(o: &'o RouteOutcome, name: &str) -> &'o str {
+    &o.signals.iter().find(|s| s.name == name).unwrap().evidence
+}
+
 #[test]
 fn weighted_sum_binary_confidence_and_bands() {
     let r = Router::with_signals(&config(BANDS, ON_BANDS), Vec::new()).unwrap();
@@ -104,13 +109,7 @@ fn weighted_sum_binary_confidence_and_bands() {
     assert!((o.confidence - high).abs() < 1e-6, "{}", o.confidence);
     assert!((projection(&o, "high").unwrap() - high).abs() < 1e-6);
     assert_eq!(projection(&o, "low"), None);
-    let evidence = &o
-        .signals
-        .iter()
-        .find(|s| s.name == "high")
-        .unwrap()
-        .evidence;
-    assert_eq!(evidence, "s=0.5400");
+    assert_eq!(evidence(&o, "high"), "s=0.5400");
 
     // k2 matched with `match: 2`: s = 0.5 − 0.4 = 0.1 < 0.4, distance 0.3.
     let o = r.decide(
@@ -566,13 +565,7 @@ routing:
     // s = 0.75 + 1 + 0 − 0.25 = 1.5: on the bound, so `high` at distance 0.
     assert_eq!(o.decision.as_deref(), Some("on_high"));
     assert_eq!(projection(&o, "high"), Some(0.5));
-    let evidence = &o
-        .signals
-        .iter()
-        .find(|s| s.name == "high")
-        .unwrap()
-        .evidence;
-    assert_eq!(evidence, "s=1.5000");
+    assert_eq!(evidence(&o, "high"), "s=1.5000");
     assert!(!o
         .signals
         .iter()

@@ -330,6 +330,11 @@ impl SignalResults {
     }
 }
 
+/// The matches of each request's results (a measuring signal's [`Signal::evaluate_batch`]).
+pub(crate) fn matches_of(results: Vec<SignalResults>) -> Vec<Vec<SignalMatch>> {
+    results.into_iter().map(|r| r.matches).collect()
+}
+
 /// The parts of rule `rule` of `kind` that some projection reads, as `(index into parts, key)`;
 /// part `""` is the rule's own value (`<kind>:<rule>`), another part `p` is `<kind>:<rule>:p`.
 /// `wanted` holds the keys projections read ([`crate::config::RouterConfig::measured_values`]).

@@ -85,11 +85,7 @@ impl Signal for ReaskSignal {
     }
 
     fn evaluate_batch(&self, requests: &[&RouteRequest]) -> Result<Vec<Vec<SignalMatch>>> {
-        Ok(self
-            .evaluate_results(requests)?
-            .into_iter()
-            .map(|r| r.matches)
-            .collect())
+        Ok(super::matches_of(self.evaluate_results(requests)?))
     }
 
     fn evaluate_results(&self, requests: &[&RouteRequest]) -> Result<Vec<SignalResults>> {
