@@ -115,7 +115,8 @@ fn loads_the_vllm_reference_config() {
         th(&c.global.model_catalog.modules.classifier.domain),
         Some(0.5)
     );
-    assert_eq!(th(&c.global.model_catalog.modules.prompt_guard), Some(0.7));
+    let guard = c.global.model_catalog.modules.prompt_guard.as_ref();
+    assert_eq!(guard.and_then(|g| g.threshold), Some(0.7));
 
     // The first decision's system prompt and response cache are typed; its other plugins listed.
     assert_eq!(loaded.plugins[0].len(), 2);

@@ -150,6 +150,48 @@ fn jailbreak_uses_the_jailbreak_class_probability() {
     assert!((got[0].confidence - p_long).abs() < 1e-5);
 }
 
+/// With `positive_labels` the jailbreak probability is the sum over those labels
+/// (`jailbreakRiskScore`); none of them a label of the model is an error
+/// (`validateJailbreakPositiveLabels`).
+#[test]
+fn positive_labels_add_up_to_the_jailbreak_probability() {
+    let (_tmp, m) = seq(&["benign", "jailbreak", "injection"]);
+    let probs = m.classify("hello").unwrap();
+    let risk = probs[1] + probs[2];
+    let rule = JailbreakRule {
+        name: "j".into(),
+        threshold: Some(risk - 1e-4),
+        ..Default::default()
+    };
+    let labels = ["jailbreak".to_string(), "injection".to_string()];
+    let s = JailbreakSignal::new(m.clone(), std::slice::from_ref(&rule), None, 0.5)
+        .unwrap()
+        .with_positive_labels(&labels)
+        .unwrap();
+    let got = s.evaluate(&RouteRequest::from_prompt("hello")).unwrap();
+    assert_eq!(names(&got), ["j"]);
+    assert!((got[0].confidence - risk).abs() < 1e-6);
+    assert!(got[0].evidence.starts_with("jailbreak+injection p="));
+    // Without them, the one jailbreak class: below the summed threshold.
+    let single = JailbreakSignal::new(m.clone(), &[rule], None, 0.5).unwrap();
+    assert!(single
+        .evaluate(&RouteRequest::from_prompt("hello"))
+        .unwrap()
+        .is_empty());
+    let err = JailbreakSignal::new(m, &[], None, 0.5)
+        .unwrap()
+        .with_positive_labels(&["JAILBREAK".to_string()]);
+    match err {
+        Err(Error::Model { message, .. }) => {
+            assert!(
+                message.contains("none is a label of the model"),
+                "{message}"
+            )
+        }
+        _ => panic!("expected a model error"),
+    }
+}
+
 #[test]
 fn jailbreak_model_needs_a_jailbreak_label() {
     let (_tmp, m) = seq(&["positive", "negative"]);

@@ -1043,7 +1043,7 @@ pub struct Modules {
     pub classifier: ClassifierModules,
     /// `modules.prompt_guard`.
     #[serde(default)]
-    pub prompt_guard: Option<ThresholdModule>,
+    pub prompt_guard: Option<PromptGuardModule>,
     /// `modules.complexity`.
     #[serde(default)]
     pub complexity: ComplexityModule,
@@ -1053,6 +1053,18 @@ pub struct Modules {
     /// `modules.feedback_detector`.
     #[serde(default)]
     pub feedback_detector: FeedbackModule,
+}
+
+/// `global.model_catalog.modules.prompt_guard`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptGuardModule {
+    /// Minimum jailbreak probability in `[0, 1]`.
+    #[serde(default)]
+    pub threshold: Option<f32>,
+    /// The classifier labels whose probabilities add up to the jailbreak risk (the seed's
+    /// `positive_labels`); unset: the one label naming a jailbreak.
+    #[serde(default)]
+    pub positive_labels: Vec<String>,
 }
 
 /// `global.model_catalog.modules.hallucination_mitigation`.

@@ -1,8 +1,10 @@
 //! Jailbreak signal: the jailbreak-class probability of a prompt-guard classifier.
 //!
 //! The jailbreak class is the label containing `jailbreak`, `injection`, `unsafe` or
-//! `malicious` (case-insensitive), e.g. `jailbreak` vs `benign` or `SAFE` vs `JAILBREAK`. A rule
-//! matches when that probability reaches its `threshold` (else
+//! `malicious` (case-insensitive), e.g. `jailbreak` vs `benign` or `SAFE` vs `JAILBREAK`; with
+//! `modules.prompt_guard.positive_labels`, the jailbreak probability is the sum over the labels
+//! named there (the seed's `jailbreakRiskScore`). A rule matches when that probability reaches
+//! its `threshold` (else
 //! `global.model_catalog.modules.prompt_guard.threshold`, else 0.5). Confidence = the
 //! probability. As the seed's `evaluateJailbreakSignal` (`pkg/classification/
 //! classifier_signal_jailbreak.go`), the probability is the highest over the windows of the
@@ -33,7 +35,8 @@ struct Rule {
 /// Compiled jailbreak rules over one classifier.
 pub struct JailbreakSignal {
     model: Stored<SequenceClassifier>,
-    class: usize,
+    /// The classes whose probabilities add up to the jailbreak probability.
+    classes: Vec<usize>,
     rules: Vec<Rule>,
 }
 
@@ -73,9 +76,32 @@ impl JailbreakSignal {
             .collect();
         Ok(JailbreakSignal {
             model,
-            class,
+            classes: vec![class],
             rules,
         })
+    }
+
+    /// Takes the jailbreak probability as the sum over the classes labelled as one of
+    /// `labels` (exact names), when any are given; an error naming the model when none of
+    /// them is a label of it (the seed's `validateJailbreakPositiveLabels`).
+    pub fn with_positive_labels(mut self, labels: &[String]) -> Result<Self> {
+        if labels.is_empty() {
+            return Ok(self);
+        }
+        let classes: Vec<usize> = (0..self.model.labels().len())
+            .filter(|&i| labels.contains(&self.model.labels()[i]))
+            .collect();
+        if classes.is_empty() {
+            return Err(Error::Model {
+                path: self.model.dir().display().to_string(),
+                message: format!(
+                    "modules.prompt_guard.positive_labels {labels:?}: none is a label of the model {:?}",
+                    self.model.labels()
+                ),
+            });
+        }
+        self.classes = classes;
+        Ok(self)
     }
 }
 
@@ -115,7 +141,10 @@ impl Signal for JailbreakSignal {
             self.model.classify_batch(&texts)?
         };
         let best = |range: std::ops::Range<usize>| {
-            probs[range].iter().map(|p| p[self.class]).reduce(f32::max)
+            probs[range]
+                .iter()
+                .map(|p| self.classes.iter().map(|&c| p[c]).sum::<f32>())
+                .reduce(f32::max)
         };
         Ok(spans
             .into_iter()
@@ -132,7 +161,9 @@ impl JailbreakSignal {
     /// The rules matched by the highest jailbreak probability over the windows of the last
     /// user message and over those of every message read (`None` when there is no text).
     fn matches(&self, p_user: Option<f32>, p_all: Option<f32>) -> Vec<SignalMatch> {
-        let label = &self.model.labels()[self.class];
+        let labels = self.model.labels();
+        let label: Vec<&str> = self.classes.iter().map(|&c| labels[c].as_str()).collect();
+        let label = label.join("+");
         self.rules
             .iter()
             .filter_map(|r| {

@@ -119,16 +119,17 @@ pub fn build_model_signal(
                 kind,
                 base_dir,
             )?;
-            let t = threshold(
-                catalog.modules.prompt_guard.as_ref(),
-                DEFAULT_JAILBREAK_THRESHOLD,
-            );
-            Ok(Box::new(JailbreakSignal::new(
-                stored_sequence(registry, &src)?,
-                &signals.jailbreak,
-                Some(used),
-                t,
-            )?))
+            let guard = catalog.modules.prompt_guard.clone().unwrap_or_default();
+            let t = guard.threshold.unwrap_or(DEFAULT_JAILBREAK_THRESHOLD);
+            Ok(Box::new(
+                JailbreakSignal::new(
+                    stored_sequence(registry, &src)?,
+                    &signals.jailbreak,
+                    Some(used),
+                    t,
+                )?
+                .with_positive_labels(&guard.positive_labels)?,
+            ))
         }
         SignalKind::Pii => {
             let src = source(
