@@ -213,8 +213,7 @@ impl Router {
                 .and_then(|k| slot(k, name))
                 .unwrap_or(NEVER)
         };
-        let value_slots: FxHashMap<String, u32> = cfg
-            .measured_values()
+        let value_slots: FxHashMap<String, u32> = measured
             .into_iter()
             .enumerate()
             .map(|(i, k)| (k, i as u32))

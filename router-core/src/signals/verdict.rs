@@ -155,7 +155,10 @@ impl VerdictSignal {
     fn verdict(&self, probs: &[f32]) -> (&str, f32) {
         let top = (0..probs.len()).reduce(|b, i| if probs[i] > probs[b] { i } else { b });
         match top {
-            Some(i) if probs[i] >= self.threshold => (self.verdicts[i].as_str(), probs[i]),
+            // A top class whose verdict is the fallback keeps its own probability.
+            Some(i) if probs[i] >= self.threshold || self.verdicts[i] == self.fallback => {
+                (self.verdicts[i].as_str(), probs[i])
+            }
             Some(i) => (self.fallback, 1.0 - probs[i]),
             None => (self.fallback, 1.0),
         }
