@@ -131,11 +131,7 @@ impl ConversationSignal {
         self.measured = self
             .rules
             .iter()
-            .map(|r| {
-                super::measured_parts(wanted, SignalKind::Conversation, &r.name, &[""])
-                    .pop()
-                    .map(|(_, key)| key)
-            })
+            .map(|r| super::measured_key(wanted, SignalKind::Conversation, &r.name))
             .collect();
         self
     }

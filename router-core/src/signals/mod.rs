@@ -355,6 +355,17 @@ pub fn measured_parts(
         .collect()
 }
 
+/// The key of rule `rule`'s own value (`<kind>:<rule>`), when some projection reads it.
+pub fn measured_key(
+    wanted: &std::collections::BTreeSet<String>,
+    kind: SignalKind,
+    rule: &str,
+) -> Option<String> {
+    measured_parts(wanted, kind, rule, &[""])
+        .pop()
+        .map(|(_, key)| key)
+}
+
 /// A compiled signal of one kind, holding all its named rules.
 pub trait Signal: Send + Sync {
     /// Which kind this signal is.

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use super::prototypes::dot;
-use super::{measured_parts, Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
+use super::{measured_key, Signal, SignalKind, SignalMatch, SignalResults, SignalValue};
 use crate::config::ReaskRule;
 use crate::inference::{Embedder, Stored};
 use crate::request::RouteRequest;
@@ -67,9 +67,7 @@ impl ReaskSignal {
     /// Reports the streak of each matched rule whose key is in `wanted` (`reask:<rule>`).
     pub fn measuring(mut self, wanted: &std::collections::BTreeSet<String>) -> Self {
         for r in &mut self.rules {
-            r.measured = measured_parts(wanted, SignalKind::Reask, &r.name, &[""])
-                .pop()
-                .map(|(_, key)| key);
+            r.measured = measured_key(wanted, SignalKind::Reask, &r.name);
         }
         self
     }
@@ -234,9 +232,7 @@ mod tests {
         let rules: Vec<Rule> = fragment()
             .into_iter()
             .map(|mut r| {
-                r.measured = measured_parts(&wanted, SignalKind::Reask, &r.name, &[""])
-                    .pop()
-                    .map(|(_, k)| k);
+                r.measured = measured_key(&wanted, SignalKind::Reask, &r.name);
                 r
             })
             .collect();

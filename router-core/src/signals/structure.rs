@@ -230,9 +230,7 @@ impl StructureSignal {
     /// 0/1, matched or not: the seed's `SignalValues["structure:<rule>"]`).
     pub fn measuring(mut self, wanted: &std::collections::BTreeSet<String>) -> Self {
         for c in &mut self.rules {
-            c.measured = super::measured_parts(wanted, SignalKind::Structure, &c.rule.name, &[""])
-                .pop()
-                .map(|(_, key)| key);
+            c.measured = super::measured_key(wanted, SignalKind::Structure, &c.rule.name);
         }
         self
     }
