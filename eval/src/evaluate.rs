@@ -6,13 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use router_core::config::{LoadedConfig, ModelMap};
+use router_core::engine::Router;
 use router_core::inference::ModelRegistry;
 
 use crate::atomic::write_atomic;
 use crate::decisions::{DecisionRow, DecisionsWriter};
 use crate::error::{EvalError, Result};
 use crate::replay::{for_each_outcome_row, replay, LogModels, Policy, ReplayData, ReplayOptions};
-use crate::report::{InputFile, Report, Sweep, SweepPoint, REPORT_FORMAT};
+use crate::report::{
+    BreakdownRow, InputFile, NotReplayable, Report, Sweep, SweepPoint, REPORT_FORMAT,
+};
 use crate::scoring::{self, CurveInputs, SampledRandom};
 use crate::signal_store::SignalStore;
 use crate::sweep::{set_param, SweepSpec};
@@ -188,6 +191,7 @@ pub fn build_report(
         sweep: meta.sweep.as_ref().map(|s| s.points.as_slice()),
     });
     let [per_category, per_model, per_decision] = run.breakdowns(&data.strings, &names);
+    let not_replayable = not_replayable(&policy.router, &per_decision);
     Ok(Report {
         format: REPORT_FORMAT.into(),
         routelab_version: VERSION.into(),
@@ -215,6 +219,7 @@ pub fn build_report(
         model_latency_ms: run.model_latency_ms(),
         unknown_latency: run.unknown_latency(),
         blocked: data.blocked[p],
+        not_replayable,
         decision_accuracy: run.decision_accuracy(),
         signal_accuracy: run.signal_accuracy(),
         per_category,
@@ -223,6 +228,26 @@ pub fn build_report(
         sweep: meta.sweep,
         curves,
     })
+}
+
+/// The decisions of `router` that routelab does not run, with the requests each won.
+fn not_replayable(router: &Router, per_decision: &[BreakdownRow]) -> Vec<NotReplayable> {
+    let decisions = &router.config().routing.decisions;
+    (0..decisions.len())
+        .filter_map(|i| {
+            let algorithm = router.not_replayable(i)?;
+            let name = &decisions[i].name;
+            let requests = per_decision
+                .iter()
+                .find(|r| &r.key == name)
+                .map_or(0, |r| r.requests);
+            Some(NotReplayable {
+                decision: name.clone(),
+                algorithm: algorithm.to_owned(),
+                requests,
+            })
+        })
+        .collect()
 }
 
 /// A registry whose signals keep their models' outputs in `store`, when given.

@@ -18,6 +18,7 @@ pub mod error;
 pub mod evaluate;
 pub mod gate;
 pub mod import;
+pub mod latency_log;
 pub mod log_reader;
 pub mod log_schema;
 pub mod log_writer;

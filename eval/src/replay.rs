@@ -75,7 +75,11 @@ impl Policy {
         log_path: &Path,
         allow_unscored: bool,
     ) -> Result<Policy> {
-        let router = Router::new(loaded, models)?;
+        let mut router = Router::new(loaded, models)?;
+        if router.reads_stats() {
+            let stats = crate::latency_log::log_stats(log_path, &loaded.config)?;
+            router = router.with_stats(Arc::new(stats));
+        }
         let models = ModelCostModel::from_config(&loaded.config, &log.models, |m| {
             log.scored.iter().any(|s| s == m)
         });

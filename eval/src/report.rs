@@ -116,6 +116,17 @@ pub struct BreakdownRow {
     pub accuracy: Option<f64>,
 }
 
+/// Requests of one decision that replay could not route as the seed would.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotReplayable {
+    /// The decision.
+    pub decision: String,
+    /// Its `algorithm.type`.
+    pub algorithm: String,
+    /// Requests it won (routed to its first modelRef).
+    pub requests: u64,
+}
+
 /// A point of a threshold sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
@@ -217,6 +228,10 @@ pub struct Report {
     /// Requests a block plugin answered (block plugins are not simulated: the chosen model's
     /// outcome still counts).
     pub blocked: u64,
+    /// Decisions whose algorithm routelab does not run (looper types and the seed's other
+    /// model-calling selectors): their requests went to the decision's first modelRef.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_replayable: Vec<NotReplayable>,
     /// Decision vs `expected_decision`.
     pub decision_accuracy: Option<Classification>,
     /// Domain signal's top category vs `category`.

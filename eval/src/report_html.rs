@@ -363,6 +363,19 @@ pub fn render(r: &Report) -> String {
     );
     table(&mut s, "Calls per model", &r.per_model, false);
     table(&mut s, "Per decision", &r.per_decision, false);
+    if !r.not_replayable.is_empty() {
+        s.push_str("<h2>Not replayable</h2><p>These decisions' algorithms call models or need online state; replay sent their requests to the first modelRef.</p><table><tr><th>decision</th><th>algorithm</th><th>requests</th></tr>");
+        for n in &r.not_replayable {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&n.decision),
+                esc(&n.algorithm),
+                n.requests
+            );
+        }
+        s.push_str("</table>");
+    }
     table(
         &mut s,
         "Per category",

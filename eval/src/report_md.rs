@@ -197,6 +197,12 @@ pub fn render(r: &Report) -> String {
     }
     breakdown(&mut s, "Calls per model", &r.per_model, false);
     breakdown(&mut s, "Per decision", &r.per_decision, false);
+    if !r.not_replayable.is_empty() {
+        s.push_str("\n## Not replayable\n\nThese decisions' algorithms call models or need online state; replay sent their requests to the first modelRef.\n\n| decision | algorithm | requests |\n|---|---|---:|\n");
+        for n in &r.not_replayable {
+            let _ = writeln!(s, "| {} | {} | {} |", n.decision, n.algorithm, n.requests);
+        }
+    }
     breakdown(
         &mut s,
         "Per category",

@@ -55,6 +55,7 @@ fn report(quality: f64, cost_per_1k: f64, p99: f64, correct: u64) -> Report {
         model_latency_ms: Percentiles::default(),
         unknown_latency: 0,
         blocked: 0,
+        not_replayable: Vec::new(),
         decision_accuracy: dec.finish(),
         signal_accuracy: None,
         per_category: vec![],

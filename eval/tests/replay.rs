@@ -241,3 +241,69 @@ fn mapped_models_are_recorded() {
     let json = serde_json::to_value(&out.report).unwrap();
     assert!(json.get("mapped_models").is_none());
 }
+
+/// A `latency_aware` decision reads the log's latencies (TPOT = latency over completion
+/// tokens: small 1000/500 = 2 ms, big 500/500 = 1 ms, against profiles of 10 and 20 ms), and a
+/// looper decision routes to its first modelRef and is counted as not replayable.
+#[test]
+fn latency_aware_reads_the_log_and_loopers_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = CONFIG
+        .replace(
+            "      modelRefs:\n        - model: big\n    - name: long",
+            "      modelRefs: [{model: small}, {model: big}]\n      algorithm: {type: remom, remom: {breadth_schedule: [2]}}\n    - name: long",
+        )
+        .replace(
+            "          - type: context\n            name: long_ctx\n      modelRefs:\n        - model: big",
+            "          - type: context\n            name: long_ctx\n      modelRefs:\n        - model: big\n    - name: fast\n      rules: {operator: AND}\n      modelRefs: [{model: small}, {model: big}]\n      algorithm: {type: latency_aware, latency_aware: {tpot_percentile: 50}}",
+        );
+    let cfg = write(dir.path(), "lat.yaml", &config);
+    let mut opts = options(dir.path(), cfg, None);
+    let n = |v: f64| f64s(&[Some(v); 3]);
+    let tokens = i64s(&[Some(500); 3]);
+    write_parquet(
+        &opts.log,
+        vec![
+            ("request_id", strs(&[Some("a"), Some("b"), Some("c")])),
+            (
+                "prompt",
+                strs(&[
+                    Some("compute the integral"),
+                    Some("hello"),
+                    Some("hi there"),
+                ]),
+            ),
+            ("small|quality", n(0.5)),
+            ("small|output_tokens", tokens.clone()),
+            ("small|latency_ms", n(1000.0)),
+            ("big|quality", n(1.0)),
+            ("big|output_tokens", tokens),
+            ("big|latency_ms", n(500.0)),
+        ],
+    );
+    opts.out_dir = dir.path().join("lat-out");
+    let r = run_eval(&opts).unwrap().report;
+    let calls = |model: &str| {
+        r.per_model
+            .iter()
+            .find(|m| m.key == model)
+            .map(|m| m.requests)
+    };
+    assert_eq!(
+        (calls("small"), calls("big")),
+        (Some(1), Some(2)),
+        "{:?}",
+        r.per_model
+    );
+    assert_eq!(r.not_replayable.len(), 1, "{:?}", r.not_replayable);
+    let n = &r.not_replayable[0];
+    assert_eq!(
+        (n.decision.as_str(), n.algorithm.as_str(), n.requests),
+        ("math", "remom", 1)
+    );
+    let md = std::fs::read_to_string(opts.out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Not replayable") && md.contains("| math | remom | 1 |"),
+        "{md}"
+    );
+}

@@ -137,10 +137,13 @@ fn loads_the_vllm_reference_config() {
     let find = |path: &str| loaded.ignored.iter().find(|i| i.path == path);
     for section in [
         "listeners",
-        "routing.modelCards",
         "routing.signals.complexity[0].hard.image_candidates",
         "global.services",
         "routing.decisions[1].algorithm",
+        // The seed reads a router_dc decision's temperature and flags only
+        // (`buildRouterDCSelectionConfig`), and no dimension_size anywhere.
+        "routing.decisions[7].algorithm.router_dc.min_similarity",
+        "global.router.model_selection.router_dc.dimension_size",
     ] {
         assert!(find(section).is_some(), "{section} not listed as ignored");
     }
@@ -155,6 +158,11 @@ fn loads_the_vllm_reference_config() {
         "routing.decisions[3].rules.conditions[1]",
         "routing.projections",
         "routing.decisions[0].algorithm",
+        "routing.modelCards",
+        "routing.decisions[7].algorithm",
+        "routing.decisions[12].algorithm",
+        "routing.decisions[15].algorithm",
+        "global.router.model_selection.router_dc.min_similarity",
     ] {
         assert!(find(section).is_none(), "{section} listed as ignored");
     }

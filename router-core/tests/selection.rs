@@ -99,7 +99,10 @@ fn the_selector_picks_per_request_on_every_routing_path() {
     let out = router.route(&a).unwrap();
     assert_eq!(out.model, "small");
     let sel = out.selection.unwrap();
-    assert_eq!((sel.choice, sel.predicted.clone()), (0, vec![1.0, 0.0]));
+    assert_eq!(
+        (sel.choice, sel.scores.clone()),
+        (0, vec![Some(1.0), Some(0.0)])
+    );
     let out = router.route(&b).unwrap();
     assert_eq!((out.model.as_str(), out.use_reasoning), ("big", true));
     let traced = router.route_with_trace(&b).unwrap();

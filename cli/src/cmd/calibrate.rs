@@ -110,7 +110,7 @@ fn rows_of(
             }
             let outcome = |c: usize| &row.outcomes[c];
             out.push(Row {
-                predicted: sel.predicted,
+                predicted: sel.scores.iter().map(|s| s.unwrap_or(0.0)).collect(),
                 quality: columns
                     .iter()
                     .map(|&c| outcome(c).quality.unwrap_or(0.0))

@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::chat;
 use super::error::ApiError;
+use super::live::LiveCall;
 use super::policy::{ModelTarget, Policy};
 use super::request_log::{unix_ms, Recorder};
 use super::rewrite;
@@ -364,10 +365,11 @@ fn model_target<'p>(policy: &'p Policy, name: &str) -> Result<&'p ModelTarget, A
     })
 }
 
-/// Sends the request to the model and relays the answer with routelab's headers. With a
-/// cache slot the answer is read whole and, when successful, stored. A recorded request that
-/// is not a stream is read whole too, for the upstream's `usage`; a stream is recorded when it
-/// ends (or the client leaves), with the `usage` one of its events carried.
+/// Sends the request to the model and relays the answer with routelab's headers. An answer
+/// that is not a stream is read whole: its `usage` goes to the live latencies and the request
+/// log, and with a cache slot a successful one is stored. A stream is relayed as it comes and
+/// recorded when it ends (or the client leaves), with the `usage` one of its events carried.
+/// The call counts as in flight for its model meanwhile ([`LiveCall`]).
 async fn proxy(
     state: &AppState,
     headers: &HeaderMap,
@@ -382,6 +384,7 @@ async fn proxy(
     let payload = serde_json::to_vec(&Value::Object(body))
         .map_err(|e| ApiError::internal(format!("cannot encode the upstream request: {e}")))?;
     let started = Instant::now();
+    let live = LiveCall::begin(&state.stats, &model.name);
     // A request whose upstream failed is still recorded: its decision and model, no status.
     let failed = |record: Option<Recording>, e: ApiError| {
         if let Some(mut r) = record {
@@ -403,13 +406,15 @@ async fn proxy(
         Ok(r) => r,
         Err(e) => return Err(failed(record, e)),
     };
-    let buffer = cache.is_some() || (record.is_some() && !stream);
-    let (mut response, cache_state) = if buffer {
+    live.first_byte();
+    // An answer that is not a stream is read whole, for its `usage` (latency per token).
+    let (mut response, cache_state) = if !stream {
         let buffered =
             match upstream::buffer_response(upstream_response, &model.name, &state.metrics).await {
                 Ok(b) => b,
                 Err(e) => return Err(failed(record, e)),
             };
+        live.finished_body(&buffered.body);
         if let Some(r) = record.as_mut() {
             r.answered(&model.name, buffered.status, started, Some(&buffered.body));
         }
@@ -424,16 +429,20 @@ async fn proxy(
         };
         (buffered.into_response(), cache_state)
     } else {
-        let on_end = record.take().map(|mut r| {
+        let mut record = record.take();
+        if let Some(r) = record.as_mut() {
             r.answered(&model.name, upstream_response.status(), started, None);
-            Box::new(move |usage: Option<Value>| {
+        }
+        let on_end = Box::new(move |usage: Option<Value>| {
+            live.finished(usage.as_ref());
+            if let Some(mut r) = record {
                 r.usage(usage.as_ref());
                 r.finish();
-            }) as upstream::OnStreamEnd
-        });
+            }
+        }) as upstream::OnStreamEnd;
         let metrics = state.metrics.clone();
         (
-            upstream::stream_response(upstream_response, model.name.clone(), metrics, on_end),
+            upstream::stream_response(upstream_response, model.name.clone(), metrics, Some(on_end)),
             "off",
         )
     };

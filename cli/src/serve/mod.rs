@@ -11,6 +11,7 @@ pub mod cache;
 pub mod chat;
 pub mod error;
 pub mod handlers;
+pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod policy;
@@ -91,6 +92,7 @@ pub fn build_state(settings: Settings, client: reqwest::Client) -> anyhow::Resul
             ModelRegistry::default().with_output_store(Arc::new(RecentOutputs::default())),
         ),
         recorder,
+        stats: Default::default(),
     }))
 }
 

@@ -9,6 +9,7 @@ use router_core::config::{merge_json, LoadedConfig, ModelMap, ModelSpec};
 use router_core::engine::{RouteOutcome, Router};
 use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
+use router_core::selection::stats::ModelStats;
 use serde_json::{Map, Value};
 
 use super::cache::ResponseCaches;
@@ -94,16 +95,19 @@ pub struct Policy {
 impl Policy {
     /// Loads, validates and compiles a config file (model-based signals load their models).
     /// `upstream`, when set, is the one OpenAI-compatible base URL every model is sent to.
-    /// Models are loaded through `models` (shared with the other policies built from it).
+    /// Models are loaded through `models` (shared with the other policies built from it); its
+    /// selections read `stats` (seeded with the config's latency profiles).
     pub fn load(
         path: &Path,
         model_maps: &[ModelMap],
         upstream: Option<&str>,
         models: &ModelRegistry,
+        stats: &Arc<ModelStats>,
     ) -> anyhow::Result<Policy> {
         let mut loaded = LoadedConfig::from_file(path)?;
         loaded.map_models(model_maps)?;
-        let router = Router::new(&loaded, models)?;
+        stats.seed(&loaded.config);
+        let router = Router::new(&loaded, models)?.with_stats(Arc::clone(stats));
         let caches = ResponseCaches::build(&loaded, models)?;
         Self::from_router(router, caches, upstream, &|var| std::env::var(var).ok())
     }

@@ -36,8 +36,9 @@ impl Reloader {
         let upstream = self.state.settings.upstream_override.clone();
         let maps = self.state.settings.model_maps.clone();
         let registry = Arc::clone(&self.state.models);
+        let stats = Arc::clone(&self.state.stats);
         let loaded = tokio::task::spawn_blocking(move || {
-            Policy::load(&path, &maps, upstream.as_deref(), &registry)
+            Policy::load(&path, &maps, upstream.as_deref(), &registry, &stats)
         })
         .await;
         let result = match loaded {

@@ -69,6 +69,9 @@ pub struct AppState {
     pub models: Arc<ModelRegistry>,
     /// Where served traffic is recorded (`--request-log`), when it is.
     pub recorder: Option<Arc<Recorder>>,
+    /// Live latencies and in-flight counts per model, read by every loaded policy's
+    /// `multi_factor` and `latency_aware` decisions (kept across reloads).
+    pub stats: Arc<router_core::selection::stats::ModelStats>,
 }
 
 impl AppState {

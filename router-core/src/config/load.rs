@@ -6,6 +6,7 @@ use super::linemap::LineMap;
 use super::schema::{Decision, RouterConfig};
 use super::validate::Validator;
 use super::ProjectionInput;
+use super::{AlgorithmKind, RouterDcSettings};
 use super::{Ignored, LoadedConfig};
 use crate::export::selector::SelectorMethod;
 use crate::plugins::{Parsed, PluginConfig};
@@ -74,15 +75,34 @@ pub(super) fn from_config(
             }
         }
     }
+    let global_dc = config.global.router.model_selection.router_dc.as_ref();
+    let global_unread = global_dc.map(router_dc_unread).unwrap_or_default();
+    for key in global_unread.into_iter().filter(|k| *k != "min_similarity") {
+        let reason = "not read in selection (nor by the seed)".into();
+        ignore(
+            format!("global.router.model_selection.router_dc.{key}"),
+            reason,
+        );
+    }
     let mut plugins = Vec::with_capacity(config.routing.decisions.len());
     for (i, d) in config.routing.decisions.iter().enumerate() {
         let base = format!("routing.decisions[{i}]");
-        let t = d.algorithm_type();
-        if let Some(method) = SelectorMethod::parse(t) {
-            check_selection(&config, method, d, &base, &mut v);
-        } else if t != "static" {
-            let reason = format!("algorithm {t:?} not implemented; the decision routes to its first modelRef (not replayable)");
-            ignore(format!("{base}.algorithm"), reason);
+        match AlgorithmKind::parse(d.algorithm_type()) {
+            Some(AlgorithmKind::Learned(method)) => {
+                check_selection(&config, method, d, &base, &mut v)
+            }
+            Some(AlgorithmKind::NotReplayable) => {
+                let reason = format!("algorithm {:?} calls models or needs online state; routelab routes the decision to its first modelRef (not replayable)", d.algorithm_type());
+                ignore(format!("{base}.algorithm"), reason);
+            }
+            Some(AlgorithmKind::RouterDc) => {
+                let block = d.algorithm.as_ref().and_then(|a| a.router_dc.as_ref());
+                for key in block.map(router_dc_unread).unwrap_or_default() {
+                    let reason = "not read from a decision: the seed takes it from global.router.model_selection.router_dc".into();
+                    ignore(format!("{base}.algorithm.router_dc.{key}"), reason);
+                }
+            }
+            _ => {}
         }
         d.rules
             .visit_paths(&format!("{base}.rules"), &mut |path, node| {
@@ -168,6 +188,20 @@ fn check_selection(
             "a learned selection chooses among modelRefs; there are none",
         );
     }
+}
+
+/// The `router_dc` keys set in `s` that a decision's block does not set (the seed reads a
+/// decision's `temperature`, `use_capabilities` and `require_descriptions` only).
+fn router_dc_unread(s: &RouterDcSettings) -> Vec<&'static str> {
+    [
+        ("min_similarity", s.min_similarity.is_some()),
+        ("dimension_size", s.dimension_size.is_some()),
+        ("use_query_contrastive", s.use_query_contrastive.is_some()),
+        ("use_model_contrastive", s.use_model_contrastive.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect()
 }
 
 /// Why a projection input is not computed as the seed computes it, if it is not.

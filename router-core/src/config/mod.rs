@@ -2,7 +2,7 @@
 //!
 //! [`LoadedConfig::from_file`] reads a YAML file into a [`RouterConfig`], validates it (every
 //! problem is reported as `file:line: yaml.path: message`) and lists what routelab ignores:
-//! keys it does not read (listeners, modelCards, projections, other signal kinds, plugin
+//! keys it does not read (listeners, other signal kinds, plugin
 //! types it does not implement, ...) and decision leaves whose signal kind routelab does not
 //! implement.
 //!
@@ -16,6 +16,7 @@
 //! config's `method: fuzzy` is refused by the seed itself) matches keywords exactly and is
 //! listed as ignored.
 
+mod algorithm_schema;
 mod kb_schema;
 mod linemap;
 mod load;
@@ -26,12 +27,14 @@ pub mod schema;
 mod selection_schema;
 pub mod tokens;
 mod validate;
+mod validate_algorithms;
 mod validate_projections;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use algorithm_schema::*;
 pub use kb_schema::*;
 pub use linemap::LineMap;
 pub use model_map::{ModelMap, MODEL_FAMILIES};

@@ -209,6 +209,9 @@ pub struct Routing {
     /// The decisions.
     #[serde(default)]
     pub decisions: Vec<Decision>,
+    /// What the selection algorithms read of each model.
+    #[serde(rename = "modelCards", default, skip_serializing_if = "Vec::is_empty")]
+    pub model_cards: Vec<super::ModelCard>,
 }
 
 /// `routing.strategy`.
@@ -821,21 +824,10 @@ pub struct Decision {
     /// Plugins applied when this decision wins.
     #[serde(default)]
     pub plugins: Vec<PluginEntry>,
-    /// How the decision picks among its models (`static`: the first; the others are listed as
-    /// ignored and route to the first).
+    /// How the decision picks among its models (`static`: the first; see
+    /// [`super::AlgorithmKind`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub algorithm: Option<DecisionAlgorithm>,
-}
-
-/// `routing.decisions[].algorithm`: its `type` and the type's settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DecisionAlgorithm {
-    /// `static`, `confidence`, `router_dc`, ...
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Everything else, as written.
-    #[serde(flatten)]
-    pub settings: std::collections::BTreeMap<String, serde_norway::Value>,
+    pub algorithm: Option<super::DecisionAlgorithm>,
 }
 
 impl Decision {

@@ -15,9 +15,12 @@ pub struct GlobalRouter {
     pub model_selection: ModelSelection,
 }
 
-/// `global.router.model_selection`: routelab reads only `ml`.
+/// `global.router.model_selection`: routelab reads `ml` and `router_dc`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelSelection {
+    /// The `router_dc` settings every decision of that type starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_dc: Option<super::RouterDcSettings>,
     /// The learned selectors.
     #[serde(default)]
     pub ml: MlSelection,

@@ -93,7 +93,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Checks names of one list: non-empty and unique. Returns the set of names.
-    fn names<'n>(
+    pub(super) fn names<'n>(
         &mut self,
         section: &str,
         what: &str,
@@ -123,6 +123,8 @@ impl<'a> Validator<'a> {
         self.signal_rules(c);
         self.projections(c, &known);
         self.decisions(c, &models, &known);
+        self.model_cards(c);
+        self.algorithms(c);
     }
 
     /// Models, their reasoning families, prices and latencies, and the default model; returns

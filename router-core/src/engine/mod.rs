@@ -19,6 +19,7 @@ mod settle;
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -26,10 +27,11 @@ use smallvec::SmallVec;
 pub use outcome::{DecisionTrace, LeafTrace, RouteDecision, RouteOutcome, RouteTarget, Selection};
 pub use settle::Settled;
 
-use crate::config::{LoadedConfig, ModelSpec, RouterConfig, Strategy};
+use crate::config::{AlgorithmKind, LoadedConfig, ModelSpec, RouterConfig, Strategy};
 use crate::inference::ModelRegistry;
 use crate::plugins::PluginConfig;
 use crate::request::RouteRequest;
+use crate::selection::stats::ModelStats;
 use crate::signals::context::ContextSignal;
 use crate::signals::conversation::ConversationSignal;
 use crate::signals::keyword::KeywordSignal;
@@ -120,8 +122,10 @@ pub struct Router {
     /// `routing.projections`, applied to the table after the signals.
     projections: Option<projections::Projections>,
     decisions: Vec<CompiledDecision>,
-    /// Learned model selection of the decisions that have one.
+    /// Model selection of the decisions that have one.
     selection: selection::Compiled,
+    /// Latency observations and in-flight counts the selections read.
+    stats: Arc<ModelStats>,
 }
 
 impl Router {
@@ -243,7 +247,35 @@ impl Router {
             projections,
             decisions,
             selection,
+            stats: Arc::new(ModelStats::from_profiles(cfg)),
         })
+    }
+
+    /// This router reading `stats` (shared with whoever records into it: `serve`, a replay)
+    /// instead of the config's latency profiles.
+    pub fn with_stats(mut self, stats: Arc<ModelStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// Whether some decision's selection (`multi_factor`, `latency_aware`) reads
+    /// [`Router::stats`].
+    pub fn reads_stats(&self) -> bool {
+        self.selection.reads_stats()
+    }
+
+    /// The latency observations and in-flight counts `multi_factor` and `latency_aware` read.
+    pub fn stats(&self) -> &Arc<ModelStats> {
+        &self.stats
+    }
+
+    /// The `algorithm.type` of decision `index` when routelab does not run it (looper types
+    /// and the seed's other model-calling selectors): replay routes it to its first modelRef
+    /// and counts it as not replayable.
+    pub fn not_replayable(&self, index: usize) -> Option<&str> {
+        let d = self.loaded.config.routing.decisions.get(index)?;
+        let t = d.algorithm_type();
+        (AlgorithmKind::parse(t) == Some(AlgorithmKind::NotReplayable)).then_some(t)
     }
 
     /// The config this router was built from.
@@ -302,7 +334,8 @@ impl Router {
     /// that [`Router::route`] expands into its outcome.
     pub fn route_decision(&self, request: &RouteRequest) -> Result<RouteDecision> {
         let mut decided = [self.decide_compact(self.signals(request)?)];
-        self.selection.select(&[request], &mut decided)?;
+        self.selection
+            .select(&[request], &mut decided, &self.stats)?;
         let [d] = decided;
         Ok(d)
     }
@@ -324,7 +357,7 @@ impl Router {
             .into_iter()
             .map(|m| self.decide_compact(m))
             .collect();
-        self.selection.select(requests, &mut decided)?;
+        self.selection.select(requests, &mut decided, &self.stats)?;
         Ok(decided)
     }
 
@@ -337,7 +370,7 @@ impl Router {
     /// Whether routing runs a model: a model-based signal or a learned selection (serve routes
     /// such requests off its async threads).
     pub fn runs_models(&self) -> bool {
-        self.signals.iter().any(|s| s.kind().is_model_based()) || !self.selection.stages.is_empty()
+        self.signals.iter().any(|s| s.kind().is_model_based()) || self.selection.runs_models()
     }
 
     /// Routes a request and records a per-decision trace.
@@ -353,7 +386,8 @@ impl Router {
             signals: Vec::new(),
             selection: None,
         }];
-        self.selection.select(&[request], &mut decided)?;
+        self.selection
+            .select(&[request], &mut decided, &self.stats)?;
         let [d] = decided;
         Ok(self.expand(best, matches, d.selection, Some(trace)))
     }
@@ -522,7 +556,7 @@ impl Router {
 
     /// Evaluates the decisions on already computed signals (matches of rules no decision uses
     /// are kept in the outcome but do not influence it; a value projections read that is not
-    /// given reads 0, as in the seed). A learned selection needs the request, which this does
+    /// given reads 0, as in the seed). A selection algorithm needs the request, which this does
     /// not have: such a decision's outcome names its first modelRef and has no `selection` (use
     /// [`Router::route`] or [`Router::route_with_trace`]).
     pub fn decide(&self, results: impl Into<SignalResults>, trace: bool) -> RouteOutcome {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::export::selector::SelectorMethod;
+use crate::config::AlgorithmKind;
 use crate::plugins::{BlockAction, PluginConfig, SemanticCacheConfig, SystemPromptAction};
 use crate::signals::SignalMatch;
 
@@ -34,7 +34,7 @@ pub struct RouteOutcome {
     pub cache: Option<SemanticCacheConfig>,
     /// Every signal match computed for the request.
     pub signals: Vec<SignalMatch>,
-    /// What the decision's learned selection chose (`algorithm: knn|mlp|mf`).
+    /// What the decision's selection algorithm chose (`knn`, `router_dc`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selection: Option<Selection>,
     /// Per-decision evaluation details (only from `route_with_trace` / `decide(.., true)`).
@@ -42,15 +42,23 @@ pub struct RouteOutcome {
     pub trace: Option<Vec<DecisionTrace>>,
 }
 
-/// What a learned selection chose for one request.
+/// What a decision's selection algorithm chose for one request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Selection {
-    /// The selector's method.
-    pub method: SelectorMethod,
+    /// The algorithm.
+    pub method: AlgorithmKind,
     /// Index of the chosen model in the decision's modelRefs.
     pub choice: usize,
-    /// Predicted quality of each modelRef, in modelRefs order.
-    pub predicted: Vec<f32>,
+    /// Each modelRef's score, in modelRefs order (`None`: not scored): the predicted quality
+    /// (learned), the softmax of similarities (`router_dc`), the weighted factors
+    /// (`multi_factor`), the latency ratio to the fastest, lower is better (`latency_aware`).
+    pub scores: Vec<Option<f32>>,
+    /// The algorithm's confidence (`None` for learned selectors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// Why, in words (`None` for learned selectors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The decision step's result in compact form: the winning decision by index, its confidence
@@ -66,7 +74,7 @@ pub struct RouteDecision {
     pub confidence: f32,
     /// Every signal match computed for the request.
     pub signals: Vec<SignalMatch>,
-    /// The learned selection's choice, when the winning decision has one.
+    /// The selection algorithm's choice, when the winning decision has one.
     pub selection: Option<Selection>,
 }
 

@@ -15,8 +15,16 @@
 //! any model in their file and falls back to the first modelRef when the pick is not a
 //! candidate; routelab only ever compares the decision's candidates, and refuses (at load) a
 //! candidate the selector has no prediction for.
+//!
+//! The seed's other selection algorithms whose outcome follows from the request, the config
+//! and latency observations are here too: [`router_dc`], [`multi_factor`] and
+//! [`latency_aware`], reading the model cards and [`stats::ModelStats`].
 
+pub mod latency_aware;
+pub mod multi_factor;
 mod predictor;
+pub mod router_dc;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 
@@ -94,6 +102,19 @@ impl Selector {
         let x = predictor::batch(embeddings, self.manifest.embedding.dim)?;
         self.predictor.predict(&x)
     }
+}
+
+/// What a selection algorithm chose among a decision's modelRefs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// Index of the chosen modelRef.
+    pub index: usize,
+    /// Each modelRef's score as the algorithm reports it (`None`: not scored).
+    pub scores: Vec<Option<f32>>,
+    /// The algorithm's confidence in its choice.
+    pub confidence: f32,
+    /// Why, in words (the seed's `Reasoning`).
+    pub reason: String,
 }
 
 /// How predicted qualities become a choice (see the module docs).
