@@ -1120,3 +1120,79 @@ async fn served_traffic_is_recorded_and_replays() {
     };
     assert!(err.contains("recorded without prompts"), "{err}");
 }
+
+/// A multi-recipe config (`configs/recipes-example`): the requested model selects the recipe
+/// (the seed's `RecipeForRoutingModel`), whose own signals decide; the answer names it.
+#[tokio::test]
+async fn entrypoints_select_the_recipe() {
+    let upstream = EchoUpstream::start("any").await;
+    let cfg = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../configs/recipes-example/config.yaml"),
+    )
+    .unwrap();
+    let base = format!("http://{}/v1", upstream.addr);
+    let server = Server::start(&cfg, &["--upstream", &base]).await;
+    let cases = [
+        (
+            "acme/balanced",
+            "prove that 2+2=4",
+            "balanced",
+            "hard_or_long",
+            "large-model",
+        ),
+        (
+            "acme/general",
+            "hello",
+            "balanced",
+            "everything_else",
+            "small-model",
+        ),
+        (
+            "acme/private",
+            "my ssn is 123",
+            "private",
+            "sensitive_local",
+            "private-model",
+        ),
+        // `prove` is a keyword of the other recipe: no decision here, the default model.
+        (
+            "acme/private",
+            "prove that 2+2=4",
+            "private",
+            "default",
+            "small-model",
+        ),
+    ];
+    for (model, prompt, recipe, decision, routed) in cases {
+        let r = post(&server, "/v1/chat/completions", &chat(model, prompt)).await;
+        assert_eq!(r.status(), 200, "{model} {prompt}");
+        assert_eq!(header(&r, "x-routelab-recipe"), recipe, "{model} {prompt}");
+        assert_eq!(
+            header(&r, "x-routelab-decision"),
+            decision,
+            "{model} {prompt}"
+        );
+        assert_eq!(header(&r, "x-routelab-model"), routed, "{model} {prompt}");
+    }
+    // A configured model passes through, untouched by any recipe.
+    let r = post(
+        &server,
+        "/v1/chat/completions",
+        &chat("large-model", "hello"),
+    )
+    .await;
+    assert_eq!(header(&r, "x-routelab-decision"), "passthrough");
+    assert_eq!(header(&r, "x-routelab-recipe"), "<absent>");
+    let r = post(
+        &server,
+        "/v1/route",
+        &json!({"model": "acme/private", "prompt": "my salary"}),
+    )
+    .await;
+    let out: Value = r.json().await.unwrap();
+    assert_eq!(
+        (out["recipe"].as_str(), out["decision"].as_str()),
+        (Some("private"), Some("sensitive_local"))
+    );
+}

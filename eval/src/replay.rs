@@ -75,6 +75,9 @@ impl Policy {
         log_path: &Path,
         allow_unscored: bool,
     ) -> Result<Policy> {
+        if loaded.config.is_multi_recipe() {
+            tracing::warn!(config = %loaded.origin, "a multi-recipe config: the replay routes every request with its default recipe (the top-level routing)");
+        }
         let mut router = Router::new(loaded, models)?;
         if router.reads_stats() {
             let stats = crate::latency_log::log_stats(log_path, &loaded.config)?;

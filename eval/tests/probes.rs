@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use eval::probe::manifest::Manifest;
-use eval::probe::{self, ProbeRun, Subset};
+use eval::probe::{self, ProbeResult, ProbeRun, Subset};
 use router_core::config::LoadedConfig;
-use router_core::engine::Router;
+use router_core::engine::{Recipes, Router};
 
 fn recipe(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,8 +21,8 @@ fn run(name: &str, subset: Subset) -> ProbeRun {
     let loaded = LoadedConfig::from_file(dir.join("config.yaml")).unwrap();
     let raw = probe::coverage::config_yaml(&dir.join("config.yaml")).unwrap();
     let manifest = Manifest::load(&dir.join("probes.yaml")).unwrap();
-    let router = Router::with_signals(&loaded, Vec::new()).unwrap();
-    probe::run(&loaded, &raw, &router, &manifest, subset)
+    let recipes = Recipes::build(&loaded, |l| Router::with_signals(l, Vec::new())).unwrap();
+    probe::run(&loaded, &raw, &recipes, &manifest, subset)
 }
 
 fn ids(run: &ProbeRun) -> Vec<&str> {
@@ -212,8 +212,9 @@ fn the_knowledge_recipe_passes_with_minilm_mapped() {
     loaded.map_models(&[map]).unwrap();
     let raw = probe::coverage::config_yaml(&dir.join("config.yaml")).unwrap();
     let manifest = Manifest::load(&dir.join("probes.yaml")).unwrap();
-    let router = Router::new(&loaded, &router_core::inference::ModelRegistry::default()).unwrap();
-    let run = probe::run(&loaded, &raw, &router, &manifest, Subset::All);
+    let registry = router_core::inference::ModelRegistry::default();
+    let recipes = Recipes::build(&loaded, |l| Router::new(l, &registry)).unwrap();
+    let run = probe::run(&loaded, &raw, &recipes, &manifest, Subset::All);
     let failed: Vec<&str> = run
         .results
         .iter()
@@ -226,4 +227,37 @@ fn the_knowledge_recipe_passes_with_minilm_mapped() {
         (6, 6)
     );
     assert!(run.passed());
+}
+
+/// The multi-recipe example: each probe goes to the recipe its `model` selects and passes;
+/// a probe expecting another recipe than it routes with fails the `recipe` check.
+#[test]
+fn probes_route_with_the_recipe_their_model_selects() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/recipes-example");
+    let loaded = LoadedConfig::from_file(dir.join("config.yaml")).unwrap();
+    let raw = probe::coverage::config_yaml(&dir.join("config.yaml")).unwrap();
+    let recipes = Recipes::build(&loaded, |l| Router::with_signals(l, Vec::new())).unwrap();
+    let manifest = Manifest::load(&dir.join("probes.yaml")).unwrap();
+    let run = probe::run(&loaded, &raw, &recipes, &manifest, Subset::All);
+    assert_eq!(
+        (run.results.len(), run.passed()),
+        (6, true),
+        "{}",
+        probe::render(&run)
+    );
+    let text = std::fs::read_to_string(dir.join("probes.yaml"))
+        .unwrap()
+        .replace("    model: acme/private\n", "    model: acme/general\n");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("probes.yaml"), text).unwrap();
+    let manifest = Manifest::load(&tmp.path().join("probes.yaml")).unwrap();
+    let run = probe::run(&loaded, &raw, &recipes, &manifest, Subset::All);
+    let failed: Vec<&ProbeResult> = run.results.iter().filter(|r| !r.passed).collect();
+    assert_eq!(failed.len(), 2, "{}", probe::render(&run));
+    let recipe_check = failed[0]
+        .checks
+        .iter()
+        .find(|c| c.name == "recipe")
+        .unwrap();
+    assert!(!recipe_check.passed, "{recipe_check:?}");
 }

@@ -86,7 +86,7 @@ fn loads_the_vllm_reference_config() {
         c.providers.defaults.reasoning_families["gpt"].kind,
         ReasoningFamilyKind::ReasoningEffort
     );
-    assert_eq!(c.routing.strategy, Strategy::Priority);
+    assert_eq!(c.routing.strategy, Some(Strategy::Priority));
     assert_eq!(c.routing.decisions.len(), 23);
     assert_eq!(
         c.routing.signals.context[0].min_tokens,

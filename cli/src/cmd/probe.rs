@@ -7,7 +7,7 @@ use anyhow::Context;
 use eval::probe::manifest::Manifest;
 use eval::probe::{self, Subset};
 use router_core::config::LoadedConfig;
-use router_core::engine::Router;
+use router_core::engine::{Recipes, Router};
 use router_core::inference::ModelRegistry;
 
 /// Arguments of `routelab probe`.
@@ -62,22 +62,21 @@ fn probe_run(args: &ProbeArgs) -> anyhow::Result<bool> {
         SubsetArg::All => Subset::All,
         SubsetArg::RuleDecided => Subset::RuleDecided,
     };
-    let router = match subset {
+    // A probe's model signals that embed the same text run the model once.
+    let recent = std::sync::Arc::new(router_core::inference::RecentOutputs::default());
+    let registry = ModelRegistry::default().with_output_store(recent);
+    let recipes = Recipes::build(&loaded, |recipe| match subset {
         // The probes that run do not depend on the model signals: leave them out.
-        Subset::RuleDecided => Router::with_signals(&loaded, Vec::new()),
-        // A probe's model signals that embed the same text run the model once.
-        Subset::All => {
-            let recent = std::sync::Arc::new(router_core::inference::RecentOutputs::default());
-            Router::new(&loaded, &ModelRegistry::default().with_output_store(recent))
-        }
-    }
+        Subset::RuleDecided => Router::with_signals(recipe, Vec::new()),
+        Subset::All => Router::new(recipe, &registry),
+    })
     .with_context(|| {
         format!(
             "cannot build a router from {} (configure its models under global.model_catalog, or run only the probes rule signals decide: --subset rule-decided)",
             args.config.display()
         )
     })?;
-    let run = probe::run(&loaded, &raw, &router, &manifest, subset);
+    let run = probe::run(&loaded, &raw, &recipes, &manifest, subset);
     print!("{}", probe::render(&run));
     if let Some(path) = &args.junit {
         eval::atomic::write_atomic(path, probe::junit::render(&run).as_bytes())?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use router_core::config::LoadedConfig;
-use router_core::engine::Router;
+use router_core::engine::{Recipes, Router};
 use router_core::inference::ModelRegistry;
 use router_core::request::{parse_conversation_json, ChatMessage, RouteRequest};
 
@@ -32,6 +32,10 @@ pub struct RouteArgs {
     /// Print the outcome as JSON (decision, model, reasoning, plugins, signals, trace).
     #[arg(long)]
     pub json: bool,
+    /// The model the request asks for: an entrypoint of a multi-recipe config routes with its
+    /// recipe, an auto alias with the default one.
+    #[arg(long, value_name = "NAME")]
+    pub requested_model: Option<String>,
     #[command(flatten)]
     pub models: super::ModelArgs,
 }
@@ -47,10 +51,23 @@ pub fn run(args: RouteArgs) -> anyhow::Result<()> {
             loaded.ignored.len()
         );
     }
-    let router = Router::new(&loaded, &ModelRegistry::default())
+    let registry = ModelRegistry::default();
+    let recipes = Recipes::build(&loaded, |l| Router::new(l, &registry))
         .with_context(|| format!("cannot build a router from {}", args.config.display()))?;
+    let recipe = match args.requested_model.as_deref() {
+        None => 0,
+        Some(m) => recipes.for_model(m).with_context(|| {
+            format!(
+                "--requested-model {m:?} is neither an auto alias nor an entrypoint of {}",
+                args.config.display()
+            )
+        })?,
+    };
+    if recipes.is_multi() {
+        tracing::info!(recipe = %recipes.names()[recipe], "routing with recipe");
+    }
     let request = request(&args)?;
-    let outcome = router.route_with_trace(&request)?;
+    let outcome = recipes.router(recipe).route_with_trace(&request)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {

@@ -32,15 +32,21 @@ impl ResponseCaches {
     /// embedding model is loaded).
     pub fn build(loaded: &LoadedConfig, models: &ModelRegistry) -> anyhow::Result<Option<Self>> {
         let mut by_decision = HashMap::new();
-        for (decision, plugins) in loaded.config.routing.decisions.iter().zip(&loaded.plugins) {
-            for plugin in plugins {
-                if let PluginConfig::SemanticCache(c) = plugin {
-                    let ttl = c.ttl_seconds.map_or(Duration::MAX, Duration::from_secs);
-                    let capacity = c.max_entries.unwrap_or(DEFAULT_CAPACITY);
-                    by_decision.insert(
-                        decision.name.clone(),
-                        SemanticCache::new(c.similarity_threshold, ttl, capacity),
-                    );
+        for (r, name) in loaded.config.recipe_names().into_iter().enumerate() {
+            let Some(recipe) = loaded.recipe(name) else {
+                continue;
+            };
+            let decisions = recipe.config.routing.decisions.iter().zip(&recipe.plugins);
+            for (decision, plugins) in decisions {
+                for plugin in plugins {
+                    if let PluginConfig::SemanticCache(c) = plugin {
+                        let ttl = c.ttl_seconds.map_or(Duration::MAX, Duration::from_secs);
+                        let capacity = c.max_entries.unwrap_or(DEFAULT_CAPACITY);
+                        by_decision.insert(
+                            cache_key(r, name, &decision.name),
+                            SemanticCache::new(c.similarity_threshold, ttl, capacity),
+                        );
+                    }
                 }
             }
         }
@@ -67,7 +73,7 @@ impl ResponseCaches {
         }))
     }
 
-    /// Whether `decision` has a cache.
+    /// Whether `decision` (a [`cache_key`]) has a cache.
     pub fn has(&self, decision: &str) -> bool {
         self.by_decision.contains_key(decision)
     }
@@ -90,5 +96,15 @@ impl ResponseCaches {
         if let Some(cache) = self.by_decision.get(decision) {
             cache.insert(key, response);
         }
+    }
+}
+
+/// The cache of decision `decision` of recipe `recipe` (index `r`): the decision's name in the
+/// default recipe, `recipe::decision` in the others (the seed's `RoutingNamespaceKey`).
+pub fn cache_key(r: usize, recipe: &str, decision: &str) -> String {
+    if r == 0 {
+        decision.to_owned()
+    } else {
+        format!("{recipe}::{decision}")
     }
 }

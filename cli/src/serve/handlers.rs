@@ -30,6 +30,8 @@ const DECISION_HEADER: &str = "x-routelab-decision";
 const MODEL_HEADER: &str = "x-routelab-model";
 /// Header saying whether the semantic cache answered (`hit`, `miss`, `off`).
 const CACHE_HEADER: &str = "x-routelab-cache";
+/// The recipe a request routed with, when the config has several.
+const RECIPE_HEADER: &str = "x-routelab-recipe";
 /// The decision name reported for requests that named a model and skipped routing.
 const PASSTHROUGH: &str = "passthrough";
 /// The decision name reported when no decision matched (the default model answers).
@@ -117,16 +119,17 @@ fn decision_label(outcome: &RouteOutcome) -> &str {
 async fn route(
     state: &AppState,
     policy: Arc<Policy>,
+    recipe: usize,
     request: RouteRequest,
     trace: bool,
 ) -> Result<RouteOutcome, ApiError> {
     let started = Instant::now();
     let result = if policy.uses_models() {
-        tokio::task::spawn_blocking(move || policy.route(&request, trace))
+        tokio::task::spawn_blocking(move || policy.route(recipe, &request, trace))
             .await
             .map_err(|e| ApiError::internal(format!("router task failed: {e}")))?
     } else {
-        policy.route(&request, trace)
+        policy.route(recipe, &request, trace)
     };
     let outcome = result.map_err(|e| ApiError::internal(format!("routing failed: {e}")))?;
     state.metrics.router_latency(started.elapsed());
@@ -149,10 +152,16 @@ pub async fn route_only(
         _ => chat::conversation(&body)?,
     };
     let policy = state.current_policy()?;
-    let outcome = route(&state, policy, route_request, true).await?;
-    serde_json::to_value(&outcome)
-        .map(Json)
-        .map_err(|e| ApiError::internal(format!("cannot encode the outcome: {e}")))
+    let requested = body.get("model").and_then(Value::as_str);
+    let recipe = requested.and_then(|m| policy.entrypoint(m)).unwrap_or(0);
+    let name = policy.recipe_name(recipe).map(str::to_owned);
+    let outcome = route(&state, policy, recipe, route_request, true).await?;
+    let mut value = serde_json::to_value(&outcome)
+        .map_err(|e| ApiError::internal(format!("cannot encode the outcome: {e}")))?;
+    if let (Some(name), Some(map)) = (name, value.as_object_mut()) {
+        map.insert("recipe".into(), Value::String(name));
+    }
+    Ok(Json(value))
 }
 
 /// `POST /v1/chat/completions`: route, apply plugins, proxy.
@@ -164,26 +173,57 @@ pub async fn chat_completions(
     let chat = chat::parse_chat(&bytes)?;
     let policy = state.current_policy()?;
     let settings = &state.settings;
-    let routes = match chat.model.as_deref() {
-        None => true,
-        Some(name) if settings.auto_names.iter().any(|a| a == name) => true,
-        Some(name) if policy.model(name).is_some() => !settings.passthrough,
-        Some(name) => return Err(ApiError::model_not_found(name)),
+    // The recipe: the default for no model or an auto name, an entrypoint's for its name.
+    let recipe = match chat.model.as_deref() {
+        None => Some(0),
+        Some(name) if settings.auto_names.iter().any(|a| a == name) => Some(0),
+        Some(name) => match policy.entrypoint(name) {
+            Some(r) => Some(r),
+            None if policy.model(name).is_some() => (!settings.passthrough).then_some(0),
+            None => return Err(ApiError::model_not_found(name)),
+        },
     };
-    if !routes {
+    let Some(recipe) = recipe else {
         state.metrics.decision(PASSTHROUGH);
         let name = chat.model.as_deref().unwrap_or_default();
         let model = model_target(&policy, name)?;
         let mut body = chat.body;
         rewrite::set_model(&mut body, &model.upstream_model);
         return proxy(&state, &headers, model, body, PASSTHROUGH, None, None).await;
+    };
+    let recipe_header = policy
+        .recipe_name(recipe)
+        .and_then(|n| HeaderValue::from_str(n).ok());
+    let mut response = routed(&state, &policy, recipe, headers, chat).await?;
+    if let Some(v) = recipe_header {
+        response.headers_mut().insert(RECIPE_HEADER, v);
     }
+    Ok(response)
+}
+
+/// A chat request that routes, with recipe `recipe`: route, apply plugins, answer from the
+/// block plugin or the cache, or proxy.
+async fn routed(
+    state: &Arc<AppState>,
+    policy: &Arc<Policy>,
+    recipe: usize,
+    headers: HeaderMap,
+    chat: chat::ChatRequest,
+) -> Result<Response, ApiError> {
+    let settings = &state.settings;
     let arrived = unix_ms();
     let started = Instant::now();
-    let outcome = route(&state, policy.clone(), chat.conversation.clone(), false).await?;
+    let outcome = route(
+        state,
+        policy.clone(),
+        recipe,
+        chat.conversation.clone(),
+        false,
+    )
+    .await?;
     let mut record = state.recorder.as_ref().map(|recorder| {
         Recording::start(
-            recorder, &policy, &headers, &chat, &outcome, arrived, started,
+            recorder, policy, &headers, &chat, &outcome, arrived, started,
         )
     });
     let decision = decision_label(&outcome);
@@ -198,7 +238,7 @@ pub async fn chat_completions(
             chat.stream,
         ));
     }
-    let model = model_target(&policy, &outcome.model)?;
+    let model = model_target(policy, &outcome.model)?;
     tracing::debug!(decision, model = %model.name, stream = chat.stream, "routed");
     let mut body = chat.body;
     if let Some(prompt) = &outcome.system_prompt {
@@ -213,21 +253,21 @@ pub async fn chat_completions(
     );
     let cache = match &outcome.decision {
         Some(d) if !chat.stream && outcome.cache.is_some() => {
-            cache_slot(&policy, d, &chat.conversation).await
+            cache_slot(policy, &policy.cache_key(recipe, d), &chat.conversation).await
         }
         _ => None,
     };
     if let Some(slot) = &cache {
-        if let Some(hit) = slot.lookup(&policy) {
+        if let Some(hit) = slot.lookup(policy) {
             if let Some(r) = record.take() {
                 r.finish();
             }
-            return Ok(cache_hit(&state, hit, decision, &model.name));
+            return Ok(cache_hit(state, hit, decision, &model.name));
         }
         state.metrics.cache("miss");
     }
-    let cache = cache.map(|slot| (&policy, slot));
-    proxy(&state, &headers, model, body, decision, cache, record).await
+    let cache = cache.map(|slot| (policy, slot));
+    proxy(state, &headers, model, body, decision, cache, record).await
 }
 
 /// The answer to a request found in its decision's cache.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use router_core::config::{merge_json, LoadedConfig, ModelMap, ModelSpec};
-use router_core::engine::{RouteOutcome, Router};
+use router_core::engine::{Recipes, RouteOutcome, Router};
 use router_core::inference::ModelRegistry;
 use router_core::request::RouteRequest;
 use router_core::selection::stats::ModelStats;
@@ -84,7 +84,8 @@ impl ModelTarget {
 
 /// A loaded config ready to serve.
 pub struct Policy {
-    router: Router,
+    /// One router per recipe (the default first).
+    recipes: Recipes,
     models: Vec<ModelTarget>,
     /// The model names, shared with request-log records.
     model_list: Arc<[String]>,
@@ -107,28 +108,29 @@ impl Policy {
         let mut loaded = LoadedConfig::from_file(path)?;
         loaded.map_models(model_maps)?;
         stats.seed(&loaded.config);
-        let router = Router::new(&loaded, models)?.with_stats(Arc::clone(stats));
+        let recipes = Recipes::build(&loaded, |l| Router::new(l, models))?.with_stats(stats);
         let caches = ResponseCaches::build(&loaded, models)?;
-        Self::from_router(router, caches, upstream, &|var| std::env::var(var).ok())
+        Self::from_recipes(recipes, caches, upstream, &|var| std::env::var(var).ok())
     }
 
-    fn from_router(
-        router: Router,
+    fn from_recipes(
+        recipes: Recipes,
         caches: Option<ResponseCaches>,
         upstream: Option<&str>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Policy> {
-        let models = router
+        let models = recipes
+            .default_router()
             .config()
             .providers
             .models
             .iter()
             .map(|spec| ModelTarget::from_spec(spec, upstream, env))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let uses_models = router.runs_models();
+        let uses_models = recipes.runs_models();
         let model_list = models.iter().map(|m| m.name.clone()).collect();
         Ok(Policy {
-            router,
+            recipes,
             models,
             model_list,
             uses_models,
@@ -157,18 +159,42 @@ impl Policy {
         self.uses_models
     }
 
+    /// The key of the response cache of `decision` in recipe `recipe`.
+    pub fn cache_key(&self, recipe: usize, decision: &str) -> String {
+        super::cache::cache_key(recipe, &self.recipes.names()[recipe], decision)
+    }
+
     /// The response caches, when some decision has a cache plugin.
     pub fn caches(&self) -> Option<&ResponseCaches> {
         self.caches.as_ref()
     }
 
-    /// Routes a request; `trace` adds the per-decision evaluation.
-    pub fn route(&self, request: &RouteRequest, trace: bool) -> router_core::Result<RouteOutcome> {
+    /// Routes a request with recipe `recipe` (0: the default); `trace` adds the per-decision
+    /// evaluation.
+    pub fn route(
+        &self,
+        recipe: usize,
+        request: &RouteRequest,
+        trace: bool,
+    ) -> router_core::Result<RouteOutcome> {
+        let router = self.recipes.router(recipe);
         if trace {
-            self.router.route_with_trace(request)
+            router.route_with_trace(request)
         } else {
-            self.router.route(request)
+            router.route(request)
         }
+    }
+
+    /// The recipe an entrypoint's model name selects.
+    pub fn entrypoint(&self, model: &str) -> Option<usize> {
+        self.recipes.entrypoint(model)
+    }
+
+    /// The name of recipe `i`, when the config has several (`None` for a single profile).
+    pub fn recipe_name(&self, i: usize) -> Option<&str> {
+        self.recipes
+            .is_multi()
+            .then(|| self.recipes.names()[i].as_str())
     }
 
     /// Sets the reasoning parameter of `model`'s reasoning family in `body`.
@@ -179,7 +205,10 @@ impl Policy {
         use_reasoning: bool,
         effort: Option<&str>,
     ) {
-        let patch = self.router.reasoning_patch(model, use_reasoning, effort);
+        let patch = self
+            .recipes
+            .default_router()
+            .reasoning_patch(model, use_reasoning, effort);
         if patch.as_object().is_some_and(Map::is_empty) {
             return;
         }
@@ -228,8 +257,8 @@ routing:
     fn policy() -> Policy {
         let loaded =
             LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
-        let router = Router::new(&loaded, &ModelRegistry::default()).expect("router");
-        Policy::from_router(router, None, None, &|var| {
+        let recipes = Recipes::build(&loaded, |l| Router::new(l, &ModelRegistry::default()));
+        Policy::from_recipes(recipes.expect("router"), None, None, &|var| {
             (var == "TEST_KEY_VAR").then(|| "from-env".into())
         })
         .expect("policy")
@@ -263,10 +292,13 @@ routing:
     fn upstream_override_sends_every_model_to_one_base_url() {
         let loaded =
             LoadedConfig::from_yaml_str(CONFIG, "test.yaml", Path::new(".")).expect("valid config");
-        let router = Router::new(&loaded, &ModelRegistry::default()).expect("router");
-        let p = Policy::from_router(router, None, Some("http://127.0.0.1:9100/v1/"), &|_| {
-            Some("unused".into())
-        })
+        let recipes = Recipes::build(&loaded, |l| Router::new(l, &ModelRegistry::default()));
+        let p = Policy::from_recipes(
+            recipes.unwrap(),
+            None,
+            Some("http://127.0.0.1:9100/v1/"),
+            &|_| Some("unused".into()),
+        )
         .expect("policy");
         for name in ["small", "big"] {
             let target = p.model(name).unwrap();
@@ -289,7 +321,7 @@ routing:
     fn routes_and_patches_reasoning() {
         let p = policy();
         let out = p
-            .route(&RouteRequest::from_prompt("please prove this"), false)
+            .route(0, &RouteRequest::from_prompt("please prove this"), false)
             .unwrap();
         assert_eq!(out.decision.as_deref(), Some("hard_route"));
         assert_eq!(out.model, "big");

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use router_core::config::RouterConfig;
+use router_core::config::{Decision, RouterConfig};
 use serde::Serialize;
 
 use super::manifest::{Coverage, Probe};
@@ -87,15 +87,18 @@ pub fn config_yaml(path: &std::path::Path) -> crate::Result<serde_norway::Value>
     })
 }
 
-/// `type:name` of every signal rule the config file declares (any kind, read from the YAML as
-/// written) and of every projection output.
+/// `type:name` of every signal rule the config file declares, in any recipe (any kind, read
+/// from the YAML as written), and of every projection output.
 pub fn configured_signals(raw: &serde_norway::Value, cfg: &RouterConfig) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    if let Some(sections) = raw
-        .get("routing")
-        .and_then(|r| r.get("signals"))
-        .and_then(|s| s.as_mapping())
-    {
+    let recipes = raw.get("recipes").and_then(|r| r.as_sequence());
+    let profiles = std::iter::once(raw.get("routing"))
+        .chain(recipes.into_iter().flatten().map(|r| r.get("routing")))
+        .flatten();
+    for profile in profiles {
+        let Some(sections) = profile.get("signals").and_then(|s| s.as_mapping()) else {
+            continue;
+        };
         for (key, rules) in sections {
             let (Some(section), Some(rules)) = (key.as_str(), rules.as_sequence()) else {
                 continue;
@@ -105,12 +108,33 @@ pub fn configured_signals(raw: &serde_norway::Value, cfg: &RouterConfig) -> BTre
             }
         }
     }
-    out.extend(
-        cfg.routing
-            .projections
-            .outputs()
-            .map(|o| format!("projection:{}", o.name)),
-    );
+    for (_, view) in views(cfg) {
+        out.extend(
+            view.routing
+                .projections
+                .outputs()
+                .map(|o| format!("projection:{}", o.name)),
+        );
+    }
+    out
+}
+
+/// Each recipe's name and config view, the default first.
+fn views(cfg: &RouterConfig) -> Vec<(&str, RouterConfig)> {
+    cfg.recipe_names()
+        .into_iter()
+        .filter_map(|name| Some((name, cfg.recipe_view(name)?)))
+        .collect()
+}
+
+/// `recipe:decision:x` of every decision of every recipe, for each `x` of `f(decision)`.
+fn per_decision(cfg: &RouterConfig, f: impl Fn(&Decision) -> Vec<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (recipe, view) in views(cfg) {
+        for d in &view.routing.decisions {
+            out.extend(f(d).into_iter().map(|x| format!("{recipe}:{}:{x}", d.name)));
+        }
+    }
     out
 }
 
@@ -132,12 +156,7 @@ pub fn coverage(
         .filter(|s| s.starts_with("projection:"))
         .cloned()
         .collect();
-    let algorithms: BTreeSet<String> = cfg
-        .routing
-        .decisions
-        .iter()
-        .map(|d| format!("default:{}:{}", d.name, d.algorithm_type()))
-        .collect();
+    let algorithms = per_decision(cfg, |d| vec![d.algorithm_type().to_owned()]);
     let recipe = |p: &Probe| {
         p.expected_recipe
             .clone()
@@ -154,14 +173,10 @@ pub fn coverage(
             ))
         })
         .collect();
-    let plugins: BTreeSet<String> = cfg
-        .routing
-        .decisions
-        .iter()
-        .flat_map(|d| d.plugins.iter().map(move |p| (d, p.plugin_type.trim())))
-        .filter(|(_, t)| !t.is_empty())
-        .map(|(d, t)| format!("default:{}:{t}", d.name))
-        .collect();
+    let plugins = per_decision(cfg, |d| {
+        let types = d.plugins.iter().map(|p| p.plugin_type.trim());
+        types.filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    });
     let asserted_plugins: BTreeSet<String> = probes
         .iter()
         .flat_map(|p| {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use router_core::config::Decision;
+use router_core::config::{Decision, DEFAULT_RECIPE};
 use router_core::engine::RouteOutcome;
 use serde::Serialize;
 
@@ -37,7 +37,10 @@ pub struct Actual<'a> {
     pub outcome: &'a RouteOutcome,
     /// The winning decision's config, if any.
     pub decision: Option<&'a Decision>,
-    /// The decisions the file's probes expect (the trace must name exactly these).
+    /// The recipe the request routed with.
+    pub recipe: &'a str,
+    /// The decisions the file's probes of that recipe expect (the trace must name exactly
+    /// these).
     pub allowed: &'a BTreeSet<String>,
 }
 
@@ -56,14 +59,15 @@ pub fn judge(probe: &Probe, actual: &Actual<'_>) -> Vec<Check> {
             )]
         },
     )];
-    let recipe = probe.expected_recipe.as_deref().unwrap_or("default");
+    let recipe = probe.expected_recipe.as_deref().unwrap_or(DEFAULT_RECIPE);
     out.push(check(
         "recipe",
-        if recipe == "default" {
+        if recipe == actual.recipe {
             vec![]
         } else {
             vec![format!(
-                "expected recipe {recipe:?}: multi-recipe configs are not implemented"
+                "expected recipe {recipe:?}, routed with {:?}",
+                actual.recipe
             )]
         },
     ));

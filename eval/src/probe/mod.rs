@@ -12,8 +12,8 @@ pub mod materialize;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use router_core::config::LoadedConfig;
-use router_core::engine::{Router, Settled};
+use router_core::config::{LoadedConfig, DEFAULT_RECIPE};
+use router_core::engine::{Recipes, Settled};
 use serde::Serialize;
 
 use coverage::{percent, CoverageLine};
@@ -146,32 +146,50 @@ impl ProbeRun {
     }
 }
 
-/// Runs `manifest`'s probes (those of `subset`) through `router`, built from `loaded`.
+/// Runs `manifest`'s probes (those of `subset`) through `recipes`, built from `loaded`: each
+/// probe with the recipe its `model` selects (the default without one).
 pub fn run(
     loaded: &LoadedConfig,
     raw: &serde_norway::Value,
-    router: &Router,
+    recipes: &Recipes,
     manifest: &Manifest,
     subset: Subset,
 ) -> ProbeRun {
     let cfg = &loaded.config;
     let probes = manifest.probes();
-    let allowed: BTreeSet<String> = probes.iter().map(|p| p.expected_decision.clone()).collect();
+    // The seed's trace check: a recipe's trace names exactly its probes' decisions.
+    let mut allowed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in &probes {
+        let recipe = p.expected_recipe.as_deref().unwrap_or(DEFAULT_RECIPE);
+        allowed
+            .entry(recipe.to_owned())
+            .or_default()
+            .insert(p.expected_decision.clone());
+    }
     let results: Vec<ProbeResult> = probes
         .iter()
-        .map(|p| run_one(loaded, router, manifest, p, &allowed))
+        .map(|p| run_one(recipes, manifest, p, &allowed))
         // A probe that cannot be routed is never left out: it fails.
         .filter(|r| subset == Subset::All || r.rule_decided || r.error.is_some())
         .collect();
     summarise(manifest, cfg, raw, &probes, results, subset)
 }
 
+/// The recipe probe `p` routes with: the one its `model` selects, else the default.
+fn recipe_of(recipes: &Recipes, p: &Probe) -> Result<usize, String> {
+    match p.model.as_deref() {
+        None => Ok(0),
+        Some(m) => recipes.for_model(m).ok_or_else(|| {
+            format!("model {m:?} is neither an auto alias nor an entrypoint of the config")
+        }),
+    }
+}
+
 fn run_one(
-    loaded: &LoadedConfig,
-    router: &Router,
+    recipes: &Recipes,
     manifest: &Manifest,
     probe: &Probe,
-    allowed: &BTreeSet<String>,
+    allowed: &BTreeMap<String, BTreeSet<String>>,
 ) -> ProbeResult {
     let mut result = ProbeResult {
         id: probe.id.clone(),
@@ -185,6 +203,14 @@ fn run_one(
         categories: coverage::categories(probe).into_iter().collect(),
         trace: Vec::new(),
     };
+    let recipe = match recipe_of(recipes, probe) {
+        Ok(r) => r,
+        Err(e) => {
+            result.error = Some(e);
+            return result;
+        }
+    };
+    let router = recipes.router(recipe);
     let outcome = materialize::request(manifest, probe)
         .and_then(|req| router.route_with_trace(&req).map_err(|e| e.to_string()));
     let outcome = match outcome {
@@ -194,21 +220,20 @@ fn run_one(
             return result;
         }
     };
-    let decision = outcome.decision.as_deref().and_then(|name| {
-        loaded
-            .config
-            .routing
-            .decisions
-            .iter()
-            .find(|d| d.name == name)
-    });
+    let decision = outcome
+        .decision
+        .as_deref()
+        .and_then(|name| router.config().decision(name));
+    let recipe_name = recipes.names()[recipe].as_str();
+    let no_decisions = BTreeSet::new();
     result.rule_decided = router.settled_by_rules(&outcome.signals) != Settled::Open;
     result.checks = judge::judge(
         probe,
         &Actual {
             outcome: &outcome,
             decision,
-            allowed,
+            recipe: recipe_name,
+            allowed: allowed.get(recipe_name).unwrap_or(&no_decisions),
         },
     );
     result.passed = result.checks.iter().all(|c| c.passed);

@@ -41,7 +41,8 @@ pub(super) fn load_str(text: &str, origin: &str, base_dir: &Path) -> Result<Load
     Ok(loaded)
 }
 
-/// Types plugins, lists ignored parts that serde cannot see, and validates.
+/// Types plugins, lists ignored parts that serde cannot see, and validates: the shared parts
+/// and the top-level profile, then each recipe's profile in its own scope.
 pub(super) fn from_config(
     config: RouterConfig,
     origin: &str,
@@ -57,6 +58,77 @@ pub(super) fn from_config(
             reason,
         })
     };
+    let global_dc = config.global.router.model_selection.router_dc.as_ref();
+    let global_unread = global_dc.map(router_dc_unread).unwrap_or_default();
+    for key in global_unread.into_iter().filter(|k| *k != "min_similarity") {
+        let reason = "not read in selection (nor by the seed)".into();
+        ignore(
+            format!("global.router.model_selection.router_dc.{key}"),
+            reason,
+        );
+    }
+    let plugins = read_profile(&config, &Scope::Top, &mut v, &mut ignore);
+    v.validate(&config);
+    for (i, recipe) in config.recipes.iter().enumerate() {
+        let view = config.view_of(&recipe.routing);
+        let scope = Scope::Recipe(i);
+        v.set_scope(scope.prefix());
+        read_profile(&view, &scope, &mut v, &mut ignore);
+        v.validate_recipe(&view);
+    }
+    v.set_scope(None);
+    v.recipes(&config);
+    v.finish()?;
+    Ok(LoadedConfig {
+        config,
+        origin: origin.to_string(),
+        base_dir: base_dir.to_path_buf(),
+        ignored,
+        plugins,
+        without: Default::default(),
+    })
+}
+
+/// Where a routing profile sits in the file: the top-level `routing` or `recipes[i].routing`.
+pub(super) enum Scope {
+    /// `routing`.
+    Top,
+    /// `recipes[i].routing`.
+    Recipe(usize),
+}
+
+impl Scope {
+    /// What replaces `routing.` at the start of a path in this scope.
+    pub(super) fn prefix(&self) -> Option<String> {
+        match self {
+            Scope::Top => None,
+            Scope::Recipe(i) => Some(format!("recipes[{i}].routing.")),
+        }
+    }
+
+    /// `path` (written for the top-level profile) in this scope.
+    pub(super) fn path(&self, path: &str) -> String {
+        scoped_path(self.prefix().as_deref(), path)
+    }
+}
+
+/// `path` with its leading `routing.` replaced by `prefix`, when one is given.
+pub(super) fn scoped_path(prefix: Option<&str>, path: &str) -> String {
+    match (prefix, path.strip_prefix("routing.")) {
+        (Some(p), Some(rest)) => format!("{p}{rest}"),
+        _ => path.to_owned(),
+    }
+}
+
+/// The typed plugins of a profile's decisions; lists what of the profile routelab does not
+/// run (paths in `scope`) and reports plugin errors to `v`.
+pub(super) fn read_profile(
+    config: &RouterConfig,
+    scope: &Scope,
+    v: &mut Validator<'_>,
+    ignore: &mut dyn FnMut(String, String),
+) -> Vec<Vec<PluginConfig>> {
+    let mut ignore = |path: String, reason: String| ignore(scope.path(&path), reason);
     for (i, k) in config.routing.signals.keywords.iter().enumerate() {
         if let Some(m) = k.unimplemented_method() {
             ignore(
@@ -75,22 +147,11 @@ pub(super) fn from_config(
             }
         }
     }
-    let global_dc = config.global.router.model_selection.router_dc.as_ref();
-    let global_unread = global_dc.map(router_dc_unread).unwrap_or_default();
-    for key in global_unread.into_iter().filter(|k| *k != "min_similarity") {
-        let reason = "not read in selection (nor by the seed)".into();
-        ignore(
-            format!("global.router.model_selection.router_dc.{key}"),
-            reason,
-        );
-    }
     let mut plugins = Vec::with_capacity(config.routing.decisions.len());
     for (i, d) in config.routing.decisions.iter().enumerate() {
         let base = format!("routing.decisions[{i}]");
         match AlgorithmKind::parse(d.algorithm_type()) {
-            Some(AlgorithmKind::Learned(method)) => {
-                check_selection(&config, method, d, &base, &mut v)
-            }
+            Some(AlgorithmKind::Learned(method)) => check_selection(config, method, d, &base, v),
             Some(AlgorithmKind::NotReplayable) => {
                 let reason = format!("algorithm {:?} calls models or needs online state; routelab routes the decision to its first modelRef (not replayable)", d.algorithm_type());
                 ignore(format!("{base}.algorithm"), reason);
@@ -141,16 +202,7 @@ pub(super) fn from_config(
         }
         plugins.push(typed);
     }
-    v.validate(&config);
-    v.finish()?;
-    Ok(LoadedConfig {
-        config,
-        origin: origin.to_string(),
-        base_dir: base_dir.to_path_buf(),
-        ignored,
-        plugins,
-        without: Default::default(),
-    })
+    plugins
 }
 
 /// A learned selection's settings, as far as they can be checked without loading the selector

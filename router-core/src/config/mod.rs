@@ -23,12 +23,14 @@ mod load;
 mod model_map;
 mod projection_schema;
 mod reasoning;
+mod recipe_schema;
 pub mod schema;
 mod selection_schema;
 pub mod tokens;
 mod validate;
 mod validate_algorithms;
 mod validate_projections;
+mod validate_recipes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -40,6 +42,7 @@ pub use linemap::LineMap;
 pub use model_map::{ModelMap, MODEL_FAMILIES};
 pub use projection_schema::*;
 pub use reasoning::merge_json;
+pub use recipe_schema::*;
 pub use schema::*;
 pub use selection_schema::*;
 pub use tokens::TokenCount;
@@ -111,9 +114,63 @@ impl LoadedConfig {
         load::from_config(config, origin, base_dir, &LineMap::default())
     }
 
+    /// The config recipe `name` routes with, ready to compile: its profile in place of the
+    /// top-level one ([`RouterConfig::recipe_view`]); `None` when there is no such recipe.
+    /// A config without recipes is its own default recipe.
+    pub fn recipe(&self, name: &str) -> Option<LoadedConfig> {
+        let c = &self.config;
+        let index = c.recipes.iter().position(|r| r.name == name);
+        let top = name == DEFAULT_RECIPE && (c.routing.has_profile() || index.is_none());
+        let view = c.recipe_view(name)?;
+        let plugins = match index {
+            Some(i) if !top => {
+                let lines = LineMap::default();
+                let mut v = validate::Validator::new(&self.origin, &lines);
+                load::read_profile(&view, &load::Scope::Recipe(i), &mut v, &mut |_, _| {})
+            }
+            _ => self.plugins.clone(),
+        };
+        Some(LoadedConfig {
+            config: view,
+            origin: self.origin.clone(),
+            base_dir: self.base_dir.clone(),
+            ignored: Vec::new(),
+            plugins,
+            without: self.without.clone(),
+        })
+    }
+
     /// Resolves a model path of the catalog against [`Self::base_dir`] (absolute paths stay).
     pub fn resolve(&self, p: &str) -> PathBuf {
         self.base_dir.join(p)
+    }
+}
+
+impl Routing {
+    /// Names of the rules of `kind` defined in this profile, in file order.
+    pub fn signal_names(&self, kind: SignalKind) -> Vec<&str> {
+        let s = &self.signals;
+        match kind {
+            SignalKind::Keyword => s.keywords.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Context => s.context.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Language => s.language.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Domain => s.domains.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Jailbreak => s.jailbreak.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Pii => s.pii.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Embedding => s.embeddings.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Conversation => s.conversation.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Structure => s.structure.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Reask => s.reasks.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Complexity => s.complexity.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Kb => s.kb.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::FactCheck => s.fact_check.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::UserFeedback => s.user_feedbacks.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Projection => self
+                .projections
+                .outputs()
+                .map(|o| o.name.as_str())
+                .collect(),
+        }
     }
 }
 
@@ -135,29 +192,7 @@ impl RouterConfig {
 
     /// Names of the rules of `kind` defined under `routing.signals`, in file order.
     pub fn signal_names(&self, kind: SignalKind) -> Vec<&str> {
-        let s = &self.routing.signals;
-        match kind {
-            SignalKind::Keyword => s.keywords.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Context => s.context.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Language => s.language.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Domain => s.domains.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Jailbreak => s.jailbreak.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Pii => s.pii.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Embedding => s.embeddings.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Conversation => s.conversation.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Structure => s.structure.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Reask => s.reasks.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Complexity => s.complexity.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Kb => s.kb.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::FactCheck => s.fact_check.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::UserFeedback => s.user_feedbacks.iter().map(|r| r.name.as_str()).collect(),
-            SignalKind::Projection => self
-                .routing
-                .projections
-                .outputs()
-                .map(|o| o.name.as_str())
-                .collect(),
-        }
+        self.routing.signal_names(kind)
     }
 
     /// The signal rules the router computes, by kind (only implemented kinds): those some

@@ -25,6 +25,12 @@ pub struct RouterConfig {
     /// Signals, decisions and the selection strategy.
     #[serde(default)]
     pub routing: Routing,
+    /// Requested model names that select a recipe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoints: Vec<super::Entrypoint>,
+    /// Named routing profiles beside the top-level one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipes: Vec<super::Recipe>,
     /// Global settings; routelab reads only the model catalog.
     #[serde(default)]
     pub global: Global,
@@ -197,9 +203,10 @@ impl BackendRef {
 /// `routing`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Routing {
-    /// How a winner is chosen among matching decisions.
-    #[serde(default)]
-    pub strategy: Strategy,
+    /// How a winner is chosen among matching decisions (unset: `priority`; a recipe without
+    /// one inherits the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
     /// Named signal rules per kind.
     #[serde(default)]
     pub signals: Signals,

@@ -7,9 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::export::selector::SelectorMethod;
 use crate::selection::Rule;
 
-/// `global.router`: routelab reads only `model_selection`.
+/// `global.router`: routelab reads `model_selection` and the auto aliases.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GlobalRouter {
+    /// The model names that route with the default recipe (absent: the seed's three; present,
+    /// even empty, the complete list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_model_names: Option<Vec<String>>,
     /// Learned model selection.
     #[serde(default)]
     pub model_selection: ModelSelection,

@@ -18,6 +18,9 @@ pub(super) struct Validator<'a> {
     origin: &'a str,
     lines: &'a LineMap,
     problems: Vec<(Option<usize>, String)>,
+    /// What replaces a path's leading `routing.` (a recipe's profile is checked as a config of
+    /// its own, its problems reported at `recipes[i].routing.…`).
+    scope: Option<String>,
 }
 
 impl<'a> Validator<'a> {
@@ -26,11 +29,19 @@ impl<'a> Validator<'a> {
             origin,
             lines,
             problems: Vec::new(),
+            scope: None,
         }
+    }
+
+    /// Reports the problems of the paths `routing.…` at `prefix…` from now on (`None`: as
+    /// written).
+    pub(super) fn set_scope(&mut self, prefix: Option<String>) {
+        self.scope = prefix;
     }
 
     /// Records a problem at YAML path `path`.
     pub(super) fn error(&mut self, path: &str, message: &str) {
+        let path = &super::load::scoped_path(self.scope.as_deref(), path);
         let line = self.lines.line(path);
         let loc = match line {
             Some(l) => format!("{}:{l}", self.origin),
@@ -116,14 +127,31 @@ impl<'a> Validator<'a> {
         seen.into_keys().collect()
     }
 
-    /// Runs every check on `c`.
+    /// Runs every check on `c`: the shared parts, then its top-level profile.
     pub(super) fn validate(&mut self, c: &RouterConfig) {
         let models = self.models(c);
+        self.model_cards(c);
+        self.profile(c, &models);
+    }
+
+    /// Checks the profile of a recipe's view (the shared parts are checked once, at the top).
+    pub(super) fn validate_recipe(&mut self, view: &RouterConfig) {
+        let models: HashSet<&str> = view
+            .providers
+            .models
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        self.profile(view, &models);
+    }
+
+    /// The checks of one routing profile: its signals, projections, decisions and algorithms.
+    fn profile(&mut self, c: &RouterConfig, models: &HashSet<&str>) {
         let known = self.signal_names(c);
         self.signal_rules(c);
         self.projections(c, &known);
-        self.decisions(c, &models, &known);
-        self.model_cards(c);
+        self.decisions(c, models, &known);
+        self.decision_cards(c);
         self.algorithms(c);
     }
 

@@ -12,9 +12,8 @@ use super::{AlgorithmKind, DecisionAlgorithm, LatencyAwareSettings, REFUSED_TYPE
 const ON_NO_CANDIDATES: [&str; 3] = ["cheapest", "first", "fail"];
 
 impl Validator<'_> {
-    /// With model cards declared, every provider model, modelRef and the default model names
-    /// a card (a modelRef may name a LoRA of a card instead), and a modelRef's `lora_name` is
-    /// one of its card's LoRAs. Without cards nothing is checked, as in the seed.
+    /// With model cards declared, every provider model and the default model names a card (the
+    /// default may name a card's LoRA). Without cards nothing is checked, as in the seed.
     pub(super) fn model_cards(&mut self, c: &RouterConfig) {
         let cards = &c.routing.model_cards;
         if cards.is_empty() {
@@ -40,6 +39,19 @@ impl Validator<'_> {
             let message = format!("default model {dm:?} is neither a model card nor a LoRA of one");
             self.error("providers.defaults.default_model", &message);
         }
+    }
+
+    /// With model cards declared, each modelRef names a card or a card's LoRA, and its
+    /// `lora_name` is a LoRA of its card.
+    pub(super) fn decision_cards(&mut self, c: &RouterConfig) {
+        let cards = &c.routing.model_cards;
+        if cards.is_empty() {
+            return;
+        }
+        let loras: HashSet<&str> = cards
+            .iter()
+            .flat_map(|m| m.loras.iter().map(|l| l.name.as_str()))
+            .collect();
         for (i, d) in c.routing.decisions.iter().enumerate() {
             for (j, r) in d.model_refs.iter().enumerate() {
                 let at = format!("routing.decisions[{i}].modelRefs[{j}]");

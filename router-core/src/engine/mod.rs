@@ -13,6 +13,7 @@
 mod composers;
 mod outcome;
 mod projections;
+mod recipes;
 mod rules;
 mod selection;
 mod settle;
@@ -25,6 +26,7 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 pub use outcome::{DecisionTrace, LeafTrace, RouteDecision, RouteOutcome, RouteTarget, Selection};
+pub use recipes::Recipes;
 pub use settle::Settled;
 
 use crate::config::{AlgorithmKind, LoadedConfig, ModelSpec, RouterConfig, Strategy};
@@ -467,7 +469,7 @@ impl Router {
     /// The winning decision `(index, confidence)` under the configured strategy; when any
     /// matching decision has a tier, by tier first (the seed's `decisionResultLess`).
     fn best(&self, table: &[f32]) -> Option<(usize, f32)> {
-        let strategy = self.loaded.config.routing.strategy;
+        let strategy = self.loaded.config.routing.strategy.unwrap_or_default();
         let mut best: Option<(usize, f32)> = None;
         let mut best_tiered: Option<(usize, f32)> = None;
         let mut any_tier = false;
@@ -550,7 +552,7 @@ impl Router {
                 name: &d.name,
             })
             .collect();
-        let by_confidence = self.loaded.config.routing.strategy == Strategy::Confidence;
+        let by_confidence = self.loaded.config.routing.strategy == Some(Strategy::Confidence);
         settle::settle(&ranked, by_confidence)
     }
 
