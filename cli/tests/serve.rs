@@ -832,7 +832,16 @@ async fn serve_and_replay_route_the_same_conversations() {
     writer.finish().unwrap();
     let log_models = LogModels::of(&log_path).unwrap();
     let registry = ModelRegistry::default();
-    let policy = Policy::load(&cfg_path, &[], &registry, &log_models, &log_path, false).unwrap();
+    let policy = Policy::load(
+        &cfg_path,
+        &[],
+        &registry,
+        &log_models,
+        &log_path,
+        false,
+        None,
+    )
+    .unwrap();
     let mut replayed = vec![None; bodies.len()];
     replay(
         &log_path,
@@ -1035,7 +1044,7 @@ async fn served_traffic_is_recorded_and_replays() {
     std::fs::write(&cfg_path, &cfg).unwrap();
     let log_models = LogModels::of(&dir).unwrap();
     let registry = ModelRegistry::default();
-    let policy = Policy::load(&cfg_path, &[], &registry, &log_models, &dir, true).unwrap();
+    let policy = Policy::load(&cfg_path, &[], &registry, &log_models, &dir, true, None).unwrap();
     let mut replayed = Vec::new();
     replay(
         &dir,

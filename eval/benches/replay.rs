@@ -147,6 +147,7 @@ fn main() {
             &models,
             &log,
             false,
+            None,
         )
         .expect("policy");
         let mut prompt_bytes = 0usize;

@@ -179,6 +179,7 @@ pub fn run_compare(opts: &CompareOptions) -> Result<CompareReport> {
             &log_models,
             &opts.log,
             opts.allow_unscored,
+            None,
         )
     };
     let mut a = load(&opts.config_a)?;

@@ -45,6 +45,8 @@ pub struct EvalOptions {
     /// The signal store folder model outputs are read from and added to (`None`: every model
     /// runs on every request).
     pub signal_store: Option<PathBuf>,
+    /// The recipe of a multi-recipe config every request routes with (`None`: the default).
+    pub recipe: Option<String>,
 }
 
 /// Throughput numbers of the main replay.
@@ -144,6 +146,8 @@ pub struct ReportMeta<'a> {
     pub mapped_models: Vec<String>,
     /// What the run did with the signal store.
     pub signal_store: Option<crate::signal_store::StoreUse>,
+    /// The recipe replayed (`--recipe`).
+    pub recipe: Option<String>,
 }
 
 /// Scores run `p` of `data` (policy `policy`) into a report. The sampled random baseline
@@ -200,6 +204,7 @@ pub fn build_report(
         config: meta.config,
         mapped_models: meta.mapped_models,
         signal_store: meta.signal_store,
+        recipe: meta.recipe,
         log: meta.log,
         cost_settings: meta.options.cost.clone(),
         requests: run.requests(),
@@ -288,6 +293,7 @@ pub fn run_sweep(
         let origin = format!("{} ({}={value})", config.display(), spec.param);
         let mut loaded = LoadedConfig::from_yaml_str(&yaml, &origin, &base_dir)?;
         loaded.map_models(&opts.model_maps)?;
+        let loaded = crate::replay::select_recipe(loaded, opts.recipe.as_deref())?;
         let policy = Policy::new(
             &origin,
             &loaded,
@@ -345,6 +351,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
         &log_models,
         &opts.log,
         opts.allow_unscored,
+        opts.recipe.as_deref(),
     )?;
     let decisions_path = opts.out_dir.join("decisions.parquet");
     let mut writer = DecisionsWriter::create(&decisions_path)?;
@@ -415,6 +422,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<EvalOutput> {
                 .map(|m| format!("{}={}", m.reference, m.dir.display()))
                 .collect(),
             signal_store,
+            recipe: opts.recipe.clone(),
         },
     )?;
     let json_path = opts.out_dir.join("report.json");

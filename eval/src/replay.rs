@@ -76,7 +76,7 @@ impl Policy {
         allow_unscored: bool,
     ) -> Result<Policy> {
         if loaded.config.is_multi_recipe() {
-            tracing::warn!(config = %loaded.origin, "a multi-recipe config: the replay routes every request with its default recipe (the top-level routing)");
+            tracing::warn!(config = %loaded.origin, "a multi-recipe config: the replay routes every request with its default recipe (the top-level routing; --recipe NAME picks another)");
         }
         let mut router = Router::new(loaded, models)?;
         if router.reads_stats() {
@@ -118,7 +118,8 @@ impl Policy {
         })
     }
 
-    /// Loads the config file, maps its models (`--model`), and compiles it (name = file stem).
+    /// Loads the config file, maps its models (`--model`), picks `recipe` of a multi-recipe
+    /// config (the default without one) and compiles it (name = file stem).
     pub fn load(
         config: &Path,
         model_maps: &[ModelMap],
@@ -126,15 +127,31 @@ impl Policy {
         log: &LogModels,
         log_path: &Path,
         allow_unscored: bool,
+        recipe: Option<&str>,
     ) -> Result<Policy> {
         let mut loaded = LoadedConfig::from_file(config)?;
         loaded.map_models(model_maps)?;
+        let loaded = select_recipe(loaded, recipe)?;
         let name = config
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "policy".into());
         Policy::new(&name, &loaded, models, log, log_path, allow_unscored)
     }
+}
+
+/// Recipe `recipe` of `loaded` (`--recipe`), or `loaded` itself without one.
+pub fn select_recipe(loaded: LoadedConfig, recipe: Option<&str>) -> Result<LoadedConfig> {
+    let Some(name) = recipe else {
+        return Ok(loaded);
+    };
+    loaded.recipe(name).ok_or_else(|| {
+        EvalError::Invalid(format!(
+            "{}: no recipe {name:?} (recipes: {})",
+            loaded.origin,
+            loaded.config.recipe_names().join(", ")
+        ))
+    })
 }
 
 /// Replay settings.

@@ -200,6 +200,9 @@ pub struct Report {
     /// The signal store the run read model outputs from and added to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal_store: Option<crate::signal_store::StoreUse>,
+    /// The recipe of a multi-recipe config the run replayed (`--recipe`; absent: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<String>,
     /// The request log.
     pub log: InputFile,
     /// Cost and latency derivation settings.

@@ -323,6 +323,13 @@ pub fn render(r: &Report) -> String {
         "<h1>routelab eval: {}</h1><p>config <code>{}</code> (sha256 <code>{}</code>)<br>log <code>{}</code> (sha256 <code>{}</code>), {} requests<br>routelab {}, {}</p>",
         esc(&r.run_name), esc(&r.config.path), esc(&r.config.sha256), esc(&r.log.path), esc(&r.log.sha256), r.requests, esc(&r.routelab_version), esc(&r.created_utc)
     );
+    if let Some(recipe) = &r.recipe {
+        let _ = write!(
+            s,
+            "<p>recipe <code>{}</code> (every request routed with it)</p>",
+            esc(recipe)
+        );
+    }
     s.push_str("<h2>Cost vs quality</h2>");
     s.push_str(&cost_quality_svg(r));
     s.push_str("<table><tr><th>policy</th><th>mean quality</th><th>correct</th><th>unscored</th><th>total cost</th><th>cost / 1k</th></tr>");

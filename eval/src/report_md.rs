@@ -111,6 +111,9 @@ pub fn render(r: &Report) -> String {
         r.cost_settings.reasoning_multiplier,
         r.cost_settings.reasoning_extra_tokens
     );
+    if let Some(recipe) = &r.recipe {
+        let _ = writeln!(s, "- recipe: `{recipe}` (every request routed with it)");
+    }
     if !r.mapped_models.is_empty() {
         let _ = writeln!(
             s,

@@ -382,6 +382,7 @@ pub fn compute(opts: &ComputeOptions<'_>) -> Result<(u64, StoreUse)> {
         &log_models,
         opts.log,
         true,
+        None,
     )?;
     let replay_opts = opts.replay.clone().with_store(Some(Arc::clone(&store)));
     let data = replay(opts.log, &[&policy], &replay_opts, &mut |_, _, _| Ok(()))?;

@@ -27,6 +27,7 @@ fn report(quality: f64, cost_per_1k: f64, p99: f64, correct: u64) -> Report {
         created_utc: "2026-01-01T00:00:00Z".into(),
         mapped_models: Vec::new(),
         signal_store: None,
+        recipe: None,
         config: InputFile {
             path: "c.yaml".into(),
             sha256: "ab".repeat(32),

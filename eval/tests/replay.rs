@@ -33,6 +33,7 @@ fn options(dir: &std::path::Path, config: PathBuf, sweep: Option<SweepSpec>) -> 
         sweep,
         model_maps: Vec::new(),
         signal_store: None,
+        recipe: None,
     }
 }
 
@@ -305,5 +306,63 @@ fn latency_aware_reads_the_log_and_loopers_are_counted() {
     assert!(
         md.contains("## Not replayable") && md.contains("| math | remom | 1 |"),
         "{md}"
+    );
+}
+
+/// `--recipe`: every request routes with that recipe of a multi-recipe config; an unknown
+/// recipe is an error naming the recipes there are.
+#[test]
+fn a_recipe_of_a_multi_recipe_config_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../configs/recipes-example/config.yaml");
+    let mut opts = options(dir.path(), cfg, None);
+    let q = |v: f64| f64s(&[Some(v); 2]);
+    write_parquet(
+        &opts.log,
+        vec![
+            ("request_id", strs(&[Some("a"), Some("b")])),
+            (
+                "prompt",
+                strs(&[Some("my ssn is 123"), Some("please prove it")]),
+            ),
+            ("small-model|quality", q(0.5)),
+            ("large-model|quality", q(1.0)),
+            ("private-model|quality", q(0.8)),
+        ],
+    );
+    opts.recipe = Some("private".into());
+    let r = run_eval(&opts).unwrap().report;
+    let calls = |model: &str| {
+        r.per_model
+            .iter()
+            .find(|m| m.key == model)
+            .map(|m| m.requests)
+    };
+    // ssn → sensitive_local (private-model); `prove` is balanced's keyword: the default model.
+    assert_eq!(
+        (
+            calls("private-model"),
+            calls("small-model"),
+            calls("large-model")
+        ),
+        (Some(1), Some(1), None)
+    );
+    assert_eq!(r.recipe.as_deref(), Some("private"));
+    opts.recipe = Some("balanced".into());
+    opts.out_dir = dir.path().join("balanced");
+    let r = run_eval(&opts).unwrap().report;
+    assert_eq!(
+        r.per_model
+            .iter()
+            .find(|m| m.key == "large-model")
+            .map(|m| m.requests),
+        Some(1)
+    );
+    opts.recipe = Some("vault".into());
+    let err = run_eval(&opts).unwrap_err().to_string();
+    assert!(
+        err.contains("no recipe \"vault\" (recipes: default, balanced, private)"),
+        "{err}"
     );
 }

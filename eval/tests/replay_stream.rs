@@ -85,7 +85,16 @@ fn every_batch_size_sees_what_a_row_by_row_loop_sees() {
     varied_log(&log, None);
     let cfg = write(dir.path(), "cfg.yaml", CONFIG);
     let models = LogModels::of(&log).unwrap();
-    let policy = Policy::load(&cfg, &[], &ModelRegistry::default(), &models, &log, false).unwrap();
+    let policy = Policy::load(
+        &cfg,
+        &[],
+        &ModelRegistry::default(),
+        &models,
+        &log,
+        false,
+        None,
+    )
+    .unwrap();
 
     // Reference: owned rows, one request at a time through `Router::route`.
     let mut want = Vec::new();
@@ -186,7 +195,16 @@ fn the_first_bad_row_fails_the_replay_whatever_the_batch_size() {
     varied_log(&log, Some(33));
     let cfg = write(dir.path(), "cfg.yaml", CONFIG);
     let models = LogModels::of(&log).unwrap();
-    let policy = Policy::load(&cfg, &[], &ModelRegistry::default(), &models, &log, false).unwrap();
+    let policy = Policy::load(
+        &cfg,
+        &[],
+        &ModelRegistry::default(),
+        &models,
+        &log,
+        false,
+        None,
+    )
+    .unwrap();
     for (batch_size, router_batch) in [(1, 1), (5, 1), (16, 1), (1000, 1), (16, 4), (1000, 7)] {
         let opts = ReplayOptions {
             batch_size,

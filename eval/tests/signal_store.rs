@@ -63,6 +63,7 @@ fn options(dir: &Path, config: &Path, store: Option<&Path>, out: &str) -> EvalOp
         sweep: None,
         model_maps: Vec::new(),
         signal_store: store.map(Path::to_path_buf),
+        recipe: None,
     }
 }
 

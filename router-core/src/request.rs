@@ -13,6 +13,8 @@
 //! `tool_calls`, `tool_call_id` on tool results and the request's `tools` (and legacy
 //! `functions`) definitions are kept for the signals that look at the conversation's shape.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -128,6 +130,9 @@ pub struct RouteRequest {
     /// Tool definitions of the request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolDefinition>,
+    /// The body's `metadata` object (string values), what metadata rules read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl RouteRequest {
@@ -135,7 +140,7 @@ impl RouteRequest {
     pub fn from_prompt(prompt: impl Into<String>) -> Self {
         RouteRequest {
             messages: vec![ChatMessage::new("user", prompt)],
-            tools: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -179,6 +184,14 @@ impl RouteRequest {
                 .collect();
             out.insert("tools".into(), Value::Array(tools));
         }
+        if !self.metadata.is_empty() {
+            let metadata = self
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            out.insert("metadata".into(), Value::Object(metadata));
+        }
         Value::Object(out)
     }
 
@@ -214,15 +227,53 @@ fn bad(path: impl Into<String>, message: impl Into<String>) -> RequestError {
 }
 
 /// The conversation of a chat-completions body: its `messages` (required, non-empty), its
-/// `tools` (optional) and the legacy `functions` (counted as tools, as the seed does in
-/// `countFastToolDefinitions`).
+/// `tools` (optional), the legacy `functions` (counted as tools, as the seed does in
+/// `countFastToolDefinitions`) and its `metadata` ([`parse_metadata`]).
 pub fn parse_conversation(body: &Map<String, Value>) -> Result<RouteRequest, RequestError> {
     let mut tools = parse_tools(body.get("tools"))?;
     tools.extend(parse_functions(body.get("functions"))?);
     Ok(RouteRequest {
         messages: parse_messages(body.get("messages"))?,
         tools,
+        metadata: parse_metadata(body.get("metadata"))?,
     })
+}
+
+/// Most `metadata` entries, longest key and longest value in bytes (the seed's
+/// `extractMetadataFast` limits, `extproc/utils_fast.go`, as OpenAI's).
+pub const METADATA_LIMITS: (usize, usize, usize) = (32, 128, 1024);
+
+/// A body's `metadata`: absent, or an object of at most 32 string values with keys of 1 to
+/// 128 bytes and values of at most 1024 bytes; anything else is refused, as the seed refuses
+/// the request.
+pub fn parse_metadata(value: Option<&Value>) -> Result<BTreeMap<String, String>, RequestError> {
+    let (entries, key_bytes, value_bytes) = METADATA_LIMITS;
+    let map = match value {
+        None => return Ok(BTreeMap::new()),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(bad("metadata", "must be an object of strings")),
+    };
+    if map.len() > entries {
+        return Err(bad(
+            "metadata",
+            format!("has {} entries, at most {entries} are allowed", map.len()),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let at = format!("metadata.{k}");
+        if k.is_empty() || k.len() > key_bytes {
+            return Err(bad(at, format!("key must be 1 to {key_bytes} bytes")));
+        }
+        let Value::String(v) = v else {
+            return Err(bad(at, "must be a string"));
+        };
+        if v.len() > value_bytes {
+            return Err(bad(at, format!("is longer than {value_bytes} bytes")));
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    Ok(out)
 }
 
 /// A conversation stored as JSON text (a log's `messages` column, `routelab route --messages`):
@@ -233,7 +284,7 @@ pub fn parse_conversation_json(text: &str) -> Result<RouteRequest, RequestError>
     match value {
         Value::Array(_) => Ok(RouteRequest {
             messages: parse_messages(Some(&value))?,
-            tools: Vec::new(),
+            ..Default::default()
         }),
         Value::Object(map) => parse_conversation(&map),
         _ => Err(bad(

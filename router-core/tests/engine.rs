@@ -411,7 +411,7 @@ fn keywords_example_routes_real_prompts() {
             ChatMessage::new("system", "context ".repeat(4_500)),
             ChatMessage::new("user", "Summarise the above."),
         ],
-        tools: Vec::new(),
+        ..Default::default()
     };
     assert_eq!(
         r.route(&long).unwrap().decision.as_deref(),

@@ -556,7 +556,7 @@ routing:
             router_core::request::ChatMessage::new("assistant", "yes"),
             router_core::request::ChatMessage::new("user", "alpha? really? sure?"),
         ],
-        tools: Vec::new(),
+        ..Default::default()
     };
     // ...and the metric's key is lower case, as the seed's `kbMetricKey` writes it.
     let margin = FixedMetrics(vec![("kb_metric:mmlu_kb:escalate_vs_keep", -0.125)]);

@@ -93,7 +93,7 @@ fn jailbreak_uses_the_jailbreak_class_probability() {
             ChatMessage::new("assistant", "no"),
             ChatMessage::new("user", "hello"),
         ],
-        tools: Vec::new(),
+        ..Default::default()
     };
     // With history the assistant message is read too (the seed's `nonUserMessages`), each
     // message on its own; the earlier user turn is not.
@@ -269,7 +269,7 @@ fn pii_rules_filter_entity_types_and_scores() {
             ChatMessage::new("assistant", assistant),
             ChatMessage::new("user", "about the contract renewal."),
         ],
-        tools: Vec::new(),
+        ..Default::default()
     };
     let got = s.evaluate(&turn("hi", text)).unwrap();
     assert_eq!(names(&got), ["history"], "{got:?}");
@@ -474,7 +474,7 @@ fn batched_evaluation_matches_one_at_a_time() {
             ChatMessage::new("user", texts[1]),
             ChatMessage::new("user", "hello"),
         ],
-        tools: Vec::new(),
+        ..Default::default()
     });
 
     let (_d, m) = seq(&["math", "computer_science", "law"]);
@@ -561,7 +561,7 @@ fn reask_finds_the_recipe_probes_repeats_on_minilm() {
             })
             .take(users.len() * 2 - 1)
             .collect(),
-        tools: Vec::new(),
+        ..Default::default()
     };
     let sim = |a: &str, b: &str| cosine(&e.embed(a).unwrap(), &e.embed(b).unwrap());
     let one = conversation(&[ask, &again]);
@@ -858,7 +858,7 @@ fn user_feedback_reads_follow_up_turns() {
             ChatMessage::new("assistant", "5"),
             ChatMessage::new("user", "That is wrong, try again."),
         ],
-        tools: Vec::new(),
+        ..Default::default()
     };
     let used = all(&[
         "satisfied",

@@ -97,6 +97,10 @@ pub struct EvalArgs {
     /// Only decode the log and report rows/s (no routing), for benchmarking.
     #[arg(long)]
     pub decode_only: bool,
+    /// Route every request with this recipe of a multi-recipe config (default: the top-level
+    /// routing, the recipe `default`).
+    #[arg(long, value_name = "NAME")]
+    pub recipe: Option<String>,
     #[command(flatten)]
     pub cost: CostArgs,
     #[command(flatten)]
@@ -166,6 +170,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         sweep,
         model_maps: args.models.all(),
         signal_store: args.store.dir(),
+        recipe: args.recipe,
     };
     let out = run_eval(&opts)?;
     let r = &out.report;

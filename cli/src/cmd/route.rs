@@ -32,6 +32,9 @@ pub struct RouteArgs {
     /// Print the outcome as JSON (decision, model, reasoning, plugins, signals, trace).
     #[arg(long)]
     pub json: bool,
+    /// A `metadata` entry of the request (repeatable; with `--messages`, added to the file's).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = metadata_entry)]
+    pub metadata: Vec<(String, String)>,
     /// The model the request asks for: an entrypoint of a multi-recipe config routes with its
     /// recipe, an auto alias with the default one.
     #[arg(long, value_name = "NAME")]
@@ -66,7 +69,10 @@ pub fn run(args: RouteArgs) -> anyhow::Result<()> {
     if recipes.is_multi() {
         tracing::info!(recipe = %recipes.names()[recipe], "routing with recipe");
     }
-    let request = request(&args)?;
+    let mut request = request(&args)?;
+    request.metadata.extend(args.metadata.iter().cloned());
+    router_core::request::parse_metadata(Some(&serde_json::to_value(&request.metadata)?))
+        .context("--metadata")?;
     let outcome = recipes.router(recipe).route_with_trace(&request)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
@@ -106,4 +112,11 @@ fn request(args: &RouteArgs) -> anyhow::Result<RouteRequest> {
             .insert(0, ChatMessage::new("system", s.clone()));
     }
     Ok(request)
+}
+
+/// `KEY=VALUE` of `--metadata`.
+fn metadata_entry(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }

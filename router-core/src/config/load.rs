@@ -6,7 +6,7 @@ use super::linemap::LineMap;
 use super::schema::{Decision, RouterConfig};
 use super::validate::Validator;
 use super::ProjectionInput;
-use super::{AlgorithmKind, RouterDcSettings};
+use super::{AlgorithmKind, RouterDcSettings, SEVERITIES};
 use super::{Ignored, LoadedConfig};
 use crate::export::selector::SelectorMethod;
 use crate::plugins::{Parsed, PluginConfig};
@@ -135,6 +135,17 @@ pub(super) fn read_profile(
                 format!("routing.signals.keywords[{i}].method"),
                 format!("method {m:?} not implemented; keywords match exactly"),
             );
+        }
+    }
+    for (i, e) in config.routing.signals.events.iter().enumerate() {
+        for (j, sev) in e.severities.iter().enumerate() {
+            if !SEVERITIES.contains(&sev.trim().to_lowercase().as_str()) {
+                let reason = format!("severity {sev:?} is not one of critical, high, medium, low; dropped, as the seed drops it");
+                ignore(
+                    format!("routing.signals.events[{i}].severities[{j}]"),
+                    reason,
+                );
+            }
         }
     }
     for (i, score) in config.routing.projections.scores.iter().enumerate() {

@@ -17,6 +17,7 @@
 //! listed as ignored.
 
 mod algorithm_schema;
+mod facts_schema;
 mod kb_schema;
 mod linemap;
 mod load;
@@ -37,6 +38,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use algorithm_schema::*;
+pub use facts_schema::*;
 pub use kb_schema::*;
 pub use linemap::LineMap;
 pub use model_map::{ModelMap, MODEL_FAMILIES};
@@ -165,6 +167,8 @@ impl Routing {
             SignalKind::Kb => s.kb.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::FactCheck => s.fact_check.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::UserFeedback => s.user_feedbacks.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Event => s.events.iter().map(|r| r.name.as_str()).collect(),
+            SignalKind::Metadata => s.metadata.iter().map(|r| r.name.as_str()).collect(),
             SignalKind::Projection => self
                 .projections
                 .outputs()

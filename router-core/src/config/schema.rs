@@ -278,6 +278,12 @@ pub struct Signals {
     /// classifier.
     #[serde(default)]
     pub user_feedbacks: Vec<LabelRule>,
+    /// Event reports in the request text.
+    #[serde(default)]
+    pub events: Vec<super::EventRule>,
+    /// Predicates on the request's `metadata`.
+    #[serde(default)]
+    pub metadata: Vec<super::MetadataRule>,
 }
 
 /// `routing.signals.fact_check[]` and `user_feedbacks[]` (the seed's `FactCheckRule`,

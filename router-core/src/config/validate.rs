@@ -323,6 +323,7 @@ impl<'a> Validator<'a> {
         let s = &c.routing.signals;
         self.conversation_rules(&s.conversation);
         self.structure_rules(&s.structure);
+        self.metadata_rules(&s.metadata);
         for (i, k) in s.keywords.iter().enumerate() {
             let base = format!("routing.signals.keywords[{i}]");
             if k.keywords.is_empty() && k.regexes.is_empty() {

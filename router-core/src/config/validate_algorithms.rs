@@ -148,3 +148,25 @@ impl Validator<'_> {
         }
     }
 }
+
+impl Validator<'_> {
+    /// Metadata rules as the seed's `validateMetadataContracts` checks them: a key without
+    /// surrounding whitespace and exactly one comparator (names are checked with every kind's).
+    pub(super) fn metadata_rules(&mut self, rules: &[super::MetadataRule]) {
+        for (i, r) in rules.iter().enumerate() {
+            let at = format!("routing.signals.metadata[{i}]");
+            if r.key.trim().is_empty() {
+                self.error(&format!("{at}.key"), "key is required");
+            } else if r.key.trim() != r.key {
+                self.error(
+                    &format!("{at}.key"),
+                    "key must not have surrounding whitespace",
+                );
+            }
+            if r.predicate.comparators() != 1 {
+                let message = "predicate must set exactly one of equals, in (non-empty) or exists";
+                self.error(&format!("{at}.predicate"), message);
+            }
+        }
+    }
+}

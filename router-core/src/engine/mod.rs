@@ -36,8 +36,10 @@ use crate::request::RouteRequest;
 use crate::selection::stats::ModelStats;
 use crate::signals::context::ContextSignal;
 use crate::signals::conversation::ConversationSignal;
+use crate::signals::event::EventSignal;
 use crate::signals::keyword::KeywordSignal;
 use crate::signals::language::LanguageSignal;
+use crate::signals::metadata::MetadataSignal;
 use crate::signals::structure::StructureSignal;
 use crate::signals::{model, Signal, SignalKind, SignalMatch, SignalResults};
 use crate::Result;
@@ -184,6 +186,14 @@ impl Router {
                     StructureSignal::new(&cfg.routing.signals.structure, Some(names))?
                         .measuring(&measured),
                 )),
+                SignalKind::Event => signals.push(Box::new(EventSignal::new(
+                    &cfg.routing.signals.events,
+                    Some(names),
+                )?)),
+                SignalKind::Metadata => signals.push(Box::new(MetadataSignal::new(
+                    &cfg.routing.signals.metadata,
+                    Some(names),
+                ))),
                 // Derived from the others' results, after them (`projections`).
                 SignalKind::Projection => {}
                 // Mapped to no model (`--model FAMILY=none`): never matches.

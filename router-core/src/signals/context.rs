@@ -142,7 +142,7 @@ mod tests {
                 ChatMessage::new("system", "x".repeat(40)),
                 ChatMessage::new("user", "y".repeat(41)),
             ],
-            tools: Vec::new(),
+            ..Default::default()
         };
         assert_eq!(conversation_tokens(&req), 10 + 11);
     }

@@ -9,11 +9,13 @@ pub mod context;
 pub mod conversation;
 pub mod domain;
 pub mod embedding;
+pub mod event;
 pub mod jailbreak;
 pub mod kb;
 pub mod keyword;
 pub mod keyword_scored;
 pub mod language;
+pub mod metadata;
 pub mod model;
 pub mod pii;
 pub mod prototypes;
@@ -59,6 +61,10 @@ pub enum SignalKind {
     /// The feedback a follow-up turn gives on the previous answer
     /// (`routing.signals.user_feedbacks`).
     UserFeedback,
+    /// Event reports in the request text (`routing.signals.events`).
+    Event,
+    /// Predicates on the request's `metadata` object (`routing.signals.metadata`).
+    Metadata,
     /// Bands of weighted scores over the other signals' results
     /// (`routing.projections.mappings[].outputs`).
     Projection,
@@ -92,7 +98,7 @@ pub struct KindInfo {
 }
 
 /// Every signal kind routelab implements, in evaluation order (cheap rule signals first).
-pub const KINDS: [KindInfo; 15] = [
+pub const KINDS: [KindInfo; 17] = [
     kind(
         SignalKind::Keyword,
         "keyword",
@@ -101,6 +107,14 @@ pub const KINDS: [KindInfo; 15] = [
         "keywords",
     ),
     kind(SignalKind::Context, "context", "context", false, "context"),
+    kind(SignalKind::Event, "event", "events", false, "event"),
+    kind(
+        SignalKind::Metadata,
+        "metadata",
+        "metadata",
+        false,
+        "metadata",
+    ),
     kind(
         SignalKind::Language,
         "language",

@@ -208,6 +208,8 @@ pub fn build_model_signal(
         | SignalKind::Language
         | SignalKind::Conversation
         | SignalKind::Structure
+        | SignalKind::Event
+        | SignalKind::Metadata
         | SignalKind::Projection => Err(Error::Config {
             location: format!("routing.signals ({kind})"),
             message: format!("{kind} is a rule signal, not a model-based one"),

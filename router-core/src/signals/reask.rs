@@ -268,7 +268,7 @@ mod tests {
                 msg("user", "still broken: fix my code"),
                 msg("assistant", "sorry"),
             ],
-            tools: Vec::new(),
+            ..Default::default()
         };
         let (current, earlier) = turns(&req).unwrap();
         assert_eq!(current, "still broken: fix my code");

@@ -412,7 +412,7 @@ mod tests {
                 ChatMessage::new("system", "first plan"),
                 ChatMessage::new("assistant", "then act"),
             ],
-            tools: Vec::new(),
+            ..Default::default()
         };
         assert_eq!(signal.evaluate(&request).unwrap().len(), 1);
         let bytes = rule(

@@ -259,7 +259,7 @@ mod tests {
                 ChatMessage::new("assistant", assistant),
                 ChatMessage::new("user", "that is wrong"),
             ],
-            tools: Vec::new(),
+            ..Default::default()
         };
         assert!(follows_an_answer(&turn("an answer")));
         assert!(!follows_an_answer(&turn("  ")));
