@@ -392,8 +392,7 @@ fn rule_signals_settle_some_privacy_and_knowledge_probes() {
     let settled = |recipe: &str, q: &str| {
         let loaded = LoadedConfig::from_file(root.join(recipe).join("config.yaml")).unwrap();
         let r = Router::with_signals(&loaded, Vec::new()).unwrap();
-        let o = r.route(&RouteRequest::from_prompt(q)).unwrap();
-        r.settled_by_rules(&o.signals)
+        r.settled_by_rules(&RouteRequest::from_prompt(q)).unwrap()
     };
     let d = |s: &str| Settled::Decision(s.into());
     assert_eq!(
@@ -583,4 +582,41 @@ routing:
         err.to_string().contains("inputs[3].metric: kb_metric input for kb \"mmlu_kb\" uses unsupported metric \"margin\""),
         "{err}"
     );
+}
+
+/// `settled_by_rules` knows the values rule signals measure: `s = raw(questions) +
+/// 0.5·confidence(embedding e)`, the embedding unknown (so `[0, 0.5]`), the band `high` at
+/// `s ≥ 2`. Three question marks give `s ∈ [3, 3.5]`: `on_high` whatever the model says; one
+/// gives `[1, 1.5]`: no decision; taken as unknown, the count would settle nothing.
+#[test]
+fn measured_rule_values_settle_projection_bands() {
+    use router_core::engine::Settled;
+    let y = "
+providers:
+  defaults: {default_model: base}
+  models: [{name: base}, {name: m1}]
+routing:
+  signals:
+    structure:
+      - {name: questions, feature: {type: count, source: {type: regex, pattern: '[?]'}}}
+    embeddings:
+      - {name: e, threshold: 0.5, candidates: [hello]}
+  projections:
+    scores:
+      - name: s
+        method: weighted_sum
+        inputs:
+          - {type: structure, name: questions, weight: 1, value_source: raw}
+          - {type: embedding, name: e, weight: 0.5, value_source: confidence}
+    mappings:
+      - {name: band, source: s, outputs: [{name: low, lt: 2}, {name: high, gte: 2}]}
+  decisions:
+    - {name: on_high, rules: {type: projection, name: high}, modelRefs: [{model: m1}]}
+";
+    let loaded = LoadedConfig::from_yaml_str(y, "t.yaml", Path::new(".")).unwrap();
+    let r = Router::with_signals(&loaded, Vec::new()).unwrap();
+    let settled = |q: &str| r.settled_by_rules(&RouteRequest::from_prompt(q)).unwrap();
+    assert_eq!(settled("a? b? c?"), Settled::Decision("on_high".into()));
+    assert_eq!(settled("a? b?"), Settled::Decision("on_high".into()));
+    assert_eq!(settled("a?"), Settled::NoDecision);
 }

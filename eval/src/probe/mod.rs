@@ -211,9 +211,12 @@ fn run_one(
         }
     };
     let router = recipes.router(recipe);
-    let outcome = materialize::request(manifest, probe)
-        .and_then(|req| router.route_with_trace(&req).map_err(|e| e.to_string()));
-    let outcome = match outcome {
+    let routed = materialize::request(manifest, probe).and_then(|req| {
+        let outcome = router.route_with_trace(&req).map_err(|e| e.to_string())?;
+        let settled = router.settled_by_rules(&req).map_err(|e| e.to_string())?;
+        Ok((outcome, settled))
+    });
+    let (outcome, settled) = match routed {
         Ok(o) => o,
         Err(e) => {
             result.error = Some(e);
@@ -226,7 +229,7 @@ fn run_one(
         .and_then(|name| router.config().decision(name));
     let recipe_name = recipes.names()[recipe].as_str();
     let no_decisions = BTreeSet::new();
-    result.rule_decided = router.settled_by_rules(&outcome.signals) != Settled::Open;
+    result.rule_decided = settled != Settled::Open;
     result.checks = judge::judge(
         probe,
         &Actual {

@@ -513,18 +513,19 @@ impl Router {
             .then(db.name.cmp(&da.name))
     }
 
-    /// Whether the decision for `matches` is settled by the rule signals alone: every
-    /// model-based signal (and every kind routelab does not compute) is taken as unknown, and
-    /// the result says which decision wins whatever they say, if one does. Matches of
-    /// model-based and derived kinds in `matches` are not read.
-    pub fn settled_by_rules(&self, matches: &[SignalMatch]) -> Settled {
-        let rule: Vec<SignalMatch> = matches
-            .iter()
-            .filter(|m| !m.kind.is_model_based() && !m.kind.is_derived())
-            .cloned()
-            .collect();
+    /// Whether the decision for `request` is settled by its rule signals alone: they are
+    /// computed (with the values projections read of them), every model-based signal (and
+    /// every kind routelab does not compute) is taken as unknown, and the result says which
+    /// decision wins whatever they say, if one does.
+    pub fn settled_by_rules(&self, request: &RouteRequest) -> Result<Settled> {
+        let mut rule = SignalResults::default();
+        for s in self.signals.iter().filter(|s| is_rule_kind(s.kind())) {
+            for found in s.evaluate_results(&[request])? {
+                rule.append(found);
+            }
+        }
         let mut cells: Vec<settle::Tri> = self
-            .signal_table(&rule)
+            .signal_table(&rule.matches)
             .iter()
             .map(|&v| settle::Tri::of(v))
             .collect();
@@ -550,7 +551,7 @@ impl Router {
             }
         }
         if let Some(p) = &self.projections {
-            p.apply_tri(&mut cells);
+            p.apply_tri(&mut cells, &self.rule_values(&rule));
         }
         let ranked: Vec<settle::Ranked<'_>> = self
             .decisions
@@ -563,7 +564,21 @@ impl Router {
             })
             .collect();
         let by_confidence = self.loaded.config.routing.strategy == Some(Strategy::Confidence);
-        settle::settle(&ranked, by_confidence)
+        Ok(settle::settle(&ranked, by_confidence))
+    }
+
+    /// Each value slot's value when a rule signal measures it (known whatever the models
+    /// say), `None` for the values of model-based signals.
+    fn rule_values(&self, rule: &SignalResults) -> Vec<Option<f64>> {
+        let values = self.values(rule);
+        let mut known = vec![None; self.value_slots.len()];
+        for (key, &s) in &self.value_slots {
+            let kind = key.split(':').next().and_then(SignalKind::parse);
+            if kind.is_some_and(is_rule_kind) {
+                known[s as usize] = Some(values[s as usize]);
+            }
+        }
+        known
     }
 
     /// Evaluates the decisions on already computed signals (matches of rules no decision uses

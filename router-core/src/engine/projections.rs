@@ -247,8 +247,9 @@ impl Projections {
 impl Projections {
     /// [`Projections::apply`] over what is known of each slot: partition members (model
     /// signals) become unknown, scores become intervals, and each mapping output is known to
-    /// match, known not to, or unknown, with the interval of its confidence.
-    pub(crate) fn apply_tri(&self, cells: &mut [Tri]) {
+    /// match, known not to, or unknown, with the interval of its confidence. `known` holds the
+    /// measured values the rule signals fixed, by value slot (`None`: any value in its range).
+    pub(crate) fn apply_tri(&self, cells: &mut [Tri], known: &[Option<f64>]) {
         for p in &self.partitions {
             for (_, slot) in &p.members {
                 if let Some(s) = slot {
@@ -260,7 +261,7 @@ impl Projections {
         for s in &self.scores {
             let (mut lo, mut hi) = (0.0, 0.0);
             for (w, v) in &s.inputs {
-                let (a, b) = v.bounds(cells, &scores);
+                let (a, b) = v.bounds(cells, &scores, known);
                 let (a, b) = if *w >= 0.0 {
                     (w * a, w * b)
                 } else {
@@ -333,8 +334,9 @@ impl Value {
         }
     }
 
-    /// The interval the value lies in, given what is known of the slots and the scores.
-    fn bounds(&self, cells: &[Tri], scores: &[(f64, f64)]) -> (f64, f64) {
+    /// The interval the value lies in, given what is known of the slots, the scores and the
+    /// measured values.
+    fn bounds(&self, cells: &[Tri], scores: &[(f64, f64)], known: &[Option<f64>]) -> (f64, f64) {
         let cell = |slot: Slot| {
             slot.and_then(|s| cells.get(s as usize).copied())
                 .unwrap_or(Tri::UNKNOWN)
@@ -369,7 +371,15 @@ impl Value {
                 (lo, if t.can { f64::from(t.hi) } else { 0.0 })
             }
             Value::Measured { slot: None, .. } | Value::Zero => (0.0, 0.0),
-            Value::Measured { lo, hi, .. } => (lo, hi),
+            Value::Measured {
+                slot: Some(s),
+                lo,
+                hi,
+            } => known
+                .get(s as usize)
+                .copied()
+                .flatten()
+                .map_or((lo, hi), |v| (v, v)),
         }
     }
 }
