@@ -195,16 +195,27 @@ impl RouteRequest {
         Value::Object(out)
     }
 
-    /// The system, developer and assistant messages that have text, in order: what jailbreak
-    /// and PII rules with `include_history` read beside [`RouteRequest::user_text`] (the seed's
-    /// `nonUserMessages`, `extproc/request_signal_history.go`; tool results and earlier user
-    /// turns are not read).
+    /// The system, developer and assistant messages that have text, in order (the seed's
+    /// `nonUserMessages`, `extproc/request_signal_history.go`; tool results are not read).
     pub fn non_user_texts(&self) -> impl Iterator<Item = &str> {
         self.messages
             .iter()
             .filter(|m| matches!(m.role.as_str(), "system" | "developer" | "assistant"))
             .filter(|m| !m.content.is_empty())
             .map(|m| m.content.as_str())
+    }
+
+    /// What jailbreak and PII rules with `include_history` read beside the current user turn:
+    /// the [`RouteRequest::non_user_texts`], then the earlier user turns, each text once (the
+    /// seed's `historyForHistoryAwareSignals`, `classification/history_aware_signals.go`).
+    pub fn history_texts(&self) -> Vec<&str> {
+        let mut turns: Vec<&str> = self.user_turns().collect();
+        turns.pop();
+        let mut seen = std::collections::BTreeSet::new();
+        self.non_user_texts()
+            .chain(turns)
+            .filter(|t| seen.insert(*t))
+            .collect()
     }
 }
 

@@ -270,3 +270,45 @@ routing:
         ", lora_name: x",
     ));
 }
+
+/// `method: contrastive` jailbreak rules (`contrastive_jailbreak_classifier.go`): a request
+/// that is one of the jailbreak patterns scores `1 − max benign similarity` > 0.10 and matches;
+/// one that is a benign pattern scores `max jailbreak similarity − 1` ≤ 0 and does not. No
+/// prompt-guard classifier is needed; the rules embed with the embedding signal's model, and a
+/// method the seed does not know is listed (it runs the classifier).
+#[test]
+fn contrastive_jailbreak_rules_compare_with_their_patterns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny");
+    common::tiny_model(&model, None, &[], None);
+    let yaml = format!(
+        "providers: {{defaults: {{default_model: a}}, models: [{{name: a}}, {{name: b}}]}}
+global: {{model_catalog: {{embeddings: {{semantic: {{bert_model_path: \"{}\"}}}}}}}}
+routing:
+  signals:
+    jailbreak:
+      - {{name: jb, method: contrastive, jailbreak_patterns: [\"{B}\"], benign_patterns: [\"{A}\"]}}
+  decisions:
+    - {{name: block, rules: {{type: jailbreak, name: jb}}, modelRefs: [{{model: b}}]}}
+",
+        model.display()
+    );
+    let loaded = LoadedConfig::from_yaml_str(&yaml, "c.yaml", tmp.path()).unwrap();
+    assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
+    let router = Router::new(&loaded, &ModelRegistry::default()).unwrap();
+    let out = router.route(&RouteRequest::from_prompt(B)).unwrap();
+    assert_eq!(out.decision.as_deref(), Some("block"));
+    let jb = out.signals.iter().find(|s| s.name == "jb").unwrap();
+    assert!(jb.evidence.starts_with("contrastive score"), "{jb:?}");
+    assert_eq!(
+        router
+            .route(&RouteRequest::from_prompt(A))
+            .unwrap()
+            .decision,
+        None
+    );
+    let hybrid = yaml.replace("method: contrastive", "method: hybrid");
+    let loaded = LoadedConfig::from_yaml_str(&hybrid, "c.yaml", tmp.path()).unwrap();
+    let listed: Vec<&str> = loaded.ignored.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(listed, ["routing.signals.jailbreak[0].method"]);
+}

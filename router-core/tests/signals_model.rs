@@ -258,7 +258,8 @@ fn pii_rules_filter_entity_types_and_scores() {
         "{}",
         got[0].evidence
     );
-    // With include_history the assistant message is tagged too, the earlier user turn not.
+    // With include_history the assistant message and the earlier user turns are tagged too
+    // (the seed's `historyForHistoryAwareSignals`, `classification/history_aware_signals.go`).
     let mut history = rules[0].clone();
     history.name = "history".into();
     history.include_history = true;
@@ -273,10 +274,14 @@ fn pii_rules_filter_entity_types_and_scores() {
     };
     let got = s.evaluate(&turn("hi", text)).unwrap();
     assert_eq!(names(&got), ["history"], "{got:?}");
-    assert!(s
+    let got = s
         .evaluate(&turn(text, "about the contract renewal."))
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    assert_eq!(names(&got), ["history"], "{got:?}");
+    let got = s
+        .evaluate(&turn("hi", "about the contract renewal."))
+        .unwrap();
+    assert!(got.is_empty(), "{got:?}");
 }
 
 fn emb_rule(

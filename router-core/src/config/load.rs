@@ -137,6 +137,15 @@ pub(super) fn read_profile(
             );
         }
     }
+    for (i, j) in config.routing.signals.jailbreak.iter().enumerate() {
+        match j.method.as_deref() {
+            None | Some("classifier") | Some("contrastive") => {}
+            Some(m) => {
+                let reason = format!("method {m:?} is neither classifier nor contrastive: the classifier runs, as in the seed");
+                ignore(format!("routing.signals.jailbreak[{i}].method"), reason);
+            }
+        }
+    }
     for (i, e) in config.routing.signals.events.iter().enumerate() {
         for (j, sev) in e.severities.iter().enumerate() {
             if !SEVERITIES.contains(&sev.trim().to_lowercase().as_str()) {

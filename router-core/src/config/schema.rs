@@ -746,12 +746,30 @@ pub struct JailbreakRule {
     /// Minimum classifier score in `[0, 1]`.
     #[serde(default)]
     pub threshold: Option<f32>,
-    /// Also classify each system, developer and assistant message (not only the last user turn).
+    /// Also read the system, developer and assistant messages and the earlier user turns (not
+    /// only the current user turn).
     #[serde(default)]
     pub include_history: bool,
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+    /// `contrastive`: similarity to `jailbreak_patterns` against `benign_patterns`; any other
+    /// value, or none, the prompt-guard classifier (as the seed runs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Examples of attacks (`method: contrastive`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jailbreak_patterns: Vec<String>,
+    /// Examples of ordinary requests (`method: contrastive`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benign_patterns: Vec<String>,
+}
+
+impl JailbreakRule {
+    /// Whether the rule runs the contrastive method.
+    pub fn is_contrastive(&self) -> bool {
+        self.method.as_deref() == Some("contrastive")
+    }
 }
 
 /// `routing.signals.pii[]`.

@@ -8,13 +8,15 @@
 //! `global.model_catalog.modules.prompt_guard.threshold`, else 0.5). Confidence = the
 //! probability. As the seed's `evaluateJailbreakSignal` (`pkg/classification/
 //! classifier_signal_jailbreak.go`), the probability is the highest over the windows of the
-//! last user message ([`super::text_window::security_windows`], about 384 tokens each, so the
-//! whole of a long prompt is read) and, with `include_history`, of each system, developer and
-//! assistant message too ([`RouteRequest::non_user_texts`]).
+//! routing text ([`super::text_window::routing_text`]: the last user message with text) in
+//! [`super::text_window::security_windows`] of about 384 tokens each, so the whole of a long
+//! prompt is read, and, with `include_history`, of the earlier messages too
+//! ([`RouteRequest::history_texts`]). Rules with `method: contrastive` are
+//! [`super::jailbreak_contrastive`]'s.
 
 use std::collections::BTreeSet;
 
-use super::text_window::{security_windows, JAILBREAK_WINDOW};
+use super::text_window::{routing_text, security_windows, JAILBREAK_WINDOW};
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::JailbreakRule;
 use crate::inference::{SequenceClassifier, Stored};
@@ -121,15 +123,16 @@ impl Signal for JailbreakSignal {
         // Per request, the windows of the last user message, then of the other messages when
         // a rule reads them; all classified in one batch.
         let history = self.rules.iter().any(|r| r.include_history);
+        let routing: Vec<_> = requests.iter().map(|r| routing_text(r)).collect();
         let mut texts: Vec<&str> = Vec::new();
         // Per request: its windows' range in `texts`, and where the user message's end.
         let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(requests.len());
-        for r in requests {
+        for (r, text) in requests.iter().zip(&routing) {
             let start = texts.len();
-            texts.extend(security_windows(r.user_text(), JAILBREAK_WINDOW));
+            texts.extend(security_windows(text, JAILBREAK_WINDOW));
             let user_end = texts.len();
             if history {
-                for t in r.non_user_texts() {
+                for t in r.history_texts() {
                     texts.extend(security_windows(t, JAILBREAK_WINDOW));
                 }
             }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod embedding;
 pub mod event;
 pub mod jailbreak;
+pub mod jailbreak_contrastive;
 pub mod kb;
 pub mod keyword;
 pub mod keyword_scored;

@@ -14,6 +14,7 @@ use super::complexity::ComplexitySignal;
 use super::domain::{DomainSignal, DEFAULT_DOMAIN_THRESHOLD};
 use super::embedding::EmbeddingSignal;
 use super::jailbreak::{JailbreakSignal, DEFAULT_JAILBREAK_THRESHOLD};
+use super::jailbreak_contrastive::ContrastiveJailbreak;
 use super::kb::KbSignal;
 use super::pii::{PiiSignal, DEFAULT_PII_THRESHOLD};
 use super::reask::ReaskSignal;
@@ -113,23 +114,44 @@ pub fn build_model_signal(
             )?))
         }
         SignalKind::Jailbreak => {
-            let src = source(
-                catalog.system.prompt_guard.as_ref(),
-                "system.prompt_guard",
-                kind,
-                base_dir,
-            )?;
-            let guard = catalog.modules.prompt_guard.clone().unwrap_or_default();
-            let t = guard.threshold.unwrap_or(DEFAULT_JAILBREAK_THRESHOLD);
-            Ok(Box::new(
-                JailbreakSignal::new(
+            let contrastive = |r: &&crate::config::JailbreakRule| r.is_contrastive();
+            let named = |keep: bool| -> BTreeSet<String> {
+                let rules = signals.jailbreak.iter().filter(|r| contrastive(r) == keep);
+                rules
+                    .map(|r| r.name.clone())
+                    .filter(|n| used.contains(n))
+                    .collect()
+            };
+            let (by_contrast, by_classifier) = (named(true), named(false));
+            let mut parts: Vec<Box<dyn Signal>> = Vec::new();
+            if !by_classifier.is_empty() {
+                let src = source(
+                    catalog.system.prompt_guard.as_ref(),
+                    "system.prompt_guard",
+                    kind,
+                    base_dir,
+                )?;
+                let guard = catalog.modules.prompt_guard.clone().unwrap_or_default();
+                let t = guard.threshold.unwrap_or(DEFAULT_JAILBREAK_THRESHOLD);
+                let signal = JailbreakSignal::new(
                     stored_sequence(registry, &src)?,
                     &signals.jailbreak,
-                    Some(used),
+                    Some(&by_classifier),
                     t,
-                )?
-                .with_positive_labels(&guard.positive_labels)?,
-            ))
+                )?;
+                parts.push(Box::new(
+                    signal.with_positive_labels(&guard.positive_labels)?,
+                ));
+            }
+            if !by_contrast.is_empty() {
+                let signal =
+                    ContrastiveJailbreak::new(embedder()?, &signals.jailbreak, &by_contrast)?;
+                parts.push(Box::new(signal));
+            }
+            Ok(match parts.len() {
+                1 => parts.pop().expect("one part"),
+                _ => Box::new(Joined(parts)),
+            })
         }
         SignalKind::Pii => {
             let src = source(
@@ -214,5 +236,39 @@ pub fn build_model_signal(
             location: format!("routing.signals ({kind})"),
             message: format!("{kind} is a rule signal, not a model-based one"),
         }),
+    }
+}
+
+/// Signals of one kind run by different models (jailbreak: the classifier and the contrastive
+/// rules), as one signal.
+struct Joined(Vec<Box<dyn Signal>>);
+
+impl Signal for Joined {
+    fn kind(&self) -> SignalKind {
+        self.0[0].kind()
+    }
+
+    fn evaluate(
+        &self,
+        request: &crate::request::RouteRequest,
+    ) -> Result<Vec<crate::signals::SignalMatch>> {
+        let mut out = Vec::new();
+        for s in &self.0 {
+            out.extend(s.evaluate(request)?);
+        }
+        Ok(out)
+    }
+
+    fn evaluate_batch(
+        &self,
+        requests: &[&crate::request::RouteRequest],
+    ) -> Result<Vec<Vec<crate::signals::SignalMatch>>> {
+        let mut out = vec![Vec::new(); requests.len()];
+        for s in &self.0 {
+            for (o, found) in out.iter_mut().zip(s.evaluate_batch(requests)?) {
+                o.extend(found);
+            }
+        }
+        Ok(out)
     }
 }

@@ -8,7 +8,7 @@
 //! (`pkg/classification/classifier_signal_pii.go`), the last user message is tagged in
 //! overlapping windows of about 128 tokens ([`super::text_window::security_windows`]; the
 //! same window twice is tagged once), and with `include_history` each system, developer and
-//! assistant message too ([`RouteRequest::non_user_texts`]).
+//! assistant message and earlier user turn too ([`RouteRequest::history_texts`]).
 
 use std::collections::BTreeSet;
 
@@ -89,7 +89,11 @@ impl Signal for PiiSignal {
         let user_windows = windows.len();
         if history {
             let mut seen: BTreeSet<&str> = BTreeSet::from([request.user_text()]);
-            for t in request.non_user_texts().filter(|t| seen.insert(t)) {
+            for t in request
+                .history_texts()
+                .into_iter()
+                .filter(|t| seen.insert(t))
+            {
                 windows.extend(windows_of(t));
             }
         }
