@@ -71,6 +71,7 @@ pub async fn models(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
         .auto_names
         .iter()
         .map(String::as_str)
+        .chain(policy.entrypoint_names())
         .chain(policy.model_names())
         .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "routelab"}))
         .collect();

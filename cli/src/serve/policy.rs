@@ -185,6 +185,12 @@ impl Policy {
         }
     }
 
+    /// The model names of the config's entrypoints (what `/v1/models` lists beside the auto
+    /// names and the models).
+    pub fn entrypoint_names(&self) -> impl Iterator<Item = &str> {
+        self.recipes.entrypoint_names()
+    }
+
     /// The recipe an entrypoint's model name selects.
     pub fn entrypoint(&self, model: &str) -> Option<usize> {
         self.recipes.entrypoint(model)

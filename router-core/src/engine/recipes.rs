@@ -98,6 +98,12 @@ impl Recipes {
         self.index(e.recipe.trim())
     }
 
+    /// Every entrypoint's model names, in config order.
+    pub fn entrypoint_names(&self) -> impl Iterator<Item = &str> {
+        let names = self.config.entrypoints.iter().flat_map(|e| &e.model_names);
+        names.map(|n| n.trim())
+    }
+
     /// Whether the config has recipes or entrypoints beside its top-level profile.
     pub fn is_multi(&self) -> bool {
         self.names.len() > 1 || !self.config.entrypoints.is_empty()
