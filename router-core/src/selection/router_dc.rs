@@ -8,6 +8,7 @@
 
 use super::Choice;
 use crate::config::{ModelCard, ModelSelection, RouterConfig, RouterDcSettings};
+use crate::inference::cosine;
 
 /// The seed's defaults for `global.router.model_selection.router_dc`.
 const TEMPERATURE: f64 = 0.07;
@@ -79,7 +80,7 @@ impl RouterDcParams {
         let mut best_score = 0.0;
         for (i, card) in cards.iter().enumerate() {
             let Some(card) = card else { continue };
-            let s = 1.0 / (1.0 + (-cosine(query, card) / t).exp());
+            let s = 1.0 / (1.0 + (-f64::from(cosine(query, card)) / t).exp());
             similarity[i] = s;
             if s > best_score {
                 best = Some(i);
@@ -117,24 +118,6 @@ fn first(n: usize, reason: &str) -> Choice {
 
 fn config_global(m: &ModelSelection) -> RouterDcSettings {
     m.router_dc.clone().unwrap_or_default()
-}
-
-/// Cosine similarity in f64 over the common length; 0 when a norm is 0 (the seed's
-/// `cosineSimilarity`).
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let n = a.len().min(b.len());
-    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
-    for (x, y) in a[..n].iter().zip(&b[..n]) {
-        let (x, y) = (f64::from(*x), f64::from(*y));
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na.sqrt() * nb.sqrt())
-    }
 }
 
 #[cfg(test)]

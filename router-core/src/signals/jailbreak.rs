@@ -107,6 +107,30 @@ impl JailbreakSignal {
     }
 }
 
+/// The windows jailbreak rules read of each request, in one list: its `routing` text's, then,
+/// with `history`, those of its [`RouteRequest::history_texts`]; and per request the start of
+/// its windows, the end of its routing text's and the end of its own.
+pub(crate) fn windows<'a>(
+    requests: &[&'a RouteRequest],
+    routing: &'a [std::borrow::Cow<'a, str>],
+    history: bool,
+) -> (Vec<&'a str>, Vec<(usize, usize, usize)>) {
+    let mut texts: Vec<&str> = Vec::new();
+    let mut spans = Vec::with_capacity(requests.len());
+    for (r, text) in requests.iter().zip(routing) {
+        let start = texts.len();
+        texts.extend(security_windows(text, JAILBREAK_WINDOW));
+        let user_end = texts.len();
+        if history {
+            for t in r.history_texts() {
+                texts.extend(security_windows(t, JAILBREAK_WINDOW));
+            }
+        }
+        spans.push((start, user_end, texts.len()));
+    }
+    (texts, spans)
+}
+
 impl Signal for JailbreakSignal {
     fn kind(&self) -> SignalKind {
         SignalKind::Jailbreak
@@ -124,20 +148,7 @@ impl Signal for JailbreakSignal {
         // a rule reads them; all classified in one batch.
         let history = self.rules.iter().any(|r| r.include_history);
         let routing: Vec<_> = requests.iter().map(|r| routing_text(r)).collect();
-        let mut texts: Vec<&str> = Vec::new();
-        // Per request: its windows' range in `texts`, and where the user message's end.
-        let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(requests.len());
-        for (r, text) in requests.iter().zip(&routing) {
-            let start = texts.len();
-            texts.extend(security_windows(text, JAILBREAK_WINDOW));
-            let user_end = texts.len();
-            if history {
-                for t in r.history_texts() {
-                    texts.extend(security_windows(t, JAILBREAK_WINDOW));
-                }
-            }
-            spans.push((start, user_end, texts.len()));
-        }
+        let (texts, spans) = windows(requests, &routing, history);
         let probs = if texts.is_empty() {
             Vec::new()
         } else {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use super::text_window::{routing_text, security_windows, JAILBREAK_WINDOW};
+use super::text_window::routing_text;
 use super::{Signal, SignalKind, SignalMatch};
 use crate::config::JailbreakRule;
 use crate::inference::{Embedder, Stored};
@@ -97,19 +97,7 @@ impl Signal for ContrastiveJailbreak {
         }
         let history = self.rules.iter().any(|r| r.include_history);
         let routing: Vec<_> = requests.iter().map(|r| routing_text(r)).collect();
-        let mut texts: Vec<&str> = Vec::new();
-        let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(requests.len());
-        for (r, text) in requests.iter().zip(&routing) {
-            let start = texts.len();
-            texts.extend(security_windows(text, JAILBREAK_WINDOW));
-            let user_end = texts.len();
-            if history {
-                for t in r.history_texts() {
-                    texts.extend(security_windows(t, JAILBREAK_WINDOW));
-                }
-            }
-            spans.push((start, user_end, texts.len()));
-        }
+        let (texts, spans) = super::jailbreak::windows(requests, &routing, history);
         let embedded = if texts.is_empty() {
             Vec::new()
         } else {
