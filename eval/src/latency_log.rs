@@ -11,14 +11,11 @@ use router_core::config::RouterConfig;
 use router_core::selection::stats::{LatencyMetric, ModelStats};
 
 use crate::error::Result;
-use crate::log_reader::RequestLog;
-
-/// Rows decoded per batch.
-const BATCH: usize = 8192;
+use crate::log_reader::{RequestLog, DEFAULT_BATCH_SIZE};
 
 /// The observations of the models of `config` in the log at `path`.
 pub fn log_stats(path: &Path, config: &RouterConfig) -> Result<ModelStats> {
-    let mut log = RequestLog::open(path, BATCH)?;
+    let mut log = RequestLog::open(path, DEFAULT_BATCH_SIZE)?;
     let columns = log.models();
     let models: Vec<(&str, Option<usize>)> = config
         .providers

@@ -258,33 +258,42 @@ pub const METADATA_LIMITS: (usize, usize, usize) = (32, 128, 1024);
 /// 128 bytes and values of at most 1024 bytes; anything else is refused, as the seed refuses
 /// the request.
 pub fn parse_metadata(value: Option<&Value>) -> Result<BTreeMap<String, String>, RequestError> {
-    let (entries, key_bytes, value_bytes) = METADATA_LIMITS;
     let map = match value {
         None => return Ok(BTreeMap::new()),
         Some(Value::Object(m)) => m,
         Some(_) => return Err(bad("metadata", "must be an object of strings")),
     };
-    if map.len() > entries {
-        return Err(bad(
-            "metadata",
-            format!("has {} entries, at most {entries} are allowed", map.len()),
-        ));
-    }
     let mut out = BTreeMap::new();
     for (k, v) in map {
+        let Value::String(v) = v else {
+            return Err(bad(format!("metadata.{k}"), "must be a string"));
+        };
+        out.insert(k.clone(), v.clone());
+    }
+    check_metadata(&out)?;
+    Ok(out)
+}
+
+/// Whether `metadata` keeps to [`METADATA_LIMITS`] (the error names the entry that does not).
+pub fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), RequestError> {
+    let (entries, key_bytes, value_bytes) = METADATA_LIMITS;
+    if metadata.len() > entries {
+        let message = format!(
+            "has {} entries, at most {entries} are allowed",
+            metadata.len()
+        );
+        return Err(bad("metadata", message));
+    }
+    for (k, v) in metadata {
         let at = format!("metadata.{k}");
         if k.is_empty() || k.len() > key_bytes {
             return Err(bad(at, format!("key must be 1 to {key_bytes} bytes")));
         }
-        let Value::String(v) = v else {
-            return Err(bad(at, "must be a string"));
-        };
         if v.len() > value_bytes {
             return Err(bad(at, format!("is longer than {value_bytes} bytes")));
         }
-        out.insert(k.clone(), v.clone());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A conversation stored as JSON text (a log's `messages` column, `routelab route --messages`):

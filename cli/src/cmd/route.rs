@@ -71,8 +71,7 @@ pub fn run(args: RouteArgs) -> anyhow::Result<()> {
     }
     let mut request = request(&args)?;
     request.metadata.extend(args.metadata.iter().cloned());
-    router_core::request::parse_metadata(Some(&serde_json::to_value(&request.metadata)?))
-        .context("--metadata")?;
+    router_core::request::check_metadata(&request.metadata).context("--metadata")?;
     let outcome = recipes.router(recipe).route_with_trace(&request)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);

@@ -154,7 +154,7 @@ pub async fn route_only(
     };
     let policy = state.current_policy()?;
     let requested = body.get("model").and_then(Value::as_str);
-    let recipe = requested.and_then(|m| policy.entrypoint(m)).unwrap_or(0);
+    let recipe = requested.and_then(|m| policy.recipe_for(m)).unwrap_or(0);
     let name = policy.recipe_name(recipe).map(str::to_owned);
     let outcome = route(&state, policy, recipe, route_request, true).await?;
     let mut value = serde_json::to_value(&outcome)
@@ -174,11 +174,12 @@ pub async fn chat_completions(
     let chat = chat::parse_chat(&bytes)?;
     let policy = state.current_policy()?;
     let settings = &state.settings;
-    // The recipe: the default for no model or an auto name, an entrypoint's for its name.
+    // The recipe: the default for no model or one of `--auto-models`, else the one the
+    // config's auto aliases and entrypoints give the name.
     let recipe = match chat.model.as_deref() {
         None => Some(0),
         Some(name) if settings.auto_names.iter().any(|a| a == name) => Some(0),
-        Some(name) => match policy.entrypoint(name) {
+        Some(name) => match policy.recipe_for(name) {
             Some(r) => Some(r),
             None if policy.model(name).is_some() => (!settings.passthrough).then_some(0),
             None => return Err(ApiError::model_not_found(name)),

@@ -191,9 +191,11 @@ impl Policy {
         self.recipes.entrypoint_names()
     }
 
-    /// The recipe an entrypoint's model name selects.
-    pub fn entrypoint(&self, model: &str) -> Option<usize> {
-        self.recipes.entrypoint(model)
+    /// The recipe a requested model name selects: an auto alias of the config (absent:
+    /// the seed's) the default, an entrypoint its recipe ([`Recipes::for_model`], as
+    /// `routelab route` and `routelab probe` resolve it).
+    pub fn recipe_for(&self, model: &str) -> Option<usize> {
+        self.recipes.for_model(model)
     }
 
     /// The name of recipe `i`, when the config has several (`None` for a single profile).

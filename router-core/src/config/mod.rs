@@ -121,16 +121,15 @@ impl LoadedConfig {
     /// A config without recipes is its own default recipe.
     pub fn recipe(&self, name: &str) -> Option<LoadedConfig> {
         let c = &self.config;
-        let index = c.recipes.iter().position(|r| r.name == name);
-        let top = name == DEFAULT_RECIPE && (c.routing.has_profile() || index.is_none());
+        let index = c.profile_index(name)?;
         let view = c.recipe_view(name)?;
         let plugins = match index {
-            Some(i) if !top => {
+            Some(i) => {
                 let lines = LineMap::default();
                 let mut v = validate::Validator::new(&self.origin, &lines);
                 load::read_profile(&view, &load::Scope::Recipe(i), &mut v, &mut |_, _| {})
             }
-            _ => self.plugins.clone(),
+            None => self.plugins.clone(),
         };
         Some(LoadedConfig {
             config: view,

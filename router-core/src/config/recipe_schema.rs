@@ -90,12 +90,17 @@ impl RouterConfig {
         if self.auto_model_names().contains(&m) {
             return RecipeChoice::Recipe(DEFAULT_RECIPE);
         }
+        self.entrypoint_recipe(m)
+            .map_or(RecipeChoice::Passthrough, RecipeChoice::Recipe)
+    }
+
+    /// The recipe of the entrypoint that names `model` (trimmed, matched exactly).
+    pub fn entrypoint_recipe(&self, model: &str) -> Option<&str> {
+        let m = model.trim();
         self.entrypoints
             .iter()
             .find(|e| e.model_names.iter().any(|n| n.trim() == m))
-            .map_or(RecipeChoice::Passthrough, |e| {
-                RecipeChoice::Recipe(e.recipe.trim())
-            })
+            .map(|e| e.recipe.trim())
     }
 
     /// Every recipe's name, the default first.
@@ -106,18 +111,22 @@ impl RouterConfig {
             .collect()
     }
 
-    /// The routing profile of recipe `name`: the top-level `routing` for the default (or a
-    /// recipe named `default` when the top level has no profile of its own).
-    fn profile(&self, name: &str) -> Option<&Routing> {
-        let named = self
-            .recipes
-            .iter()
-            .find(|r| r.name == name)
-            .map(|r| &r.routing);
+    /// Where recipe `name`'s profile is: `Some(None)` the top-level `routing` (the default,
+    /// unless the top level has no profile of its own and a recipe is named `default`),
+    /// `Some(Some(i))` `recipes[i]`; `None` when there is no such recipe.
+    pub fn profile_index(&self, name: &str) -> Option<Option<usize>> {
+        let named = self.recipes.iter().position(|r| r.name == name);
         if name == DEFAULT_RECIPE && (self.routing.has_profile() || named.is_none()) {
-            return Some(&self.routing);
+            return Some(None);
         }
-        named
+        named.map(Some)
+    }
+
+    fn profile(&self, name: &str) -> Option<&Routing> {
+        Some(match self.profile_index(name)? {
+            None => &self.routing,
+            Some(i) => &self.recipes[i].routing,
+        })
     }
 
     /// The config as recipe `name` routes: its profile in place of the top-level one (the

@@ -270,15 +270,10 @@ impl Router {
         self
     }
 
-    /// Whether some decision's selection (`multi_factor`, `latency_aware`) reads
-    /// [`Router::stats`].
+    /// Whether some decision's selection (`multi_factor`, `latency_aware`) reads the latency
+    /// observations and in-flight counts of [`Router::with_stats`].
     pub fn reads_stats(&self) -> bool {
         self.selection.reads_stats()
-    }
-
-    /// The latency observations and in-flight counts `multi_factor` and `latency_aware` read.
-    pub fn stats(&self) -> &Arc<ModelStats> {
-        &self.stats
     }
 
     /// The `algorithm.type` of decision `index` when routelab does not run it (looper types

@@ -87,17 +87,6 @@ impl Recipes {
         }
     }
 
-    /// The recipe of an entrypoint's model name (auto aliases aside).
-    pub fn entrypoint(&self, model: &str) -> Option<usize> {
-        let m = model.trim();
-        let e = self
-            .config
-            .entrypoints
-            .iter()
-            .find(|e| e.model_names.iter().any(|n| n.trim() == m))?;
-        self.index(e.recipe.trim())
-    }
-
     /// Every entrypoint's model names, in config order.
     pub fn entrypoint_names(&self) -> impl Iterator<Item = &str> {
         let names = self.config.entrypoints.iter().flat_map(|e| &e.model_names);
