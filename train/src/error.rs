@@ -33,6 +33,14 @@ pub enum TrainError {
     /// The tokenizer could not be loaded or failed.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// The compute device could not be started.
+    #[error("device {device}: {message}")]
+    Device {
+        /// The device name as given (`cuda:0`).
+        device: String,
+        /// What failed.
+        message: String,
+    },
     /// A checkpoint could not be written or read back.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

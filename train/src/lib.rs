@@ -6,6 +6,7 @@ pub mod bert;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod encode;
 pub mod error;
 pub mod evaluate;

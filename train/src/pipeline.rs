@@ -1,6 +1,6 @@
 //! One training run end to end: train, evaluate the held-out split, write the report, export.
 
-use burn::module::Module;
+use burn::module::AutodiffModule;
 use serde::Serialize;
 
 use crate::config::TrainConfig;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::AutodiffModule;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -19,6 +19,7 @@ use crate::bert::BertInit;
 use crate::checkpoint::{self, CheckpointState};
 use crate::config::TrainConfig;
 use crate::data::{collect_labels, read_examples, sha256_file};
+use crate::device::select_device;
 use crate::encode::{make_batch, Encoded, Encoder, IGNORE_INDEX};
 use crate::error::{Result, TrainError};
 use crate::evaluate::{evaluate, EvalReport};
@@ -26,20 +27,6 @@ use crate::model::{
     config_f64, read_model_config, AnyTensor, Classifier, ClassifierInit, HeadKind,
 };
 use crate::schedule::linear_warmup_decay;
-
-/// Picks the compute device by name (`flex`, or `cuda` / `rocm` when compiled with the feature).
-pub fn select_device(name: &str) -> Result<Device> {
-    match name {
-        "flex" | "cpu" => Ok(Device::flex()),
-        #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0)),
-        #[cfg(feature = "rocm")]
-        "rocm" => Ok(Device::rocm(0)),
-        other => Err(TrainError::Config(format!(
-            "device {other:?} is not available in this build (use flex, or build with --features cuda/rocm)"
-        ))),
-    }
-}
 
 /// Tokenised splits and everything derived from the data.
 pub struct Prepared {

@@ -1,6 +1,6 @@
 //! The MLP and matrix-factorisation selectors as burn modules, and their training loop.
 
-use burn::module::{Module, Param, ParamId};
+use burn::module::{AutodiffModule, Module, Param, ParamId};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::activation::relu;
@@ -13,8 +13,8 @@ use router_core::export::selector::{
 };
 
 use super::{EpochLoss, Fitted, SelectionConfig, Table};
+use crate::device::select_device;
 use crate::error::{Result, TrainError};
-use crate::trainer::select_device;
 use crate::weights::TensorMap;
 
 /// `mlp`: Linear → ReLU → … → Linear to one logit per model.
@@ -33,7 +33,7 @@ pub(super) struct Mf {
 }
 
 /// What the training loop needs of a selector network.
-pub(super) trait Net: Module + Clone {
+pub(super) trait Net: AutodiffModule + Clone {
     /// Quality logits `[b, m]` of embeddings `[b, d]`.
     fn forward(&self, x: Tensor<2>) -> Tensor<2>;
     /// The tensors under their export names.

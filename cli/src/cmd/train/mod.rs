@@ -101,7 +101,7 @@ struct TrainFlags {
     /// Use only the first N validation/test examples.
     #[arg(long)]
     max_eval_examples: Option<usize>,
-    /// Compute device: flex (CPU), cuda, rocm.
+    /// Compute device: flex (CPU), cuda[:N] or rocm[:N] (builds with --features cuda / rocm).
     #[arg(long)]
     device: Option<String>,
     /// Continue from the last checkpoint.
