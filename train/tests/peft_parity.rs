@@ -9,7 +9,7 @@
 
 mod common;
 
-use burn::module::Module;
+use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use train::data::{Example, Target};

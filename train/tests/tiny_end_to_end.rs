@@ -3,7 +3,7 @@
 
 mod common;
 
-use burn::module::Module;
+use burn::module::AutodiffModule;
 use burn::tensor::Device;
 use router_core::export::{
     AdapterConfig, ModelConfig, ADAPTER_CONFIG_FILE, ADAPTER_DIR, ADAPTER_WEIGHTS_FILE,
